@@ -1,0 +1,125 @@
+# Build and test tooling of the astra.devops collection.
+#
+#   make demo    set up, build and install the collection, run the demo against the local emulator
+#   make test    every check CI runs, in order, stopping at the first failure
+#
+# Every target sets up what it needs on a fresh machine (Python, pip, git and make only).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+ROOT := $(CURDIR)
+VENV := $(ROOT)/.venv
+VPY := $(VENV)/bin/python
+TOOLS_DIR := $(ROOT)/.tools
+DEV_REQUIREMENTS := tests/requirements-dev.txt
+STAMP := $(VENV)/.installed
+
+BUILD_DIR := $(ROOT)/build
+INSTALL_ROOT := $(ROOT)/.ansible/collections
+COLLECTION_VERSION := $(shell sed -n 's/^version:[[:space:]]*//p' galaxy.yml | tr -d "\"'")
+TARBALL := $(BUILD_DIR)/astra-devops-$(COLLECTION_VERSION).tar.gz
+
+# Python for .venv: pyenv's 3.12 (newest patch), else python3.12 on PATH, else python3 (which
+# then gets the newest ansible-core that supports it, see tests/requirements-dev.txt).
+PYENV_ROOT ?= $(HOME)/.pyenv
+BASE_PYTHON ?= $(shell \
+	p=$$(ls -d $(PYENV_ROOT)/versions/3.12.*/bin/python3.12 2>/dev/null | sort -V | tail -n 1); \
+	if [ -n "$$p" ] && "$$p" -c '' 2>/dev/null; then echo "$$p"; \
+	elif python3.12 -c '' 2>/dev/null; then command -v python3.12; \
+	else command -v python3; fi)
+
+VENV_PYTHON_VERSION = $(shell "$(VPY)" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+AT_ENV := VENV=$(VENV) TOOLS_DIR=$(TOOLS_DIR) $(ROOT)/tools/ansible_test_env.sh
+# ansible-test's own console output is enough; colour codes make CI logs hard to read.
+ANSIBLE_TEST_OPTS ?= --color no
+PIP_QUIET := 2>&1 | { grep -v -e 'is ignored: it is neither a file nor a directory' || true; }
+
+heading = @printf '\n==== %s ====\n' "$(1)"
+
+.PHONY: help venv units emulator-tests sanity lint docs-lint changelog-lint build integration test demo clean
+
+help:
+	@echo "make demo            build and install the collection, then run the demo against the local emulator"
+	@echo "make test            units, emulator-tests, sanity, lint, docs-lint, changelog-lint, build, integration"
+	@echo "make venv            create .venv with ansible-core, ansible-lint, antsibull-docs, antsibull-changelog, pytest"
+	@echo "make <step>          run one step of 'make test'"
+	@echo "make clean           remove .venv, .tools, .ansible, build/ and test output"
+
+# ---------------------------------------------------------------------------------------------
+venv: $(STAMP)
+
+$(STAMP): $(DEV_REQUIREMENTS)
+	$(call heading,venv: $(VENV) from $(BASE_PYTHON))
+	@if [ ! -x "$(VPY)" ] || ! "$(VPY)" -c '' 2>/dev/null; then \
+		rm -rf "$(VENV)"; "$(BASE_PYTHON)" -m venv "$(VENV)"; fi
+	"$(VPY)" -m pip install --quiet --disable-pip-version-check -r $(DEV_REQUIREMENTS) $(PIP_QUIET)
+	@"$(VPY)" -c 'import ansible, sys; print("python %s, ansible-core %s" % (sys.version.split()[0], ansible.__version__))'
+	@touch $@
+
+# ---------------------------------------------------------------------------------------------
+units: $(STAMP)
+	$(call heading,units: ansible-test units)
+	@if [ -z "$$(ls tests/unit 2>/dev/null | grep -v '^requirements.txt$$')" ]; then \
+		echo "tests/unit holds no tests" >&2; exit 1; fi
+	$(AT_ENV) run ansible-test units $(ANSIBLE_TEST_OPTS) --venv --python $(VENV_PYTHON_VERSION)
+
+emulator-tests: $(STAMP)
+	$(call heading,emulator-tests: pytest tests/emulator)
+	"$(VPY)" -m pytest tests/emulator -q -p no:cacheprovider
+
+sanity: $(STAMP)
+	$(call heading,sanity: ansible-test sanity)
+	@pythons="$$($(AT_ENV) pythons)"; [ -n "$$pythons" ] || { echo "no controller Python found" >&2; exit 1; }; \
+	failed=""; \
+	for v in $$pythons; do \
+		echo "---- ansible-test sanity --python $$v"; \
+		$(AT_ENV) run ansible-test sanity $(ANSIBLE_TEST_OPTS) --venv --python $$v || failed="$$failed $$v"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "sanity FAILED on Python$$failed" >&2; exit 1; fi
+
+lint: $(STAMP)
+	$(call heading,lint: ansible-lint --profile production)
+	cd "$(ROOT)" && PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/ansible-lint" --profile production
+
+docs-lint: $(STAMP)
+	$(call heading,docs-lint: antsibull-docs lint-collection-docs --plugin-docs)
+	$(AT_ENV) run "$(VENV)/bin/antsibull-docs" lint-collection-docs --plugin-docs .
+
+changelog-lint: $(STAMP)
+	$(call heading,changelog-lint: antsibull-changelog lint)
+	"$(VENV)/bin/antsibull-changelog" lint
+
+build: $(STAMP)
+	$(call heading,build: ansible-galaxy collection build + install into $(INSTALL_ROOT))
+	mkdir -p "$(BUILD_DIR)" "$(INSTALL_ROOT)"
+	"$(VENV)/bin/ansible-galaxy" collection build --force --output-path "$(BUILD_DIR)" .
+	ANSIBLE_COLLECTIONS_PATH="$(INSTALL_ROOT)" "$(VENV)/bin/ansible-galaxy" collection install --force --offline \
+		-p "$(INSTALL_ROOT)" "$(TARBALL)"
+
+integration: build
+	$(call heading,integration: pytest tests/integration against the emulator)
+	PATH="$(VENV)/bin:$$PATH" ANSIBLE_COLLECTIONS_PATH="$(INSTALL_ROOT)" ANSIBLE_PYTHON_INTERPRETER="$(VPY)" \
+		"$(VPY)" -m pytest tests/integration -q -p no:cacheprovider
+
+# Each step runs in order; make stops at the first one that fails.
+test:
+	@start=$$(date +%s); \
+	for step in units emulator-tests sanity lint docs-lint changelog-lint build integration; do \
+		t0=$$(date +%s); \
+		$(MAKE) --no-print-directory $$step || { echo "==== make test: step '$$step' FAILED" >&2; exit 1; }; \
+		echo "==== $$step: OK in $$(( $$(date +%s) - t0 )) s"; \
+	done; \
+	echo; echo "==== make test: all steps passed in $$(( $$(date +%s) - start )) s"
+
+demo: build
+	$(call heading,demo: tools/run_demo.py)
+	PATH="$(VENV)/bin:$$PATH" ANSIBLE_COLLECTIONS_PATH="$(INSTALL_ROOT)" ANSIBLE_PYTHON_INTERPRETER="$(VPY)" \
+		"$(VPY)" tools/run_demo.py
+
+clean:
+	rm -rf "$(VENV)" "$(TOOLS_DIR)" "$(ROOT)/.ansible" "$(BUILD_DIR)" "$(ROOT)/docs/build" \
+		"$(ROOT)/tests/output" "$(ROOT)/.pytest_cache"
+	find "$(ROOT)" -path "$(ROOT)/.git" -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,57 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) astra.devops contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    """The connection options every astra.devops module shares."""
+
+    DOCUMENTATION = r'''
+options:
+  api_token:
+    description:
+      - The caller's Astra application token (C(AstraCS:...)), sent as a bearer token.
+      - If not set, the environment variable E(ASTRA_API_TOKEN) is used. One of the two is required.
+      - Its role needs C(org-token-read) to list tokens and C(org-token-write) to create or delete them,
+        as the Organization Administrator role has.
+      - Prefer the environment variable, Ansible Vault or an AWX credential over a literal or C(-e) value.
+    type: str
+  api_url:
+    description:
+      - The root of the Astra DevOps API, with or without a trailing C(/v2).
+      - If not set, the environment variable E(ASTRA_API_URL) is used, else U(https://api.astra.datastax.com).
+    type: str
+  validate_certs:
+    description:
+      - Whether to verify the API's TLS certificate. Set to V(false) only for test endpoints; the module warns.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - A PEM CA bundle to verify the API's certificate with, for private endpoints and TLS-inspecting proxies.
+    type: path
+  timeout:
+    description:
+      - Seconds to wait for each HTTP request.
+    type: int
+    default: 30
+  retries:
+    description:
+      - How many times an idempotent call (list, delete) is retried on a connection error, HTTP 408, 429 or 5xx.
+      - Waits honour C(Retry-After); otherwise they back off exponentially from 1 second with jitter, capped at 30 seconds
+        each, so the total wait is at most about O(retries) times 30 seconds.
+      - A token create is never re-sent blindly. After an ambiguous failure (connection lost, timeout, 5xx) the module
+        lists the tokens, deletes any token that request made (its secret never arrived), and only then tries again.
+    type: int
+    default: 5
+notes:
+  - The module runs on the controller (or wherever it is delegated); use C(hosts: localhost) or C(delegate_to: localhost).
+  - Requires the Python library C(requests) on that host.
+  - Plays using this module should set C(gather_facts: false), since facts include the environment and with it
+    E(ASTRA_API_TOKEN).
+requirements:
+  - requests >= 2.25
+'''

@@ -1,0 +1,127 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) astra.devops contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One error type for the collection, and the scrubbing that keeps secrets out of every message."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import re
+
+# AstraCS:<clientId>:<64 hex>, also partial or truncated forms.
+_TOKEN_PATTERN = re.compile(r"AstraCS:[A-Za-z0-9]*(:[0-9a-fA-F]*)?")
+_TAG_PATTERN = re.compile(r"<[^>]+>")
+_TITLE_PATTERN = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_MAX_DETAIL = 200
+
+
+class AstraError(Exception):
+    """A failure the user can act on: a one-line message, an optional HTTP status and a hint."""
+
+    def __init__(self, message, status=None, hint=None):
+        super(AstraError, self).__init__(message)
+        self.message = message
+        self.status = status
+        self.hint = hint
+
+    def __str__(self):
+        if self.hint:
+            return "%s %s" % (self.message, self.hint)
+        return self.message
+
+
+class AstraInputError(AstraError):
+    """An invalid option value, found before any call that writes."""
+
+
+class AstraApiError(AstraError):
+    """The API answered with an error, or could not be reached."""
+
+
+def scrub(text, secrets=()):
+    """Remove every token-looking string and every known secret from text."""
+    if text is None:
+        return text
+    text = str(text)
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "********")
+    return _TOKEN_PATTERN.sub("AstraCS:********", text)
+
+
+def one_line(text, limit=_MAX_DETAIL):
+    """Collapse whitespace and cut long text so an error stays one readable line."""
+    text = " ".join(str(text).split())
+    if len(text) > limit:
+        text = text[:limit - 3].rstrip() + "..."
+    return text
+
+
+def _messages_from_json(data):
+    """Messages from every error shape seen: envelope, bare string, list or flat object."""
+    if isinstance(data, str):
+        return [data]
+    if isinstance(data, list):
+        return [m for item in data for m in _messages_from_json(item)]
+    if isinstance(data, dict):
+        lowered = dict((str(k).lower(), v) for k, v in data.items())
+        if "errors" in lowered:
+            return _messages_from_json(lowered["errors"])
+        for key in ("message", "error", "description", "detail"):
+            if isinstance(lowered.get(key), str):
+                return [lowered[key]]
+    return []
+
+
+def api_message(body, content_type=""):
+    """The API's own words from an error body, whatever its shape; '' when it said nothing useful."""
+    body = (body or "").strip()
+    if not body:
+        return ""
+    content_type = (content_type or "").lower()
+    if "html" in content_type or body.lower().startswith(("<!doctype", "<html")):
+        title = _TITLE_PATTERN.search(body)
+        text = title.group(1) if title else _TAG_PATTERN.sub(" ", body)
+        return one_line("an HTML page: %s" % one_line(text, 120))
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return one_line(body)
+    messages = _messages_from_json(data)
+    return one_line("; ".join(str(m) for m in messages)) if messages else one_line(body)
+
+
+def hint_for_status(status, permission=None, resource=None):
+    """What the user should do about a given HTTP status."""
+    if status == 401:
+        return ("The api_token is invalid, revoked or expired: give a valid AstraCS token in api_token "
+                "or ASTRA_API_TOKEN.")
+    if status == 403:
+        if permission:
+            return ("The api_token's role lacks the '%s' permission: use a token whose role has it "
+                    "(for example Organization Administrator)." % permission)
+        return "The api_token's role lacks the permission for this call."
+    if status == 404:
+        return "%s was not found: check the id." % (resource or "The requested item")
+    if status == 409:
+        return "It conflicts with an existing item (for example a role of the same name)."
+    if status == 400:
+        return "The API rejected the request body: check the option values."
+    if status in (408, 429):
+        return "The API is throttling or slow: raise retries or timeout, or run fewer jobs at once."
+    if status is not None and status >= 500:
+        return "The Astra service failed: try again later; if it persists, check the Astra status page."
+    return None
+
+
+def error_from_response(status, body, content_type, action, permission=None, resource=None, secrets=()):
+    """An AstraApiError from an HTTP error answer; the message is one line and holds no secret."""
+    said = api_message(body, content_type)
+    message = "%s failed with HTTP %s" % (action, status)
+    if said:
+        message += ": %s." % said.rstrip(".")
+    else:
+        message += "."
+    hint = hint_for_status(status, permission, resource)
+    return AstraApiError(scrub(message, secrets), status=status, hint=scrub(hint, secrets))

@@ -1,0 +1,74 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) astra.devops contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The base of every module: the shared auth options, the client, and failures as one clean line."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+try:
+    from ansible.module_utils.ansible_release import __version__ as ANSIBLE_VERSION
+except ImportError:  # pragma: no cover
+    ANSIBLE_VERSION = None
+
+from ansible_collections.astra.devops.plugins.module_utils._client import (
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+    AstraClient,
+)
+from ansible_collections.astra.devops.plugins.module_utils._errors import AstraError, scrub
+
+AUTH_ARGUMENT_SPEC = dict(
+    api_token=dict(type="str", no_log=True, fallback=(env_fallback, ["ASTRA_API_TOKEN"])),
+    api_url=dict(type="str", fallback=(env_fallback, ["ASTRA_API_URL"])),
+    validate_certs=dict(type="bool", default=True),
+    ca_path=dict(type="path"),
+    timeout=dict(type="int", default=30),
+    retries=dict(type="int", default=5),
+)
+
+
+class AstraModule(AnsibleModule):
+    """AnsibleModule with the auth options of the astra.devops.auth doc fragment; every module supports check mode."""
+
+    def __init__(self, argument_spec, **kwargs):
+        spec = dict(AUTH_ARGUMENT_SPEC)
+        spec.update(argument_spec)
+        super(AstraModule, self).__init__(argument_spec=spec, supports_check_mode=True, **kwargs)
+        if not HAS_REQUESTS:
+            self.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+        self.api_retries = []
+        self._client = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            params = self.params
+            self._client = AstraClient(
+                api_token=params["api_token"], api_url=params["api_url"], validate_certs=params["validate_certs"],
+                ca_path=params["ca_path"], timeout=params["timeout"], retries=params["retries"],
+                on_retry=self._note_retry, ansible_version=ANSIBLE_VERSION)
+            if not params["validate_certs"] and self._client.base_url.startswith("https"):
+                self.warn("validate_certs is false: the Astra API's TLS certificate is not checked.")
+        return self._client
+
+    def _note_retry(self, message):
+        """Retries are returned as api_retries (shown at -v) and logged; messages are already scrubbed."""
+        self.api_retries.append(message)
+        self.log("astra.devops: %s" % message)
+
+    def run(self, work):
+        """Run work() and exit with its result; AstraError becomes one line without a traceback."""
+        try:
+            result = work()
+        except AstraError as error:
+            secrets = self._client.secrets if self._client else ()
+            extra = {"api_retries": self.api_retries} if self.api_retries else {}
+            if error.status is not None:
+                extra["status"] = error.status
+            self.fail_json(msg=scrub(str(error), secrets), **extra)
+        if self.api_retries:
+            result["api_retries"] = self.api_retries
+        self.exit_json(**result)

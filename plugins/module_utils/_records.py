@@ -1,0 +1,135 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) astra.devops contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Time values and API records in one normal form, whatever key casing or precision the API used."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import datetime
+import re
+
+from ansible_collections.astra.devops.plugins.module_utils._errors import AstraInputError
+
+UTC = datetime.timezone.utc
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_ISO = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$",
+    re.IGNORECASE,
+)
+
+
+def now():
+    return datetime.datetime.now(UTC)
+
+
+def parse_duration(value, option):
+    """'90d', '12h', '30m', '45s', '2w' as a timedelta; anything else is an input error naming the option."""
+    match = _DURATION.match(str(value)) if value is not None else None
+    if not match or int(match.group(1)) == 0:
+        raise AstraInputError(
+            "%s must be a positive duration such as 90d, 12h, 30m, 45s or 2w, got '%s'." % (option, value))
+    return datetime.timedelta(seconds=int(match.group(1)) * _DURATION_SECONDS[match.group(2)])
+
+
+def parse_timestamp(value):
+    """An ISO-8601 instant from the API or a user (seconds, milliseconds or nanoseconds) as aware UTC; None if not one."""
+    if not value or not isinstance(value, str):
+        return None
+    match = _ISO.match(value.strip())
+    if not match:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    try:
+        stamp = datetime.datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0),
+                                  int(second or 0), micro, tzinfo=UTC)
+    except ValueError:
+        return None
+    if zone and zone.upper() != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        digits = zone[1:].replace(":", "")
+        stamp -= sign * datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    return stamp
+
+
+def format_timestamp(stamp):
+    """The one output form: seconds precision, Z suffix."""
+    if stamp is None:
+        return None
+    return stamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def resolve_expiry(value, option="expiry", reference=None):
+    """An absolute instant (kept) or a duration from now; returns (instant, is_relative). Past instants are refused."""
+    reference = reference or now()
+    if _DURATION.match(str(value)):
+        return reference + parse_duration(value, option), True
+    stamp = parse_timestamp(value)
+    if stamp is None:
+        raise AstraInputError(
+            "%s must be an ISO-8601 instant such as 2027-01-31T00:00:00Z or a duration such as 90d, 12h or 30m, "
+            "got '%s'." % (option, value))
+    if stamp <= reference:
+        raise AstraInputError("%s '%s' is in the past: give a future instant or a duration such as 90d." % (option, value))
+    return stamp, False
+
+
+def lower_keys(record):
+    """A copy of a dict with lower-case keys, so ID/Name/Policy and id/name/policy read alike."""
+    return dict((str(k).lower(), v) for k, v in (record or {}).items())
+
+
+def _first(record, *keys):
+    for key in keys:
+        if record.get(key) is not None:
+            return record[key]
+    return None
+
+
+def normalise_token(item, role_names=None):
+    """The collection's token metadata from a list item or a create answer; optional fields may be missing."""
+    raw = lower_keys(item)
+    roles = [str(r) for r in (raw.get("roles") or [])]
+    generated = parse_timestamp(_first(raw, "generatedon", "generated_on"))
+    expiry = parse_timestamp(_first(raw, "tokenexpiry", "token_expiry", "expiry"))
+    return {
+        "client_id": _first(raw, "clientid", "client_id"),
+        "description": raw.get("description") or "",
+        "roles": roles,
+        "role_names": [role_names.get(r, r) for r in roles] if role_names is not None else None,
+        "generated_on": format_timestamp(generated),
+        "expiry": format_timestamp(expiry),
+        "org_id": _first(raw, "orgid", "org_id"),
+    }
+
+
+def token_ages(token, reference=None):
+    """age_days, expired and expires_in_days for a normalised token (whole days, rounded down)."""
+    reference = reference or now()
+    generated = parse_timestamp(token.get("generated_on"))
+    expiry = parse_timestamp(token.get("expiry"))
+    age_days = (reference - generated).days if generated else None
+    if expiry is None:
+        return {"age_days": age_days, "expired": False, "expires_in_days": None}
+    return {"age_days": age_days, "expired": expiry <= reference, "expires_in_days": (expiry - reference).days}
+
+
+def normalise_role(item):
+    """The collection's role record from either key casing of the API."""
+    raw = lower_keys(item)
+    policy = lower_keys(raw.get("policy"))
+    role_type = str(raw.get("type") or "").lower()
+    resources = list(policy.get("resources") or [])
+    built_in = role_type in ("built-in", "builtin", "default", "system") or (
+        role_type == "" and any("__ORG_ID__" in str(r) for r in resources))
+    return {
+        "id": _first(raw, "id", "roleid"),
+        "name": raw.get("name") or "",
+        "description": policy.get("description") or "",
+        "effect": policy.get("effect") or "",
+        "actions": list(policy.get("actions") or []),
+        "resources": resources,
+        "built_in": built_in,
+    }

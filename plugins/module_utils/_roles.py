@@ -1,0 +1,73 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) astra.devops contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Role lookup: the API's names, the portal's longer names (any case) and role ids all lead to one role id."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import re
+
+from ansible_collections.astra.devops.plugins.module_utils._errors import AstraInputError
+from ansible_collections.astra.devops.plugins.module_utils._records import normalise_role
+
+ROLES_PATH = "/v2/organizations/roles"
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# The API abbreviates what the portal spells out ("R/W Svc Acct" is "Read/Write Service Account").
+_WORDS = {
+    "svc": "service", "acct": "account", "ro": "read only", "r/w": "read/write", "rw": "read/write",
+    "admin": "administrator", "read-only": "read only", "read-write": "read/write",
+}
+
+
+def is_role_id(value):
+    return bool(_UUID.match(str(value).strip()))
+
+
+def role_key(name):
+    """A spelling-independent key for a role name."""
+    words = str(name).strip().lower().replace("_", " ").split()
+    return " ".join(_WORDS.get(word, word) for word in words)
+
+
+def fetch_roles(client):
+    """Every role the caller's organisation (or enterprise) has, normalised."""
+    _status, data = client.call("GET", ROLES_PATH, "Listing roles", permission="org-role-read")
+    if isinstance(data, dict):  # tolerate an envelope around the array
+        data = next((v for v in data.values() if isinstance(v, list)), [])
+    return [normalise_role(item) for item in (data or []) if isinstance(item, dict)]
+
+
+def names_by_id(roles):
+    return dict((role["id"], role["name"]) for role in roles)
+
+
+def check_role_list(values, option="roles"):
+    """Shape checks that need no API call: not empty, no blanks, no duplicates."""
+    if not values:
+        raise AstraInputError("%s must name at least one role (API name, portal name or role id)." % option)
+    seen = set()
+    for value in values:
+        if not str(value).strip():
+            raise AstraInputError("%s must not contain empty entries." % option)
+        key = str(value).lower() if is_role_id(value) else role_key(value)
+        if key in seen:
+            raise AstraInputError("%s lists '%s' more than once." % (option, value))
+        seen.add(key)
+
+
+def resolve_roles(values, roles, option="roles"):
+    """Role ids for names or ids, in the given order; an unknown one is an input error listing what exists."""
+    by_id = dict((str(role["id"]).lower(), role["id"]) for role in roles)
+    by_key = {}
+    for role in roles:
+        by_key.setdefault(role_key(role["name"]), role["id"])
+    resolved = []
+    for value in values:
+        text = str(value).strip()
+        found = by_id.get(text.lower()) if is_role_id(text) else by_key.get(role_key(text))
+        if found is None:
+            available = ", ".join(sorted(role["name"] for role in roles))
+            raise AstraInputError("%s: unknown role '%s'. Known roles: %s." % (option, text, available))
+        resolved.append(found)
+    return resolved

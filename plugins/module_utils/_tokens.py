@@ -1,0 +1,124 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) astra.devops contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Token calls of both API families, with the create that never leaves an orphan token behind."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import re
+
+from ansible_collections.astra.devops.plugins.module_utils._errors import AstraApiError, AstraInputError
+from ansible_collections.astra.devops.plugins.module_utils._records import format_timestamp, normalise_token
+
+TOKEN_PATHS = {"tokens": "/v2/tokens", "clientIdSecrets": "/v2/clientIdSecrets"}
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9]{16,64}$")
+_ORG_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+DESCRIPTION_MAX = 255
+
+
+def check_client_id(value, option="client_id"):
+    if value is not None and not _CLIENT_ID.match(value):
+        raise AstraInputError(
+            "%s must be an Astra client id (16 to 64 letters and digits, such as BOjPpMRcaWergiKIyHXEAymP), got '%s'."
+            % (option, value))
+
+
+def check_org_id(value, option="org_id"):
+    if value is not None and not _ORG_ID.match(value):
+        raise AstraInputError("%s must be an organization id (a UUID), got '%s'." % (option, value))
+
+
+def check_description(value, option="description"):
+    """Descriptions are identities here, so they must be unambiguous: printable ASCII, not blank, bounded."""
+    if value is None:
+        return
+    if not value.strip():
+        raise AstraInputError("%s must not be empty or blank." % option)
+    if len(value) > DESCRIPTION_MAX:
+        raise AstraInputError("%s must be at most %d characters, got %d." % (option, DESCRIPTION_MAX, len(value)))
+    if any(not (32 <= ord(char) < 127) for char in value):
+        raise AstraInputError("%s must be printable ASCII (letters, digits, spaces and punctuation), got '%s'."
+                              % (option, value.encode("ascii", "backslashreplace").decode("ascii")))
+
+
+class TokenApi:
+    """Tokens of one API family (/v2/tokens or the legacy /v2/clientIdSecrets)."""
+
+    def __init__(self, client, endpoint="tokens"):
+        self.client = client
+        self.path = TOKEN_PATHS[endpoint]
+
+    def list(self):
+        _status, data = self.client.call("GET", self.path, "Listing tokens", permission="org-token-read")
+        items = data.get("clients") if isinstance(data, dict) else data
+        return [normalise_token(item) for item in (items or []) if isinstance(item, dict)]
+
+    def delete(self, client_id):
+        """True when this call deleted the token, False when it was already gone."""
+        try:
+            self.client.call("DELETE", "%s/%s" % (self.path, client_id), "Deleting token %s" % client_id,
+                             permission="org-token-write", resource="Token %s" % client_id)
+        except AstraApiError as error:
+            if error.status == 404:
+                return False
+            raise
+        return True
+
+    def create(self, role_ids, description, expiry=None, org_id=None, known_client_ids=()):
+        """Mint a token; returns (metadata, secret). An ambiguous failure is cleaned up and retried, never blind."""
+        body = {"roles": list(role_ids), "description": description}
+        if expiry is not None:
+            body["tokenExpiry"] = format_timestamp(expiry)
+        if org_id:
+            body["orgId"] = org_id
+        attempt = 0
+        while True:
+            try:
+                _status, data = self.client.call("POST", self.path, "Creating token '%s'" % description, body,
+                                                 idempotent=False, permission="org-token-write")
+                break
+            except AstraApiError as error:
+                if error.status is not None and error.status < 500:
+                    raise
+                removed = self._remove_unreturned(description, role_ids, known_client_ids)
+                if attempt >= self.client.retries:
+                    error.message = "%s The create's outcome was unknown; %s" % (
+                        error.message, _removed_note(removed))
+                    raise
+                attempt += 1
+                self.client.wait_before_retry(attempt, None, "%s (%s)" % (error.message, _removed_note(removed)))
+        return self._created(data or {}, description, role_ids, expiry, org_id)
+
+    def _created(self, data, description, role_ids, expiry, org_id):
+        secret = {
+            "token": data.get("token"),
+            "client_id": data.get("clientId"),
+            "client_secret": data.get("secret"),
+        }
+        for value in (secret["token"], secret["client_secret"]):
+            self.client.remember_secret(value)
+        token = normalise_token(data)
+        # The create answer may omit description and expiry: fill in what was sent.
+        token["description"] = token["description"] or description
+        token["roles"] = token["roles"] or list(role_ids)
+        token["expiry"] = token["expiry"] or format_timestamp(expiry)
+        token["org_id"] = token["org_id"] or org_id
+        return token, secret
+
+    def _remove_unreturned(self, description, role_ids, known_client_ids):
+        """Delete tokens the failed request may have created: their secret never reached us, so nobody can use them."""
+        known = set(known_client_ids)
+        wanted = set(role_ids)
+        removed = []
+        for token in self.list():
+            if token["client_id"] not in known and token["description"] == description and set(token["roles"]) == wanted:
+                if self.delete(token["client_id"]):
+                    removed.append(token["client_id"])
+        return removed
+
+
+def _removed_note(removed):
+    if removed:
+        return "deleted %d token(s) it created without returning the secret (%s)." % (len(removed), ", ".join(removed))
+    return "no token was left behind."

@@ -1,0 +1,140 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) astra.devops contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: astra_role_info
+short_description: List DataStax Astra roles, built-in and custom
+version_added: 1.0.0
+description:
+  - Lists the roles of the organization (or enterprise) of O(api_token) with their permissions, in one API call.
+  - Reads the role records in either key casing the API has been seen to use (C(id)/C(name)/C(policy) and
+    C(ID)/C(Name)/C(Policy)).
+  - Use it to find role ids, to audit what a role allows, or to check a role exists before creating tokens.
+author:
+  - astra.devops contributors
+extends_documentation_fragment:
+  - astra.devops.auth
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads, and runs in check mode too.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is no diff.
+options:
+  name:
+    description:
+      - Only the role with this name, as the API spells it (V(R/W Svc Acct)) or as the portal does
+        (V(Read/Write Service Account)), in any letter case.
+    type: str
+  id:
+    description:
+      - Only the role with this id.
+    type: str
+  custom:
+    description:
+      - V(true) keeps only custom roles; V(false) only built-in roles.
+    type: bool
+seealso:
+  - module: astra.devops.astra_token
+  - module: astra.devops.astra_token_info
+'''
+
+EXAMPLES = r'''
+- name: List every role of the organization
+  astra.devops.astra_role_info:
+  register: all_roles
+
+- name: Look up one role by its portal name
+  astra.devops.astra_role_info:
+    name: Read/Write Service Account
+  register: rw_role
+
+- name: Show the id of that role
+  ansible.builtin.debug:
+    msg: "{{ rw_role.roles[0].id }}"
+
+- name: List only custom roles, such as the database-scoped ones the portal makes
+  astra.devops.astra_role_info:
+    custom: true
+  register: custom_roles
+'''
+
+RETURN = r'''
+roles:
+  description: The roles that pass every filter, sorted by name.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: The role id.
+      type: str
+      sample: b4ed0e9e-67e8-47b6-8b58-c6629be961a9
+    name:
+      description: The role name as the API spells it.
+      type: str
+      sample: R/W Svc Acct
+    description:
+      description: The policy description.
+      type: str
+      sample: R/W Svc Acct
+    effect:
+      description: The policy effect, normally C(allow).
+      type: str
+      sample: allow
+    actions:
+      description: The permissions the role grants.
+      type: list
+      elements: str
+      sample: [db-cql, db-table-select, db-table-modify]
+    resources:
+      description: The resources (DRNs) the role applies to; built-in roles carry the placeholder C(__ORG_ID__).
+      type: list
+      elements: str
+      sample: ["drn:astra:org:__ORG_ID__:db:*"]
+    built_in:
+      description: Whether the role is built in (cannot be edited or deleted) rather than custom.
+      type: bool
+      sample: true
+api_retries:
+  description: One line for each retried API call, without secrets.
+  returned: when a call was retried
+  type: list
+  elements: str
+  sample: ["retry 1 of 5 in 1.0s after Listing roles: HTTP 503"]
+'''
+
+from ansible_collections.astra.devops.plugins.module_utils._module import AstraModule
+from ansible_collections.astra.devops.plugins.module_utils._roles import fetch_roles, role_key
+
+
+def list_roles(module):
+    params = module.params
+    roles = fetch_roles(module.client)
+    if params["name"] is not None:
+        roles = [r for r in roles if role_key(r["name"]) == role_key(params["name"])]
+    if params["id"] is not None:
+        roles = [r for r in roles if str(r["id"]).lower() == params["id"].strip().lower()]
+    if params["custom"] is not None:
+        roles = [r for r in roles if r["built_in"] != params["custom"]]
+    roles.sort(key=lambda r: (r["name"].lower(), str(r["id"])))
+    return {"changed": False, "roles": roles}
+
+
+def main():
+    module = AstraModule(argument_spec=dict(
+        name=dict(type="str"),
+        id=dict(type="str"),
+        custom=dict(type="bool"),
+    ))
+    module.run(lambda: list_roles(module))
+
+
+if __name__ == "__main__":
+    main()

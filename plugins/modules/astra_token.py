@@ -1,0 +1,412 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) astra.devops contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: astra_token
+short_description: Create, replace and delete DataStax Astra application tokens
+version_added: 1.0.0
+description:
+  - Manages Astra application tokens through the Astra DevOps API, idempotently.
+  - A token is found by O(client_id) or, without it, by O(description). By description, no match creates a token,
+    one match is compared with what is asked, and several matches fail with their client ids listed.
+  - A token's roles, description and expiry cannot be changed after creation. When the existing token differs,
+    O(recreate) decides: fail (the default), or create a replacement and then delete the old token.
+  - The token string and client secret are returned only when this task created a token, in RV(secret). They are
+    never shown again by the API. The task must have C(no_log: true) when O(state=present), or the module fails
+    before any change, so that the secret cannot reach the output, a log or a callback.
+author:
+  - astra.devops contributors
+extends_documentation_fragment:
+  - astra.devops.auth
+attributes:
+  check_mode:
+    support: full
+    description: Check mode reports what would change and never creates or deletes a token.
+  diff_mode:
+    support: full
+    description: The diff shows the token metadata before and after, never a secret.
+options:
+  state:
+    description:
+      - V(present) makes sure a token exists; V(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  description:
+    description:
+      - The token's description, its name. Identifies the token when O(client_id) is not given.
+      - Required to create a token. Printable ASCII, at most 255 characters.
+      - With O(state=absent) and no O(client_id), every token with this description is deleted.
+    type: str
+  client_id:
+    description:
+      - The client id of an existing token (the part after C(AstraCS:) in the token string).
+      - A token cannot be created with a chosen client id, so O(state=present) with an unknown client id fails.
+    type: str
+  roles:
+    description:
+      - The roles of the token, as API names (C(R/W Svc Acct)), portal names (C(Read/Write Service Account)),
+        in any letter case, or as role ids. Compared as a set.
+      - Required to create a token. When replacing a token and not given, the old token's roles are used.
+      - Names are resolved with one extra call listing the roles; ids need no extra call when nothing changes.
+    type: list
+    elements: str
+  expiry:
+    description:
+      - When the token expires, as an ISO-8601 instant such as V(2027-01-31T00:00:00Z), or as a duration from now
+        such as V(90d), V(12h), V(30m) (units s, m, h, d, w).
+      - An instant is compared with the existing token to the second. A duration applies at creation only and
+        never counts as a difference.
+      - Not given, no expiry is sent (the token never expires, or the organization's maximum applies), and the
+        existing token's expiry is not compared.
+    type: str
+  org_id:
+    description:
+      - With an enterprise O(api_token), create the token in this member organization (its UUID).
+    type: str
+  recreate:
+    description:
+      - What to do when the existing token differs from what is asked (roles, an absolute expiry, description).
+      - V(never) fails with a message listing the differences.
+      - V(state_change) creates a replacement with the asked values, then deletes the old token.
+      - V(always) replaces the token on every run, even when nothing differs. This is a rotation without
+        distribution; use the P(astra.devops.token_rotation#role) role to rotate tokens that applications use.
+    type: str
+    choices: [never, always, state_change]
+    default: never
+  endpoint:
+    description:
+      - The API family. V(tokens) (C(/v2/tokens)) handles organization and enterprise tokens. V(clientIdSecrets) is the
+        legacy C(/v2/clientIdSecrets) family for older setups; it cannot see enterprise tokens.
+    type: str
+    choices: [tokens, clientIdSecrets]
+    default: tokens
+seealso:
+  - module: astra.devops.astra_token_info
+  - module: astra.devops.astra_role_info
+  - name: Manage application tokens
+    description: The Astra documentation on application tokens.
+    link: https://docs.datastax.com/en/astra-db-serverless/administration/manage-application-tokens.html
+'''
+
+EXAMPLES = r'''
+- name: Make sure the inventory service has a token (the secret is returned only when it is created)
+  astra.devops.astra_token:
+    description: inventory-service
+    roles:
+      - R/W Svc Acct
+    expiry: 90d
+  no_log: true
+  register: inventory_token
+
+- name: Store the new token for the application, readable by its owner only
+  ansible.builtin.copy:
+    content: "{{ inventory_token.secret.token }}\n"
+    dest: /etc/inventory-service/astra-token
+    mode: "0600"
+  no_log: true
+  diff: false
+  when: inventory_token.secret is defined
+
+- name: Replace the token if its roles or expiry differ from these
+  astra.devops.astra_token:
+    description: reporting-job
+    roles:
+      - Read Only Service Account
+    expiry: "2027-01-31T00:00:00Z"
+    recreate: state_change
+  no_log: true
+  register: reporting_token
+
+- name: Create a token in a member organization with an enterprise token
+  astra.devops.astra_token:
+    description: billing-export
+    roles: [RO Svc Acct]
+    org_id: 9f876543-21ab-4cde-8f90-123456789abc
+  no_log: true
+
+- name: Delete a token by client id
+  astra.devops.astra_token:
+    client_id: BOjPpMRcaWergiKIyHXEAymP
+    state: absent
+
+- name: Delete every token described as old-batch-job
+  astra.devops.astra_token:
+    description: old-batch-job
+    state: absent
+'''
+
+RETURN = r'''
+token:
+  description:
+    - The token's metadata after the task, never a secret. In check mode, what would be created (with a null client id).
+    - Empty with O(state=absent).
+  returned: always
+  type: dict
+  contains:
+    client_id:
+      description: The token's client id.
+      type: str
+      sample: BOjPpMRcaWergiKIyHXEAymP
+    description:
+      description: The token's description.
+      type: str
+      sample: inventory-service
+    roles:
+      description: The role ids of the token.
+      type: list
+      elements: str
+      sample: [b4ed0e9e-67e8-47b6-8b58-c6629be961a9]
+    role_names:
+      description:
+        - The role names, in the order of RV(token.roles).
+        - Null when the roles list was not fetched (roles given as ids and nothing to create).
+      type: list
+      elements: str
+      sample: [R/W Svc Acct]
+    generated_on:
+      description: When the token was created (UTC, seconds precision).
+      type: str
+      sample: "2025-06-17T02:26:29Z"
+    expiry:
+      description: When the token expires (UTC), null when it never expires.
+      type: str
+      sample: "2027-01-31T00:00:00Z"
+    org_id:
+      description: The organization of the token, when the API says it (on creation).
+      type: str
+      sample: 9f876543-21ab-4cde-8f90-123456789abc
+secret:
+  description:
+    - The new token's credentials. Only returned when this task created a token, never otherwise.
+    - Keep the task under C(no_log: true) and write it only where it is needed.
+  returned: when a token was created
+  type: dict
+  contains:
+    token:
+      description: The C(AstraCS:) token string, the password for drivers (user name C(token)) and the API's bearer token.
+      type: str
+      sample: "AstraCS:BOjPpMRcaWergiKIyHXEAymP:0123...cdef"
+    client_id:
+      description: The client id, the legacy user name.
+      type: str
+      sample: BOjPpMRcaWergiKIyHXEAymP
+    client_secret:
+      description: The client secret, the legacy password.
+      type: str
+      sample: "Xy-9KLmN8oPq1RsT..."
+deleted_client_ids:
+  description: Client ids of the tokens this task deleted (in check mode, would delete).
+  returned: always
+  type: list
+  elements: str
+  sample: [aBc123XyZ789LmnOpQrStUvW]
+api_retries:
+  description: One line for each retried API call (what failed and how long the module waited), without secrets.
+  returned: when a call was retried
+  type: list
+  elements: str
+  sample: ["retry 1 of 5 in 1.0s after Listing tokens: HTTP 429"]
+'''
+
+from ansible_collections.astra.devops.plugins.module_utils._errors import AstraError, AstraInputError
+from ansible_collections.astra.devops.plugins.module_utils._module import AstraModule
+from ansible_collections.astra.devops.plugins.module_utils._records import format_timestamp, resolve_expiry
+from ansible_collections.astra.devops.plugins.module_utils._roles import (
+    check_role_list,
+    fetch_roles,
+    is_role_id,
+    names_by_id,
+    resolve_roles,
+)
+from ansible_collections.astra.devops.plugins.module_utils._tokens import (
+    TokenApi,
+    check_client_id,
+    check_description,
+    check_org_id,
+)
+
+
+class TokenTask:
+    """One run of astra_token: validate everything, read once, then create, replace or delete."""
+
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.check_inputs()
+        self.api = TokenApi(module.client, self.params["endpoint"])
+        self.catalog = None
+        self.deleted = []
+
+    def check_inputs(self):
+        params = self.params
+        check_client_id(params["client_id"])
+        check_description(params["description"])
+        check_org_id(params["org_id"])
+        if params["roles"] is not None:
+            check_role_list(params["roles"])
+        self.expiry, self.expiry_is_relative = (None, False)
+        if params["expiry"] is not None:
+            self.expiry, self.expiry_is_relative = resolve_expiry(params["expiry"])
+        if params["state"] == "present" and not self.module.no_log:
+            raise AstraInputError(
+                "This task can return a new token's secret: add 'no_log: true' to the task (state=present requires it).")
+
+    def run(self):
+        tokens = self.api.list()
+        if self.params["state"] == "absent":
+            return self.absent(tokens)
+        return self.present(tokens)
+
+    # -- lookup -------------------------------------------------------------------------------------------------
+
+    def matches(self, tokens):
+        client_id, description = self.params["client_id"], self.params["description"]
+        if client_id:
+            found = [t for t in tokens if t["client_id"] == client_id]
+            if found and description is not None and found[0]["description"] != description and self.params["state"] == "absent":
+                raise AstraInputError("client_id %s has the description '%s', not '%s': refusing to delete it."
+                                      % (client_id, found[0]["description"], description))
+            return found
+        return [t for t in tokens if t["description"] == description]
+
+    def wanted_role_ids(self, for_create):
+        """Role ids asked for; the roles list is fetched only for names, or to check ids before a create."""
+        roles = self.params["roles"]
+        if roles is None:
+            return None
+        if for_create or not all(is_role_id(r) for r in roles):
+            return resolve_roles(roles, self.load_catalog())
+        return [r.strip() for r in roles]
+
+    def load_catalog(self):
+        if self.catalog is None:
+            self.catalog = fetch_roles(self.module.client)
+        return self.catalog
+
+    def described(self, token):
+        """Metadata with role names filled in when the roles list is at hand."""
+        token = dict(token)
+        if self.catalog is not None:
+            names = names_by_id(self.catalog)
+            token["role_names"] = [names.get(r, r) for r in token["roles"]]
+        return token
+
+    # -- present ------------------------------------------------------------------------------------------------
+
+    def present(self, tokens):
+        found = self.matches(tokens)
+        if len(found) > 1:
+            raise AstraInputError(
+                "%d tokens have the description '%s' (client ids: %s): give client_id to pick one, or delete the extras."
+                % (len(found), self.params["description"], ", ".join(t["client_id"] for t in found)))
+        if not found:
+            if self.params["client_id"]:
+                raise AstraInputError(
+                    "client_id %s was not found among the tokens of this organization; Astra chooses client ids, "
+                    "so to create a token give description (and roles) without client_id." % self.params["client_id"])
+            if self.params["roles"] is None:
+                raise AstraInputError("roles is required to create the token '%s'." % self.params["description"])
+            return self.create(None, self.wanted_role_ids(for_create=True), tokens)
+        current = found[0]
+        wanted = self.wanted_role_ids(for_create=False)
+        differences = self.differences(current, wanted)
+        recreate = self.params["recreate"]
+        if recreate == "always" or (differences and recreate == "state_change"):
+            role_ids = self.wanted_role_ids(for_create=True) or resolve_roles(current["roles"], self.load_catalog())
+            return self.create(current, role_ids, tokens)
+        if differences:
+            raise AstraInputError(
+                "Token '%s' (client id %s) differs from what is asked: %s. A token cannot be changed after creation: "
+                "set recreate: state_change to replace it, or align the options with the existing token."
+                % (current["description"], current["client_id"], "; ".join(differences)))
+        return self.result(False, self.described(current), current)
+
+    def differences(self, current, wanted_role_ids):
+        found = []
+        if wanted_role_ids is not None and set(wanted_role_ids) != set(current["roles"]):
+            found.append("roles are %s, asked %s" % (self.role_label(current["roles"]), self.role_label(wanted_role_ids)))
+        if self.expiry is not None and not self.expiry_is_relative:
+            asked = format_timestamp(self.expiry)
+            if asked != current["expiry"]:
+                found.append("expiry is %s, asked %s" % (current["expiry"] or "never", asked))
+        description = self.params["description"]
+        if self.params["client_id"] and description is not None and description != current["description"]:
+            found.append("description is '%s', asked '%s'" % (current["description"], description))
+        org_id = self.params["org_id"]
+        if org_id and current["org_id"] and org_id != current["org_id"]:
+            found.append("organization is %s, asked %s" % (current["org_id"], org_id))
+        return found
+
+    def role_label(self, role_ids):
+        names = names_by_id(self.catalog) if self.catalog is not None else {}
+        return "[%s]" % ", ".join(sorted(names.get(r, r) for r in role_ids))
+
+    def create(self, current, role_ids, tokens):
+        """Create (and, when replacing, then delete the old token): the new one exists before the old one goes."""
+        description = self.params["description"] if self.params["description"] is not None else current["description"]
+        expiry = self.expiry
+        if self.module.check_mode:
+            planned = {"client_id": None, "description": description, "roles": role_ids, "role_names": None,
+                       "generated_on": None, "expiry": format_timestamp(expiry), "org_id": self.params["org_id"]}
+            if current:
+                self.deleted.append(current["client_id"])
+            return self.result(True, self.described(planned), current)
+        token, secret = self.api.create(role_ids, description, expiry, self.params["org_id"],
+                                        [t["client_id"] for t in tokens])
+        if current:
+            try:
+                if self.api.delete(current["client_id"]):
+                    self.deleted.append(current["client_id"])
+            except AstraError as error:  # the new secret must still reach the user, or the new token is lost
+                self.module.fail_json(
+                    msg="Created the replacement token %s, but deleting the old token %s failed: %s Delete it by hand "
+                        "or run again; the new secret is in this result's 'secret'." % (token["client_id"], current["client_id"], error),
+                    token=self.described(token), secret=secret, deleted_client_ids=self.deleted, changed=True)
+        result = self.result(True, self.described(token), current)
+        result["secret"] = secret
+        return result
+
+    # -- absent -------------------------------------------------------------------------------------------------
+
+    def absent(self, tokens):
+        targets = self.matches(tokens)
+        for token in targets:
+            if self.module.check_mode or self.api.delete(token["client_id"]):
+                self.deleted.append(token["client_id"])
+        result = self.result(bool(self.deleted), {}, None)
+        if self.module._diff:
+            result["diff"] = {"before": {"tokens": [self.described(t) for t in targets]}, "after": {"tokens": []}}
+        return result
+
+    def result(self, changed, token, before):
+        result = {"changed": changed, "token": token, "deleted_client_ids": self.deleted}
+        if self.module._diff and self.params["state"] == "present":
+            result["diff"] = {"before": self.described(before) if before else {}, "after": token}
+        return result
+
+
+def main():
+    module = AstraModule(
+        argument_spec=dict(
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+            description=dict(type="str"),
+            client_id=dict(type="str"),
+            roles=dict(type="list", elements="str"),
+            expiry=dict(type="str"),
+            org_id=dict(type="str"),
+            recreate=dict(type="str", default="never", choices=["never", "always", "state_change"]),
+            endpoint=dict(type="str", default="tokens", choices=["tokens", "clientIdSecrets"]),
+        ),
+        required_one_of=[("description", "client_id")],
+    )
+    module.run(lambda: TokenTask(module).run())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,225 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) astra.devops contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: astra_token_info
+short_description: List DataStax Astra application tokens, with their roles, age and expiry
+version_added: 1.0.0
+description:
+  - Lists the application tokens of the organization (or enterprise) of O(api_token), with filters, for audits and
+    inventories. Never returns a secret: the API does not give secrets after creation.
+  - Makes two API calls, one listing tokens and one listing roles to name them. Filters apply on the controller,
+    since the API has none. All filters given must match (AND).
+author:
+  - astra.devops contributors
+extends_documentation_fragment:
+  - astra.devops.auth
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads, and runs in check mode too.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is no diff.
+options:
+  client_id:
+    description:
+      - Only the token with this client id.
+    type: str
+  description:
+    description:
+      - Only tokens with exactly this description.
+    type: str
+  roles:
+    description:
+      - Only tokens holding any of these roles (API names, portal names or role ids).
+    type: list
+    elements: str
+  older_than:
+    description:
+      - Only tokens created longer ago than this duration, such as V(90d), V(12h), V(2w).
+    type: str
+  expires_within:
+    description:
+      - Only tokens with an expiry that falls between now and now plus this duration, such as V(30d).
+      - Tokens already expired are not included; use O(expired) for those.
+    type: str
+  never_expires:
+    description:
+      - V(true) keeps only tokens without expiry; V(false) only tokens with one.
+    type: bool
+  expired:
+    description:
+      - V(true) keeps only expired tokens (when the API still lists them); V(false) only tokens not expired.
+    type: bool
+  endpoint:
+    description:
+      - The API family to list from. V(tokens) lists organization or enterprise tokens (by the caller's token);
+        V(clientIdSecrets) is the legacy family, which cannot see enterprise tokens.
+    type: str
+    choices: [tokens, clientIdSecrets]
+    default: tokens
+seealso:
+  - module: astra.devops.astra_token
+  - module: astra.devops.astra_role_info
+'''
+
+EXAMPLES = r'''
+- name: List every token of the organization
+  astra.devops.astra_token_info:
+  register: all_tokens
+
+- name: Find tokens that never expire and are older than 90 days
+  astra.devops.astra_token_info:
+    never_expires: true
+    older_than: 90d
+  register: stale_tokens
+
+- name: Find tokens expiring in the next 30 days
+  astra.devops.astra_token_info:
+    expires_within: 30d
+  register: expiring_tokens
+
+- name: Find tokens that can manage other tokens
+  astra.devops.astra_token_info:
+    roles:
+      - Organization Administrator
+      - Database Administrator
+  register: powerful_tokens
+
+- name: Show client ids and ages
+  ansible.builtin.debug:
+    msg: "{{ item.client_id }} {{ item.description }} {{ item.age_days }} days"
+  loop: "{{ stale_tokens.tokens }}"
+  loop_control:
+    label: "{{ item.client_id }}"
+'''
+
+RETURN = r'''
+tokens:
+  description: The tokens that pass every filter, oldest first.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    client_id:
+      description: The token's client id.
+      type: str
+      sample: BOjPpMRcaWergiKIyHXEAymP
+    description:
+      description: The token's description, empty when it has none.
+      type: str
+      sample: inventory-service
+    roles:
+      description: The role ids of the token.
+      type: list
+      elements: str
+      sample: [b4ed0e9e-67e8-47b6-8b58-c6629be961a9]
+    role_names:
+      description: The role names, in the order of the ids; an id stays as it is when no role has it.
+      type: list
+      elements: str
+      sample: [R/W Svc Acct]
+    generated_on:
+      description: When the token was created (UTC, seconds precision).
+      type: str
+      sample: "2025-06-17T02:26:29Z"
+    expiry:
+      description: When the token expires (UTC), null when it never expires.
+      type: str
+      sample: "2025-12-31T23:59:59Z"
+    org_id:
+      description: The token's organization when the API says it, else null.
+      type: str
+      sample: null
+    age_days:
+      description: Whole days since the token was created.
+      type: int
+      sample: 164
+    expired:
+      description: Whether the expiry has passed.
+      type: bool
+      sample: false
+    expires_in_days:
+      description: Whole days until the expiry (negative once expired), null when it never expires.
+      type: int
+      sample: 30
+api_retries:
+  description: One line for each retried API call, without secrets.
+  returned: when a call was retried
+  type: list
+  elements: str
+  sample: ["retry 1 of 5 in 1.0s after Listing tokens: HTTP 503"]
+'''
+
+from ansible_collections.astra.devops.plugins.module_utils._module import AstraModule
+from ansible_collections.astra.devops.plugins.module_utils._records import now, parse_duration, parse_timestamp, token_ages
+from ansible_collections.astra.devops.plugins.module_utils._roles import check_role_list, fetch_roles, names_by_id, resolve_roles
+from ansible_collections.astra.devops.plugins.module_utils._tokens import TokenApi, check_client_id, check_description
+
+
+def build_filters(params, reference):
+    """Predicates for the filters given; inputs are checked here, before any call."""
+    check_client_id(params["client_id"])
+    check_description(params["description"])
+    filters = []
+    if params["client_id"]:
+        filters.append(lambda t: t["client_id"] == params["client_id"])
+    if params["description"] is not None:
+        filters.append(lambda t: t["description"] == params["description"])
+    if params["older_than"]:
+        cutoff = reference - parse_duration(params["older_than"], "older_than")
+        filters.append(lambda t: t["generated_on"] is not None and parse_timestamp(t["generated_on"]) < cutoff)
+    if params["expires_within"]:
+        horizon = reference + parse_duration(params["expires_within"], "expires_within")
+        filters.append(lambda t: t["expiry"] is not None and reference < parse_timestamp(t["expiry"]) <= horizon)
+    if params["never_expires"] is not None:
+        filters.append(lambda t: (t["expiry"] is None) == params["never_expires"])
+    if params["expired"] is not None:
+        filters.append(lambda t: t["expired"] == params["expired"])
+    if params["roles"] is not None:
+        check_role_list(params["roles"])
+    return filters
+
+
+def list_tokens(module):
+    params = module.params
+    reference = now()
+    filters = build_filters(params, reference)
+    tokens = TokenApi(module.client, params["endpoint"]).list()
+    catalog = fetch_roles(module.client)
+    if params["roles"] is not None:
+        wanted = set(resolve_roles(params["roles"], catalog))
+        filters.append(lambda t: bool(wanted.intersection(t["roles"])))
+    names = names_by_id(catalog)
+    found = []
+    for token in tokens:
+        token["role_names"] = [names.get(r, r) for r in token["roles"]]
+        token.update(token_ages(token, reference))
+        if all(keep(token) for keep in filters):
+            found.append(token)
+    found.sort(key=lambda t: (t["generated_on"] or "", t["client_id"] or ""))
+    return {"changed": False, "tokens": found}
+
+
+def main():
+    module = AstraModule(argument_spec=dict(
+        client_id=dict(type="str"),
+        description=dict(type="str"),
+        roles=dict(type="list", elements="str"),
+        older_than=dict(type="str"),
+        expires_within=dict(type="str"),
+        never_expires=dict(type="bool"),
+        expired=dict(type="bool"),
+        endpoint=dict(type="str", default="tokens", choices=["tokens", "clientIdSecrets"]),
+    ))
+    module.run(lambda: list_tokens(module))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,513 @@
+# Copyright (c) astra.devops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Harness of the integration tests: targets (emulator or a real Astra organisation), ansible-playbook runs,
+and the leak scanner that every run goes through."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import stat
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+EMULATOR_DIR = REPO / 'tests' / 'emulator'
+CALLBACK_DIR = HERE / 'callback_plugins'
+ANSIBLE_PLAYBOOK = Path(sys.executable).parent / 'ansible-playbook'
+RUN_TIMEOUT = 240
+
+# Any AstraCS token (clientId + sha256 hex): nothing in a test's output may look like one.
+TOKEN_SHAPE = re.compile(r'AstraCS:[A-Za-z0-9]{8,}:[0-9a-fA-F]{64}')
+
+
+class LeakError(AssertionError):
+    """A secret was found where it must never be."""
+
+
+# --------------------------------------------------------------------------------------------------------------
+# plain HTTP (stdlib) for the few direct API calls the tests make themselves
+# --------------------------------------------------------------------------------------------------------------
+
+def http_json(method, url, token=None, body=None, timeout=30):
+    """(status, parsed body or text) of one HTTP call."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method)
+    if token:
+        request.add_header('Authorization', 'Bearer ' + token)
+    if data is not None:
+        request.add_header('Content-Type', 'application/json')
+    request.add_header('Accept', 'application/json')
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    text = raw.decode('utf-8', 'replace')
+    try:
+        return status, json.loads(text) if text else None
+    except ValueError:
+        return status, text
+
+
+def closed_port():
+    """A loopback port nothing listens on."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# targets
+# --------------------------------------------------------------------------------------------------------------
+
+class Target:
+    """What the playbooks talk to. Subclasses: EmulatorTarget, RealAstraTarget."""
+
+    is_emulator = False
+    url = ''
+    api_token = ''
+    prefix = ''
+
+    def desc(self, name):
+        """A token description unique to this test session (real Astra) or simply prefixed (emulator)."""
+        return self.prefix + name
+
+    def api(self, method, path, body=None, token=None):
+        return http_json(method, self.url.rstrip('/') + path, token or self.api_token, body)
+
+    def roles(self, token=None):
+        """The role list as the API gives it, keys lower-cased at the top level and in the policy."""
+        status, body = self.api('GET', '/v2/organizations/roles', token=token)
+        assert status == 200, (status, body)
+        roles = []
+        for role in body:
+            lowered = {k.lower(): v for k, v in role.items()}
+            policy = {k.lower(): v for k, v in (lowered.get('policy') or {}).items()}
+            roles.append({'id': lowered['id'], 'name': lowered['name'], 'policy': policy})
+        return roles
+
+    def role_id(self, name):
+        for role in self.roles():
+            if role['name'] == name:
+                return role['id']
+        raise KeyError(name)
+
+    def tokens(self, token=None, endpoint='tokens'):
+        status, body = self.api('GET', '/v2/' + endpoint, token=token)
+        assert status == 200, (status, body)
+        return body['clients']
+
+    def tokens_with(self, description, token=None):
+        return [t for t in self.tokens(token) if t.get('description') == description]
+
+    def secrets(self):
+        return []
+
+    def cleanup(self):
+        """Delete every token this session created (real Astra)."""
+
+
+class EmulatorTarget(Target):
+    """The local emulator, through tests/emulator/control.py's Emulator helper."""
+
+    is_emulator = True
+    prefix = 'it-'
+
+    def __init__(self, emu):
+        self.emu = emu
+        info = _emulator_info(emu)
+        self.url = info['url']
+        self.api_token = info['admin_token']
+        self.org_id = info['org_id']
+
+    # the admin routes, as README.md describes them
+    def reset(self):
+        self.emu.reset()
+
+    def reset_counts(self):
+        self.emu.reset_counts()
+
+    def counts(self):
+        counts = self.emu.counts()
+        return dict(counts.get('counts', counts)) if isinstance(counts, dict) else counts
+
+    def writes(self):
+        """Every counted POST or DELETE of the API (not the admin routes)."""
+        return {k: v for k, v in self.counts().items() if k.split(' ', 1)[0] in ('POST', 'DELETE', 'PUT') and v}
+
+    def mint(self, **kw):
+        return self.emu.mint(**kw)
+
+    def seed(self, **kw):
+        return self.emu.seed(**kw)
+
+    def revoke(self, client_id):
+        return self.emu.revoke(client_id)
+
+    def fault(self, **kw):
+        return self.emu.fault(**kw)
+
+    def clear_faults(self):
+        return self.emu.clear_faults()
+
+    def config(self, **kw):
+        return self.emu.config(**kw)
+
+    def state(self):
+        return self.emu.state()
+
+    def state_tokens(self, description=None):
+        tokens = self.state()['tokens']
+        if description is not None:
+            tokens = [t for t in tokens if t.get('description') == description]
+        return tokens
+
+    def secrets(self):
+        data = self.emu.secrets()
+        return list(data.get('secrets', [])) if isinstance(data, dict) else list(data)
+
+    def org_ids(self):
+        """{'default': id, 'second': id, 'standalone': id, 'enterprise': id} from the emulator's state."""
+        orgs = self.state()['orgs']
+        return orgs
+
+
+def _emulator_info(emu):
+    """url / admin_token / org_id of a started Emulator, whatever attribute names control.py uses."""
+    for name in ('info', 'ready', 'ready_info'):
+        value = getattr(emu, name, None)
+        if isinstance(value, dict) and 'url' in value:
+            return value
+    return {'url': getattr(emu, 'url'), 'admin_token': getattr(emu, 'admin_token'), 'org_id': getattr(emu, 'org_id', None)}
+
+
+class RealAstraTarget(Target):
+    """A real Astra organisation (opt-in with ASTRA_IT_API_TOKEN). Tokens are named with a unique prefix and deleted
+    at the end of every test and of the session."""
+
+    def __init__(self, api_token, api_url=None):
+        self.api_token = api_token
+        self.url = (api_url or 'https://api.astra.datastax.com').rstrip('/')
+        if self.url.endswith('/v2'):
+            self.url = self.url[:-3]
+        self.prefix = 'astra-devops-it-%s-' % uuid.uuid4().hex[:8]
+
+    def secrets(self):
+        return [self.api_token]
+
+    def cleanup(self):
+        for item in self.tokens():
+            if (item.get('description') or '').startswith(self.prefix):
+                self.api('DELETE', '/v2/tokens/' + item['clientId'])
+
+
+def start_emulator(stack):
+    """Start the emulator with control.py's Emulator helper inside an ExitStack; returns an EmulatorTarget."""
+    sys.path.insert(0, str(EMULATOR_DIR))
+    try:
+        from control import Emulator  # pylint: disable=import-error,import-outside-toplevel
+    finally:
+        sys.path.remove(str(EMULATOR_DIR))
+    emu = stack.enter_context(Emulator())
+    return EmulatorTarget(emu)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# running ansible-playbook
+# --------------------------------------------------------------------------------------------------------------
+
+class TaskResults(list):
+    """The captured results of one run; each item: play, task, action, host, status, result."""
+
+    def named(self, name):
+        found = [r for r in self if r['task'] == name]
+        assert found, 'no result for task %r; tasks were: %s' % (name, [r['task'] for r in self])
+        assert len(found) == 1, 'several results for task %r' % name
+        return found[0]
+
+    def result(self, name):
+        return self.named(name)['result']
+
+    def status(self, name):
+        return self.named(name)['status']
+
+
+class PlaybookRun:
+    """What run_playbook returns."""
+
+    def __init__(self, rc, stdout, stderr, results, stats, log_text, run_dir):
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+        self.results = TaskResults(results)
+        self.stats = stats
+        self.log_text = log_text
+        self.run_dir = run_dir
+
+    @property
+    def output(self):
+        return self.stdout + '\n' + self.stderr
+
+    def result(self, task_name):
+        return self.results.result(task_name)
+
+    def status(self, task_name):
+        return self.results.status(task_name)
+
+    def shown(self, var):
+        """The public view of a registered variable, printed by a `show(var)` task (see show())."""
+        return self.results.result('show ' + var)['msg']
+
+    def __repr__(self):
+        return '<PlaybookRun rc=%s>' % self.rc
+
+    def describe(self):
+        return 'rc=%s\n--- stdout (tail) ---\n%s\n--- stderr (tail) ---\n%s' % (
+            self.rc, self.stdout[-6000:], self.stderr[-3000:])
+
+
+def task(name, module, args=None, **keywords):
+    """One task as data: task('list', 'astra.devops.astra_token_info', {'description': 'x'}, register='listed')."""
+    item = {'name': name, module: dict(args or {})}
+    item.update(keywords)
+    return item
+
+
+def token(name, register=None, no_log=True, ignore_errors=False, **args):
+    """An astra.devops.astra_token task (no_log by default, as the module requires for state=present)."""
+    keywords = {}
+    if register:
+        keywords['register'] = register
+    if no_log:
+        keywords['no_log'] = True
+    if ignore_errors:
+        keywords['ignore_errors'] = True
+    return task(name, 'astra.devops.astra_token', args, **keywords)
+
+
+def info(name, register=None, ignore_errors=False, **args):
+    keywords = {'register': register} if register else {}
+    if ignore_errors:
+        keywords['ignore_errors'] = True
+    return task(name, 'astra.devops.astra_token_info', args, **keywords)
+
+
+def show(var):
+    """A task printing a registered result without its `secret` key, plus whether it had one (has_secret).
+    Used for results of no_log tasks, whose own output ansible hides; the leak scanner checks what it prints.
+    Read it back with PlaybookRun.shown(var)."""
+    return task('show ' + var, 'ansible.builtin.debug', {
+        'msg': "{{ (%s | dict2items | rejectattr('key', 'equalto', 'secret') | items2dict)"
+               " | combine({'has_secret': 'secret' in %s}) }}" % (var, var)})
+
+
+def assert_secret_shape(var):
+    """A no_log assert that the registered result carries a well-formed secret for the token it returned."""
+    return task('check the secret of ' + var, 'ansible.builtin.assert', {'quiet': True, 'that': [
+        "'secret' in %s" % var,
+        "%s.secret.token is match('^AstraCS:[A-Za-z]{24}:[0-9a-f]{64}$')" % var,
+        "%s.secret.client_id == %s.token.client_id" % (var, var),
+        "%s.secret.token.split(':')[1] == %s.token.client_id" % (var, var),
+        "%s.secret.client_secret | length >= 100" % var,
+    ]}, no_log=True)
+
+
+def assert_no_secret(var):
+    return task('check %s carries no secret' % var, 'ansible.builtin.assert',
+                {'quiet': True, 'that': ["'secret' not in %s" % var]})
+
+
+def play(tasks, name='astra.devops integration', module_defaults=None, play_vars=None):
+    """A one-play playbook on localhost (gather_facts: false), as YAML text."""
+    the_play = {'name': name, 'hosts': 'localhost', 'gather_facts': False, 'connection': 'local'}
+    if module_defaults:
+        the_play['module_defaults'] = {'group/astra.devops.astra': dict(module_defaults)}
+    if play_vars:
+        the_play['vars'] = dict(play_vars)
+    the_play['tasks'] = list(tasks)
+    return yaml.safe_dump([the_play], sort_keys=False, width=1000)
+
+
+class SecretFinder:
+    """Finds any of many (tens of thousands of) secrets in large texts quickly: secrets are made of
+    [A-Za-z0-9.,+_-] (and ':' in tokens), so only runs of those characters can hold one; each run is checked by
+    exact lookup of its windows of every secret length."""
+
+    RUN = re.compile(r'[A-Za-z0-9.,+_\-:]{16,}')
+
+    def __init__(self, secrets):
+        self.needles = set()
+        self.odd = []  # secrets with characters outside the usual alphabet: plain substring search
+        for secret in secrets:
+            if not secret or len(secret) < 16:
+                continue
+            pieces = [secret]
+            if secret.startswith('AstraCS:'):
+                pieces.append(secret.rsplit(':', 1)[-1])  # the 64-hex half alone is a secret too
+            for piece in pieces:
+                if self.RUN.fullmatch(piece):
+                    self.needles.add(piece)
+                else:
+                    self.odd.append(piece)
+        self.lengths = sorted({len(n) for n in self.needles})
+
+    def find(self, text):
+        for needle in self.odd:
+            if needle in text:
+                return needle
+        if not self.needles:
+            return None
+        for match in self.RUN.finditer(text):
+            run = match.group(0)
+            size = len(run)
+            for length in self.lengths:
+                if length > size:
+                    break
+                for start in range(size - length + 1):
+                    if run[start:start + length] in self.needles:
+                        return run[start:start + length]
+        return None
+
+
+class Runner:
+    """run_playbook for one test: every run gets its own directory under the test's tmp dir and is leak-scanned."""
+
+    def __init__(self, target, tmp_path, collections_path):
+        self.target = target
+        self.tmp_path = Path(tmp_path)
+        self.collections_path = collections_path
+        self.count = 0
+
+    def __call__(self, playbook, extra_env=None, check=False, diff=False, verbosity=3, expect_rc=0,
+                 extra_args=(), allowed_secret_files=(), expect_leak=False):
+        self.count += 1
+        run_dir = self.tmp_path / ('run%02d' % self.count)
+        run_dir.mkdir(parents=True)
+        if isinstance(playbook, Path) or (isinstance(playbook, str) and '\n' not in playbook and playbook.endswith(('.yml', '.yaml'))):
+            playbook_path = Path(playbook)
+        else:
+            playbook_path = run_dir / 'playbook.yml'
+            playbook_path.write_text(playbook)
+        log_path = run_dir / 'ansible.log'
+        capture_path = run_dir / 'results.json'
+        tmp_dir = run_dir / 'ansible-tmp'
+        tmp_dir.mkdir()
+
+        env = dict(os.environ)
+        for key in [k for k in env if k.startswith('ASTRA_') or k in ('ANSIBLE_CONFIG',)]:
+            del env[key]
+        env.update({
+            'ASTRA_API_URL': self.target.url,
+            'ASTRA_API_TOKEN': self.target.api_token,
+            'ANSIBLE_COLLECTIONS_PATH': self.collections_path,
+            'ANSIBLE_PYTHON_INTERPRETER': sys.executable,
+            'ANSIBLE_LOG_PATH': str(log_path),
+            'ANSIBLE_STDOUT_CALLBACK': 'ansible.builtin.default',
+            'ANSIBLE_CALLBACK_PLUGINS': str(CALLBACK_DIR),
+            'ANSIBLE_CALLBACKS_ENABLED': 'astra_it_capture',
+            'ASTRA_IT_CAPTURE': str(capture_path),
+            'ANSIBLE_LOCAL_TEMP': str(tmp_dir / 'local'),
+            'ANSIBLE_REMOTE_TEMP': str(tmp_dir / 'remote'),
+            'ANSIBLE_NOCOLOR': '1',
+            'ANSIBLE_FORCE_COLOR': '0',
+            'ANSIBLE_RETRY_FILES_ENABLED': '0',
+            'ANSIBLE_LOCALHOST_WARNING': '0',
+            'ANSIBLE_INVENTORY_UNPARSED_WARNING': '0',
+            'ANSIBLE_SHOW_CUSTOM_STATS': '0',
+            'PYTHONDONTWRITEBYTECODE': '1',
+        })
+        for key, value in (extra_env or {}).items():
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = str(value)
+
+        cmd = [str(ANSIBLE_PLAYBOOK), '-i', 'localhost,', '-c', 'local', str(playbook_path)]
+        if verbosity:
+            cmd.append('-' + 'v' * verbosity)
+        if check:
+            cmd.append('--check')
+        if diff:
+            cmd.append('--diff')
+        cmd.extend(extra_args)
+        proc = subprocess.run(cmd, cwd=str(run_dir), env=env, capture_output=True, text=True,
+                              timeout=RUN_TIMEOUT, check=False)
+        (run_dir / 'stdout.txt').write_text(proc.stdout)
+        (run_dir / 'stderr.txt').write_text(proc.stderr)
+        results, stats = [], {}
+        if capture_path.exists():
+            data = json.loads(capture_path.read_text())
+            results, stats = data['results'], data['stats']
+        log_text = log_path.read_text(errors='replace') if log_path.exists() else ''
+        run = PlaybookRun(proc.returncode, proc.stdout, proc.stderr, results, stats, log_text, run_dir)
+
+        leaks = self.scan(run, allowed_secret_files)
+        if expect_leak:
+            assert any(leak.startswith('stdout ') for leak in leaks), \
+                'the leak scanner found no secret in stdout, but this run was built to print one: %s' % leaks
+        elif leaks:
+            raise LeakError('SECRET LEAKED in %s:\n  %s\n%s' % (run_dir, '\n  '.join(leaks), run.describe()))
+        assert 'Traceback (most recent call last)' not in run.output, 'a traceback reached the output\n' + run.describe()
+        if expect_rc is not None:
+            assert run.rc == expect_rc, 'ansible-playbook exited %s, expected %s\n%s' % (run.rc, expect_rc, run.describe())
+        return run
+
+    def scan(self, run, allowed_secret_files=()):
+        """Where (stdout, stderr, the log, any file under the test's tmp dir) a secret appears.
+
+        The secrets are every secret and token the emulator issued (real Astra: the caller's token), the 64-hex half
+        of each token, and anything shaped like an AstraCS token. Files the test wrote on purpose as consumer files
+        may hold one only if they are listed in allowed_secret_files and have mode 0600."""
+        finder = SecretFinder(self.target.secrets())
+        allowed = {Path(p).resolve() for p in allowed_secret_files}
+        found = []
+
+        def check(label, text):
+            hit = finder.find(text)
+            if hit:
+                found.append('%s contains an issued secret (%s...)' % (label, hit[:12]))
+                return
+            match = TOKEN_SHAPE.search(text)
+            if match:
+                found.append('%s contains a token-shaped string (%s...)' % (label, match.group(0)[:20]))
+
+        check('stdout', run.stdout)
+        check('stderr', run.stderr)
+        check('ANSIBLE_LOG_PATH', run.log_text)
+        for path in sorted(self.tmp_path.rglob('*')):
+            if not path.is_file() or path.is_symlink():
+                continue
+            text = path.read_bytes().decode('utf-8', 'replace')
+            if path.resolve() in allowed:
+                mode = stat.S_IMODE(path.stat().st_mode)
+                if mode != 0o600:
+                    found.append('consumer file %s has mode %o, not 0600' % (path, mode))
+                continue
+            check(str(path.relative_to(self.tmp_path)), text)
+        return found
+
+
+def collections_path(tmp_root):
+    """ANSIBLE_COLLECTIONS_PATH from the environment, else <repo>/.ansible/collections when the collection is
+    installed there, else a symlink tree pointing at the working tree."""
+    if os.environ.get('ANSIBLE_COLLECTIONS_PATH'):
+        return os.environ['ANSIBLE_COLLECTIONS_PATH']
+    installed = REPO / '.ansible' / 'collections'
+    if (installed / 'ansible_collections' / 'astra' / 'devops').is_dir():
+        return str(installed)
+    link_parent = Path(tmp_root) / 'collections' / 'ansible_collections' / 'astra'
+    link_parent.mkdir(parents=True, exist_ok=True)
+    link = link_parent / 'devops'
+    if not link.exists():
+        link.symlink_to(REPO)
+    return str(Path(tmp_root) / 'collections')

@@ -1,0 +1,71 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) astra.devops contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.astra.devops.plugins.module_utils._errors import (
+    api_message,
+    error_from_response,
+    one_line,
+    scrub,
+)
+
+TOKEN = "AstraCS:BOjPpMRcaWergiKIyHXEAymP:" + "ab" * 32
+
+
+@pytest.mark.parametrize("body, content_type, expected", [
+    ('{"errors":[{"ID": 340012, "message": "invalid token format"}]}', "application/json", "invalid token format"),
+    ('{"errors":[{"message": "a"}, {"message": "b"}]}', "application/json", "a; b"),
+    ('"insufficient permissions"', "application/json", "insufficient permissions"),
+    ("insufficient permissions\n", "text/plain", "insufficient permissions"),
+    ('{"message": "flat"}', "application/json", "flat"),
+    ('{"Errors":[{"Message": "upper case keys"}]}', "application/json", "upper case keys"),
+    ("<html><head><title>502 Bad Gateway</title></head><body><h1>nginx</h1></body></html>", "text/html",
+     "an HTML page: 502 Bad Gateway"),
+    ("<!DOCTYPE html><body><p>Access   denied</p></body>", "", "an HTML page: Access denied"),
+    ("", "application/json", ""),
+])
+def test_api_message_reads_every_shape(body, content_type, expected):
+    assert api_message(body, content_type) == expected
+
+
+def test_one_line_collapses_and_cuts():
+    assert one_line("a\n  b\tc") == "a b c"
+    cut = one_line("x" * 500, 50)
+    assert len(cut) == 50 and cut.endswith("...")
+
+
+def test_scrub_removes_tokens_and_known_secrets():
+    text = "token %s and secret s3cr3t-value, partial AstraCS:abc" % TOKEN
+    cleaned = scrub(text, ["s3cr3t-value"])
+    assert TOKEN not in cleaned and "s3cr3t-value" not in cleaned and "AstraCS:abc" not in cleaned
+    assert cleaned.count("AstraCS:********") == 2
+
+
+@pytest.mark.parametrize("status, permission, words", [
+    (401, None, ["invalid, revoked or expired"]),
+    (403, "org-token-write", ["org-token-write"]),
+    (404, None, ["Token XYZ was not found"]),
+    (429, None, ["throttling"]),
+    (503, None, ["try again later"]),
+    (400, None, ["request body"]),
+])
+def test_error_from_response_has_status_message_and_hint(status, permission, words):
+    error = error_from_response(status, '"said by api"', "application/json", "Listing tokens",
+                                permission=permission, resource="Token XYZ")
+    text = str(error)
+    assert text.startswith("Listing tokens failed with HTTP %s: said by api." % status)
+    assert error.status == status
+    for word in words:
+        assert word in text
+    assert "\n" not in text
+
+
+def test_error_from_response_scrubs_echoed_secrets():
+    error = error_from_response(400, '{"errors":[{"message":"bad token %s"}]}' % TOKEN, "application/json",
+                                "Creating token", secrets=[TOKEN])
+    assert TOKEN not in str(error)

@@ -1,0 +1,98 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) astra.devops contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import datetime
+
+import pytest
+
+from ansible_collections.astra.devops.plugins.module_utils._errors import AstraInputError
+from ansible_collections.astra.devops.plugins.module_utils._records import (
+    UTC,
+    format_timestamp,
+    normalise_role,
+    normalise_token,
+    parse_duration,
+    parse_timestamp,
+    resolve_expiry,
+    token_ages,
+)
+
+REFERENCE = datetime.datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2025-09-02T19:18:10.799083554Z", "2025-09-02T19:18:10Z"),
+    ("2025-06-17T02:26:29.846Z", "2025-06-17T02:26:29Z"),
+    ("2027-01-31T00:00:00Z", "2027-01-31T00:00:00Z"),
+    ("2027-01-31", "2027-01-31T00:00:00Z"),
+    ("2027-01-31T02:00:00+02:00", "2027-01-31T00:00:00Z"),
+    ("2027-01-31T00:00:00-0130", "2027-01-31T01:30:00Z"),
+])
+def test_parse_timestamp_precisions_and_zones(text, expected):
+    assert format_timestamp(parse_timestamp(text)) == expected
+
+
+@pytest.mark.parametrize("text", [None, "", "yesterday", "2027-13-01T00:00:00Z", "2027-02-30", 12])
+def test_parse_timestamp_rejects(text):
+    assert parse_timestamp(text) is None
+
+
+@pytest.mark.parametrize("text, seconds", [("90d", 90 * 86400), ("12h", 43200), ("30m", 1800), ("45s", 45),
+                                           ("2w", 1209600), (" 7d ", 604800)])
+def test_parse_duration(text, seconds):
+    assert parse_duration(text, "older_than").total_seconds() == seconds
+
+
+@pytest.mark.parametrize("text", ["0d", "-1d", "1y", "d", "1.5d", "", None])
+def test_parse_duration_errors_name_the_option(text):
+    with pytest.raises(AstraInputError) as caught:
+        parse_duration(text, "older_than")
+    assert caught.value.message.startswith("older_than must be a positive duration")
+
+
+def test_resolve_expiry_relative_and_absolute():
+    stamp, relative = resolve_expiry("90d", reference=REFERENCE)
+    assert relative and stamp == REFERENCE + datetime.timedelta(days=90)
+    stamp, relative = resolve_expiry("2027-01-31T00:00:00Z", reference=REFERENCE)
+    assert not relative and format_timestamp(stamp) == "2027-01-31T00:00:00Z"
+
+
+@pytest.mark.parametrize("text, words", [("2020-01-01T00:00:00Z", "in the past"), ("next week", "ISO-8601")])
+def test_resolve_expiry_refuses(text, words):
+    with pytest.raises(AstraInputError) as caught:
+        resolve_expiry(text, reference=REFERENCE)
+    assert words in caught.value.message and caught.value.message.startswith("expiry")
+
+
+def test_normalise_token_list_item_and_legacy_shape():
+    item = {"roles": ["r1"], "generatedOn": "2025-06-17T02:26:29.846Z", "clientId": "BOjPpMRcaWergiKIyHXEAymP",
+            "description": "Token for service A", "tokenExpiry": "2025-12-31T23:59:59.000Z"}
+    token = normalise_token(item, {"r1": "RO User"})
+    assert token == {"client_id": "BOjPpMRcaWergiKIyHXEAymP", "description": "Token for service A", "roles": ["r1"],
+                     "role_names": ["RO User"], "generated_on": "2025-06-17T02:26:29Z",
+                     "expiry": "2025-12-31T23:59:59Z", "org_id": None}
+    legacy = normalise_token({"clientId": "x", "roles": [], "generatedOn": "2025-06-17T02:26:29.846Z"})
+    assert legacy["description"] == "" and legacy["expiry"] is None and legacy["role_names"] is None
+
+
+def test_token_ages():
+    token = {"generated_on": "2025-12-01T00:00:00Z", "expiry": "2026-01-11T12:00:00Z"}
+    assert token_ages(token, REFERENCE) == {"age_days": 31, "expired": False, "expires_in_days": 10}
+    token = {"generated_on": "2025-12-01T00:00:00Z", "expiry": "2025-12-31T00:00:00Z"}
+    assert token_ages(token, REFERENCE)["expired"] is True
+    assert token_ages({"generated_on": "2025-12-01T00:00:00Z", "expiry": None}, REFERENCE)["expires_in_days"] is None
+
+
+def test_normalise_role_both_casings():
+    upper = {"ID": "id-1", "Name": "RO User", "Policy": {"description": "RO User", "effect": "allow",
+                                                          "resources": ["drn:astra:org:__ORG_ID__"], "actions": ["db-cql"]}}
+    lower = {"id": "id-2", "name": "Mine", "policy": {"description": "d", "effect": "allow",
+                                                      "resources": ["drn:astra:org:1234"], "actions": []}}
+    assert normalise_role(upper) == {"id": "id-1", "name": "RO User", "description": "RO User", "effect": "allow",
+                                     "actions": ["db-cql"], "resources": ["drn:astra:org:__ORG_ID__"], "built_in": True}
+    assert normalise_role(lower)["built_in"] is False
+    assert normalise_role(dict(upper, Type="custom"))["built_in"] is False

@@ -1,0 +1,61 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) astra.devops contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.astra.devops.plugins.module_utils._errors import AstraInputError
+from ansible_collections.astra.devops.plugins.module_utils._roles import check_role_list, is_role_id, resolve_roles
+
+ROLES = [
+    {"id": "b4ed0e9e-67e8-47b6-8b58-c6629be961a9", "name": "R/W Svc Acct"},
+    {"id": "16a4b1d7-a615-41f8-95ca-52b0280f4d77", "name": "RO Svc Acct"},
+    {"id": "ad0566b5-2a67-49de-89e8-92258c2f2c98", "name": "Organization Administrator"},
+    {"id": "43745b73-ad46-46e4-b826-c15d06d2cea0", "name": "Admin User"},
+    {"id": "11111111-2222-4333-8444-555555555555", "name": "orders Database Administrator"},
+]
+
+
+@pytest.mark.parametrize("spelling, role_id", [
+    ("R/W Svc Acct", "b4ed0e9e-67e8-47b6-8b58-c6629be961a9"),
+    ("Read/Write Service Account", "b4ed0e9e-67e8-47b6-8b58-c6629be961a9"),
+    ("read/write service account", "b4ed0e9e-67e8-47b6-8b58-c6629be961a9"),
+    ("Read Only Service Account", "16a4b1d7-a615-41f8-95ca-52b0280f4d77"),
+    ("Read-Only Service Account", "16a4b1d7-a615-41f8-95ca-52b0280f4d77"),
+    ("organization administrator", "ad0566b5-2a67-49de-89e8-92258c2f2c98"),
+    ("Administrator User", "43745b73-ad46-46e4-b826-c15d06d2cea0"),
+    ("AD0566B5-2A67-49DE-89E8-92258C2F2C98", "ad0566b5-2a67-49de-89e8-92258c2f2c98"),
+    ("orders Database Administrator", "11111111-2222-4333-8444-555555555555"),
+])
+def test_resolve_both_spellings_and_ids(spelling, role_id):
+    assert resolve_roles([spelling], ROLES) == [role_id]
+
+
+def test_unknown_role_lists_known_ones():
+    with pytest.raises(AstraInputError) as caught:
+        resolve_roles(["Super User"], ROLES)
+    assert "unknown role 'Super User'" in caught.value.message and "RO Svc Acct" in caught.value.message
+
+
+def test_unknown_role_id():
+    with pytest.raises(AstraInputError):
+        resolve_roles(["00000000-0000-4000-8000-000000000000"], ROLES)
+
+
+@pytest.mark.parametrize("values, words", [
+    ([], "at least one role"),
+    (["RO Svc Acct", " "], "empty entries"),
+    (["RO Svc Acct", "Read Only Service Account"], "more than once"),
+])
+def test_check_role_list(values, words):
+    with pytest.raises(AstraInputError) as caught:
+        check_role_list(values)
+    assert words in caught.value.message and caught.value.message.startswith("roles")
+
+
+def test_is_role_id():
+    assert is_role_id("b4ed0e9e-67e8-47b6-8b58-c6629be961a9")
+    assert not is_role_id("R/W Svc Acct")
