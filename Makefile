@@ -39,13 +39,14 @@ PIP_QUIET := 2>&1 | { grep -v -e 'is ignored: it is neither a file nor a directo
 
 heading = @printf '\n==== %s ====\n' "$(1)"
 
-.PHONY: help venv units emulator-tests sanity lint docs-lint changelog-lint build integration test demo clean
+.PHONY: changelog help venv units emulator-tests sanity lint docs-lint changelog-lint build integration test demo clean
 
 help:
 	@echo "make demo            build and install the collection, then run the demo against the local emulator"
 	@echo "make test            units, emulator-tests, sanity, lint, docs-lint, changelog-lint, build, integration"
 	@echo "make venv            create .venv with ansible-core, ansible-lint, antsibull-docs, antsibull-changelog, pytest"
 	@echo "make <step>          run one step of 'make test'"
+	@echo "make changelog       fold changelogs/fragments and new modules into the galaxy.yml version's entry, regenerate CHANGELOG.rst"
 	@echo "make clean           remove .venv, .tools, .ansible, build/ and test output"
 
 # ---------------------------------------------------------------------------------------------
@@ -55,7 +56,8 @@ $(STAMP): $(DEV_REQUIREMENTS)
 	$(call heading,venv: $(VENV) from $(BASE_PYTHON))
 	@if [ ! -x "$(VPY)" ] || ! "$(VPY)" -c '' 2>/dev/null; then \
 		rm -rf "$(VENV)"; "$(BASE_PYTHON)" -m venv "$(VENV)"; fi
-	"$(VPY)" -m pip install --quiet --disable-pip-version-check -r $(DEV_REQUIREMENTS) $(PIP_QUIET)
+	@echo "pip install -r $(DEV_REQUIREMENTS)"
+	@"$(VPY)" -m pip install --quiet --disable-pip-version-check -r $(DEV_REQUIREMENTS) $(PIP_QUIET)
 	@"$(VPY)" -c 'import ansible, sys; print("python %s, ansible-core %s" % (sys.version.split()[0], ansible.__version__))'
 	@touch $@
 
@@ -72,6 +74,8 @@ emulator-tests: $(STAMP)
 
 sanity: $(STAMP)
 	$(call heading,sanity: ansible-test sanity)
+	@if compgen -G 'tests/sanity/ignore-*.txt' >/dev/null; then \
+		echo "tests/sanity/ignore-*.txt found: the collection keeps no sanity ignore entries" >&2; exit 1; fi
 	@pythons="$$($(AT_ENV) pythons)"; [ -n "$$pythons" ] || { echo "no controller Python found" >&2; exit 1; }; \
 	failed=""; \
 	for v in $$pythons; do \
@@ -91,6 +95,12 @@ docs-lint: $(STAMP)
 changelog-lint: $(STAMP)
 	$(call heading,changelog-lint: antsibull-changelog lint)
 	"$(VENV)/bin/antsibull-changelog" lint
+
+# Not part of 'make test': it edits changelogs/changelog.yaml and CHANGELOG.rst and removes the
+# fragments it folds in. New modules are found by their version_added.
+changelog: $(STAMP)
+	$(call heading,changelog: antsibull-changelog release for version $(COLLECTION_VERSION))
+	PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/antsibull-changelog" release --reload-plugins --update-existing
 
 build: $(STAMP)
 	$(call heading,build: ansible-galaxy collection build + install into $(INSTALL_ROOT))

@@ -79,6 +79,14 @@ options:
     type: str
     choices: [never, always, state_change]
     default: never
+  delete_replaced:
+    description:
+      - Whether a token replaced under O(recreate) is deleted right after its replacement is created.
+      - Set V(false) to keep it, for example while its consumers switch to the new token (the
+        P(astra.devops.token_rotation#role) role does this and deletes it later). It keeps its description,
+        so the next run by description sees two tokens: give O(client_id) to pick one.
+    type: bool
+    default: true
   endpoint:
     description:
       - The API family. V(tokens) (C(/v2/tokens)) handles organization and enterprise tokens. V(clientIdSecrets) is the
@@ -206,6 +214,13 @@ deleted_client_ids:
   type: list
   elements: str
   sample: [aBc123XyZ789LmnOpQrStUvW]
+replaced_client_ids:
+  description:
+    - Client ids of tokens this task replaced but kept because O(delete_replaced=false) (in check mode, would keep).
+  returned: always
+  type: list
+  elements: str
+  sample: [BOjPpMRcaWergiKIyHXEAymP]
 api_retries:
   description: One line for each retried API call (what failed and how long the module waited), without secrets.
   returned: when a call was retried
@@ -242,6 +257,7 @@ class TokenTask:
         self.api = TokenApi(module.client, self.params["endpoint"])
         self.catalog = None
         self.deleted = []
+        self.replaced = []
 
     def check_inputs(self):
         params = self.params
@@ -280,9 +296,16 @@ class TokenTask:
         roles = self.params["roles"]
         if roles is None:
             return None
-        if for_create or not all(is_role_id(r) for r in roles):
+        all_ids = all(is_role_id(r) for r in roles)
+        # An enterprise caller lists only enterprise roles, so a member org's role ids cannot be checked here.
+        if all_ids and (self.params["org_id"] or not for_create):
+            return [r.strip() for r in roles]
+        try:
             return resolve_roles(roles, self.load_catalog())
-        return [r.strip() for r in roles]
+        except AstraInputError as error:
+            if self.params["org_id"]:
+                error.message += " With org_id, give the member organization's role ids."
+            raise
 
     def load_catalog(self):
         if self.catalog is None:
@@ -355,11 +378,13 @@ class TokenTask:
             planned = {"client_id": None, "description": description, "roles": role_ids, "role_names": None,
                        "generated_on": None, "expiry": format_timestamp(expiry), "org_id": self.params["org_id"]}
             if current:
-                self.deleted.append(current["client_id"])
+                (self.deleted if self.params["delete_replaced"] else self.replaced).append(current["client_id"])
             return self.result(True, self.described(planned), current)
         token, secret = self.api.create(role_ids, description, expiry, self.params["org_id"],
                                         [t["client_id"] for t in tokens])
-        if current:
+        if current and not self.params["delete_replaced"]:
+            self.replaced.append(current["client_id"])
+        elif current:
             try:
                 if self.api.delete(current["client_id"]):
                     self.deleted.append(current["client_id"])
@@ -385,7 +410,8 @@ class TokenTask:
         return result
 
     def result(self, changed, token, before):
-        result = {"changed": changed, "token": token, "deleted_client_ids": self.deleted}
+        result = {"changed": changed, "token": token, "deleted_client_ids": self.deleted,
+                  "replaced_client_ids": self.replaced}
         if self.module._diff and self.params["state"] == "present":
             result["diff"] = {"before": self.described(before) if before else {}, "after": token}
         return result
@@ -401,6 +427,7 @@ def main():
             expiry=dict(type="str"),
             org_id=dict(type="str"),
             recreate=dict(type="str", default="never", choices=["never", "always", "state_change"]),
+            delete_replaced=dict(type="bool", default=True),
             endpoint=dict(type="str", default="tokens", choices=["tokens", "clientIdSecrets"]),
         ),
         required_one_of=[("description", "client_id")],

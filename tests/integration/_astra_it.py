@@ -361,6 +361,13 @@ class SecretFinder:
                     self.odd.append(piece)
         self.lengths = sorted({len(n) for n in self.needles})
 
+    def redact(self, text):
+        """text with every known secret and token-shaped string replaced, for failure reports."""
+        for needle in list(self.needles) + self.odd:
+            if needle in text:
+                text = text.replace(needle, '<SECRET>')
+        return TOKEN_SHAPE.sub('<TOKEN>', text)
+
     def find(self, text):
         for needle in self.odd:
             if needle in text:
@@ -456,7 +463,8 @@ class Runner:
             assert any(leak.startswith('stdout ') for leak in leaks), \
                 'the leak scanner found no secret in stdout, but this run was built to print one: %s' % leaks
         elif leaks:
-            raise LeakError('SECRET LEAKED in %s:\n  %s\n%s' % (run_dir, '\n  '.join(leaks), run.describe()))
+            finder = SecretFinder(self.target.secrets())
+            raise LeakError('SECRET LEAKED in %s:\n  %s\n%s' % (run_dir, '\n  '.join(leaks), finder.redact(run.describe())))
         assert 'Traceback (most recent call last)' not in run.output, 'a traceback reached the output\n' + run.describe()
         if expect_rc is not None:
             assert run.rc == expect_rc, 'ansible-playbook exited %s, expected %s\n%s' % (run.rc, expect_rc, run.describe())

@@ -16,6 +16,10 @@ RW = 'R/W Svc Acct'
 RO = 'RO Svc Acct'
 
 
+def env_token(var):
+    return "{{ lookup('ansible.builtin.env', '%s') }}" % var
+
+
 def _utc(text):
     return dt.datetime.fromisoformat(text.replace('Z', '+00:00'))
 
@@ -136,6 +140,8 @@ def test_check_mode_reports_changes_and_never_writes(emu, run_playbook):
     assert [t['clientId'] for t in emu.state_tokens('it-check-existing')] == [keep['clientId']]
     assert emu.state_tokens('it-check-new') == []
     assert run.shown('create')['token']['description'] == 'it-check-new'
+    diff = run.shown('create')['diff']
+    assert diff['after']['description'] == 'it-check-new' and not diff['before']
 
 
 def test_diff_shows_metadata_only(target, run_playbook):
@@ -247,7 +253,7 @@ def test_absent_by_client_id_then_missing_is_unchanged(target, run_playbook):
 
 
 def test_absent_by_description_deletes_every_match(emu, run_playbook):
-    ids = sorted(emu.mint(description='it-absent-desc', roles=[RW])['clientId'] for _ in range(3))
+    ids = sorted(emu.mint(description='it-absent-desc', roles=[RW])['clientId'] for number in range(3))
     other = emu.mint(description='it-absent-other', roles=[RW])['clientId']
     run = run_playbook(play([
         token('delete by description', no_log=False, description='it-absent-desc', state='absent'),
@@ -262,7 +268,7 @@ def test_absent_by_description_deletes_every_match(emu, run_playbook):
 
 
 def test_several_tokens_with_one_description_fail_listing_client_ids(emu, run_playbook):
-    ids = [emu.mint(description='it-ambiguous', roles=[RW])['clientId'] for _ in range(2)]
+    ids = [emu.mint(description='it-ambiguous', roles=[RW])['clientId'] for number in range(2)]
     emu.reset_counts()
     run = run_playbook(play([
         token('present on an ambiguous description', 'ambiguous', ignore_errors=True,
@@ -289,15 +295,18 @@ def test_expiry_as_iso_instant_and_as_duration(target, run_playbook):
     run = run_playbook(play([
         token('create with an ISO instant', 'iso', description=d_iso, roles=[RW], expiry=instant),
         token('again with the same instant', 'iso_again', description=d_iso, roles=[RW], expiry=instant),
+        token('the same instant with an offset', 'iso_offset', description=d_iso, roles=[RW],
+              expiry=instant.replace('T00:00:00Z', 'T02:00:00+02:00')),
         token('create with 90d', 'dur', description=d_dur, roles=[RW], expiry='90d'),
         token('again with 90d a moment later', 'dur_again', description=d_dur, roles=[RW], expiry='90d'),
         token('again with another duration', 'dur_other', description=d_dur, roles=[RW], expiry='12h'),
-        show('iso'), show('iso_again'), show('dur'), show('dur_again'), show('dur_other'),
+        show('iso'), show('iso_again'), show('iso_offset'), show('dur'), show('dur_again'), show('dur_other'),
     ]))
     iso = run.shown('iso')
     assert iso['changed'] is True
     assert _utc(iso['token']['expiry']) == _utc(instant)
     assert run.shown('iso_again')['changed'] is False
+    assert run.shown('iso_offset')['changed'] is False
     dur = run.shown('dur')
     assert dur['changed'] is True
     expected = before + dt.timedelta(days=90)
@@ -334,35 +343,47 @@ def test_expiry_instant_mismatch_follows_recreate(target, run_playbook):
 # enterprise tokens, org_id and the legacy endpoint
 # ----------------------------------------------------------------------------------------------------------------
 
-def test_org_id_creates_in_a_member_org_and_legacy_list_cannot_see_enterprise_tokens(emu, run_playbook):
+def test_org_id_creates_in_a_member_org(emu, run_playbook):
     enterprise = emu.mint(org='enterprise', roles=['Enterprise Administrator'], description='it-enterprise-caller')
-    second = emu.mint(org='second', roles=[RW], description='it-in-second-org')
-    member_org = second['orgId']
+    member_org = emu.mint(org='second', roles=[RO], description='it-in-second-org')['orgId']
     assert member_org != emu.org_id
-    rw_id = emu.role_id(RW)
+    rw_id = emu.role_id(RW)  # built-in role ids are the same in every organisation
     emu.reset_counts()
     run = run_playbook(play([
         token('create in the member org', 'created', description='it-member-token', roles=[rw_id], org_id=member_org),
         assert_secret_shape('created'),
         show('created'),
-        info('list with /v2/tokens', 'modern'),
-        info('list with the legacy family', 'legacy', endpoint='clientIdSecrets'),
+        token('again in the member org', 'again', description='it-member-token', roles=[rw_id], org_id=member_org),
+        show('again'),
     ]), extra_env={'ASTRA_API_TOKEN': enterprise['token']})
     created = run.shown('created')
     assert created['changed'] is True
     assert created['token']['org_id'] == member_org
     (made,) = emu.state_tokens('it-member-token')
     assert made['orgId'] == member_org and not made.get('enterprise')
+    assert made['roles'] == [rw_id]
     assert emu.counts().get('POST /v2/tokens') == 1
-    modern = {t['description'] for t in run.result('list with /v2/tokens')['tokens']}
-    assert 'it-enterprise-caller' in modern
-    legacy = run.result('list with the legacy family')['tokens']
-    assert all(t['client_id'] != enterprise['clientId'] for t in legacy)
-    assert legacy == []
-    # an org admin's legacy list does not show the enterprise token either
-    run2 = run_playbook(play([info('legacy list as org admin', endpoint='clientIdSecrets')]))
-    ids = {t['client_id'] for t in run2.result('legacy list as org admin')['tokens']}
-    assert enterprise['clientId'] not in ids
+
+
+def test_legacy_list_cannot_see_enterprise_tokens(emu, run_playbook):
+    enterprise = emu.mint(org='enterprise', roles=['Enterprise Administrator'], description='it-enterprise-token')
+    org_token = emu.mint(roles=[RW], description='it-org-token')
+    run = run_playbook(play([
+        info('list with /v2/tokens as the enterprise', 'modern', api_token=env_token('IT_ENTERPRISE')),
+        info('list with the legacy family as the enterprise', 'legacy', endpoint='clientIdSecrets',
+             api_token=env_token('IT_ENTERPRISE')),
+        info('list with the legacy family as the org admin', endpoint='clientIdSecrets'),
+        info('list with /v2/tokens as the org admin'),
+    ]), extra_env={'IT_ENTERPRISE': enterprise['token']})
+
+    def ids(name):
+        return {t['client_id'] for t in run.result(name)['tokens']}
+
+    assert enterprise['clientId'] in ids('list with /v2/tokens as the enterprise')
+    assert ids('list with the legacy family as the enterprise') == set()
+    assert enterprise['clientId'] not in ids('list with the legacy family as the org admin')
+    assert org_token['clientId'] in ids('list with the legacy family as the org admin')
+    assert enterprise['clientId'] not in ids('list with /v2/tokens as the org admin')
 
 
 def test_legacy_endpoint_creates_finds_and_deletes(emu, run_playbook):
@@ -382,6 +403,22 @@ def test_legacy_endpoint_creates_finds_and_deletes(emu, run_playbook):
     assert counts.get('POST /v2/clientIdSecrets') == 1
     assert counts.get('DELETE /v2/clientIdSecrets/{clientId}') == 1
     assert not any(k.endswith('/v2/tokens') or '/v2/tokens/' in k for k in counts if counts[k]), counts
+
+
+def test_alternative_response_shapes(emu, run_playbook):
+    """The create answer echoing description/tokenExpiry, and DELETE answering 204 instead of 200."""
+    emu.config(echo_create_fields=True, delete_status=204)
+    run = run_playbook(play([
+        token('create', 'created', description='it-shapes', roles=[RW], expiry='30d'),
+        assert_secret_shape('created'),
+        token('again', 'again', description='it-shapes', roles=[RW], expiry='30d'),
+        show('again'),
+        token('delete, answered with 204', no_log=False, description='it-shapes', state='absent'),
+    ]))
+    assert run.shown('again')['changed'] is False
+    deleted = run.result('delete, answered with 204')
+    assert deleted['changed'] is True and len(deleted['deleted_client_ids']) == 1
+    assert emu.state_tokens('it-shapes') == []
 
 
 # ----------------------------------------------------------------------------------------------------------------
