@@ -42,6 +42,12 @@ def check_description(value, option="description"):
                               % (option, value.encode("ascii", "backslashreplace").decode("ascii")))
 
 
+def current_org_id(client):
+    """The id of the caller's organization (or enterprise, for an enterprise token)."""
+    _status, data = client.call("GET", "/v2/currentOrg", "Reading the caller's organization")
+    return (data or {}).get("id") if isinstance(data, dict) else None
+
+
 class TokenApi:
     """Tokens of one API family (/v2/tokens or the legacy /v2/clientIdSecrets)."""
 

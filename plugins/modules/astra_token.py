@@ -68,6 +68,10 @@ options:
   org_id:
     description:
       - With an enterprise O(api_token), create the token in this member organization (its UUID).
+      - An enterprise token's list shows only enterprise tokens, so the module cannot find tokens it made in a member
+        organization: with an O(org_id) other than the caller's own organization, every run creates a token, and the
+        module warns. Use an O(api_token) of that organization to manage its tokens idempotently.
+      - Role names cannot be looked up for a member organization: give its role ids.
     type: str
   recreate:
     description:
@@ -244,6 +248,7 @@ from ansible_collections.astra.devops.plugins.module_utils._tokens import (
     check_client_id,
     check_description,
     check_org_id,
+    current_org_id,
 )
 
 
@@ -323,6 +328,7 @@ class TokenTask:
     # -- present ------------------------------------------------------------------------------------------------
 
     def present(self, tokens):
+        self.warn_if_org_unlisted()
         found = self.matches(tokens)
         if len(found) > 1:
             raise AstraInputError(
@@ -349,6 +355,15 @@ class TokenTask:
                 "set recreate: state_change to replace it, or align the options with the existing token."
                 % (current["description"], current["client_id"], "; ".join(differences)))
         return self.result(False, self.described(current), current)
+
+    def warn_if_org_unlisted(self):
+        """An enterprise token's list shows enterprise tokens only, so tokens made in a member org stay unseen."""
+        org_id = self.params["org_id"]
+        if org_id and current_org_id(self.module.client) != org_id:
+            self.module.warn(
+                "org_id %s is not the api_token's own organization: its token list does not show that organization's "
+                "tokens, so this task cannot find a token it created there before and creates one on every run. "
+                "For idempotent management use an api_token of organization %s." % (org_id, org_id))
 
     def differences(self, current, wanted_role_ids):
         found = []
