@@ -100,7 +100,7 @@ changelog-lint: $(STAMP)
 # fragments it folds in. New modules are found by their version_added.
 changelog: $(STAMP)
 	$(call heading,changelog: antsibull-changelog release for version $(COLLECTION_VERSION))
-	PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/antsibull-changelog" release --reload-plugins --update-existing
+	PATH="$(VENV)/bin:$$PATH" "$(VENV)/bin/antsibull-changelog" release --reload-plugins --refresh-plugins --update-existing
 
 build: $(STAMP)
 	$(call heading,build: ansible-galaxy collection build + install into $(INSTALL_ROOT))

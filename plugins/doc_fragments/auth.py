@@ -48,9 +48,9 @@ options:
     type: int
     default: 5
 notes:
-  - The module runs on the controller (or wherever it is delegated); use C(hosts: localhost) or C(delegate_to: localhost).
+  - The module runs on the controller (or wherever it is delegated); use C(hosts) set to C(localhost), or C(delegate_to) set to C(localhost).
   - Requires the Python library C(requests) on that host.
-  - Plays using this module should set C(gather_facts: false), since facts include the environment and with it
+  - Plays using this module should set C(gather_facts) to C(false), since facts include the environment and with it
     E(ASTRA_API_TOKEN).
 requirements:
   - requests >= 2.25

@@ -114,8 +114,8 @@ class AstraClient:
                 return response.status_code, self._json(response, action)
             if idempotent and response.status_code in RETRY_STATUSES and attempt < self.retries:
                 attempt += 1
-                self.wait_before_retry(attempt, parse_retry_after(response.headers.get("Retry-After")),
-                           "%s: HTTP %s" % (action, response.status_code))
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                self.wait_before_retry(attempt, retry_after, "%s: HTTP %s" % (action, response.status_code))
                 continue
             error = error_from_response(response.status_code, response.text, response.headers.get("Content-Type"),
                                         action, permission, resource, self.secrets)

@@ -16,7 +16,7 @@ description:
     C(ID)/C(Name)/C(Policy)).
   - Use it to find role ids, to audit what a role allows, or to check a role exists before creating tokens.
 author:
-  - astra.devops contributors
+  - Astra DevOps maintainers (@astra-devops)
 extends_documentation_fragment:
   - astra.devops.auth
 attributes:

@@ -15,12 +15,12 @@ description:
   - A token is found by O(client_id) or, without it, by O(description). By description, no match creates a token,
     one match is compared with what is asked, and several matches fail with their client ids listed.
   - A token's roles, description and expiry cannot be changed after creation. When the existing token differs,
-    O(recreate) decides: fail (the default), or create a replacement and then delete the old token.
+    O(recreate) decides whether to fail (the default) or to create a replacement and then delete the old token.
   - The token string and client secret are returned only when this task created a token, in RV(secret). They are
-    never shown again by the API. The task must have C(no_log: true) when O(state=present), or the module fails
+    never shown again by the API. The task must have C(no_log) set to C(true) when O(state=present), or the module fails
     before any change, so that the secret cannot reach the output, a log or a callback.
 author:
-  - astra.devops contributors
+  - Astra DevOps maintainers (@astra-devops)
 extends_documentation_fragment:
   - astra.devops.auth
 attributes:
@@ -69,9 +69,9 @@ options:
     description:
       - With an enterprise O(api_token), create the token in this member organization (its UUID).
       - An enterprise token's list shows only enterprise tokens, so the module cannot find tokens it made in a member
-        organization: with an O(org_id) other than the caller's own organization, every run creates a token, and the
+        organization. With an O(org_id) other than the caller's own organization, every run creates a token, and the
         module warns. Use an O(api_token) of that organization to manage its tokens idempotently.
-      - Role names cannot be looked up for a member organization: give its role ids.
+      - Role names cannot be looked up for a member organization, so give its role ids.
     type: str
   recreate:
     description:
@@ -88,7 +88,7 @@ options:
       - Whether a token replaced under O(recreate) is deleted right after its replacement is created.
       - Set V(false) to keep it, for example while its consumers switch to the new token (the
         P(astra.devops.token_rotation#role) role does this and deletes it later). It keeps its description,
-        so the next run by description sees two tokens: give O(client_id) to pick one.
+        so the next run by description sees two tokens; give O(client_id) to pick one.
     type: bool
     default: true
   endpoint:
@@ -196,7 +196,7 @@ token:
 secret:
   description:
     - The new token's credentials. Only returned when this task created a token, never otherwise.
-    - Keep the task under C(no_log: true) and write it only where it is needed.
+    - Keep the task under C(no_log) set to C(true) and write it only where it is needed.
   returned: when a token was created
   type: dict
   contains:

@@ -12,11 +12,11 @@ short_description: List DataStax Astra application tokens, with their roles, age
 version_added: 1.0.0
 description:
   - Lists the application tokens of the organization (or enterprise) of O(api_token), with filters, for audits and
-    inventories. Never returns a secret: the API does not give secrets after creation.
+    inventories. Never returns a secret, since the API does not give secrets after creation.
   - Makes two API calls, one listing tokens and one listing roles to name them. Filters apply on the controller,
     since the API has none. All filters given must match (AND).
 author:
-  - astra.devops contributors
+  - Astra DevOps maintainers (@astra-devops)
 extends_documentation_fragment:
   - astra.devops.auth
 attributes:

@@ -46,7 +46,8 @@ def test_retry_delay_honours_retry_after_and_caps():
         assert ceiling / 2.0 <= delay <= ceiling
 
 
-@pytest.mark.parametrize("header, expected", [("3", 3.0), ("0", 0.0), ("1.5", 1.5), (None, None),
-                                               ("Wed, 21 Oct 2015 07:28:00 GMT", None)])
+@pytest.mark.parametrize("header, expected", [
+    ("3", 3.0), ("0", 0.0), ("1.5", 1.5), (None, None), ("Wed, 21 Oct 2015 07:28:00 GMT", None),
+])
 def test_parse_retry_after(header, expected):
     assert parse_retry_after(header) == expected

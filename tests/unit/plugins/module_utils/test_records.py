@@ -88,8 +88,8 @@ def test_token_ages():
 
 
 def test_normalise_role_both_casings():
-    upper = {"ID": "id-1", "Name": "RO User", "Policy": {"description": "RO User", "effect": "allow",
-                                                          "resources": ["drn:astra:org:__ORG_ID__"], "actions": ["db-cql"]}}
+    policy = {"description": "RO User", "effect": "allow", "resources": ["drn:astra:org:__ORG_ID__"], "actions": ["db-cql"]}
+    upper = {"ID": "id-1", "Name": "RO User", "Policy": policy}
     lower = {"id": "id-2", "name": "Mine", "policy": {"description": "d", "effect": "allow",
                                                       "resources": ["drn:astra:org:1234"], "actions": []}}
     assert normalise_role(upper) == {"id": "id-1", "name": "RO User", "description": "RO User", "effect": "allow",

@@ -1,0 +1,186 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) astra.devops contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.astra.devops.plugins.filter.token_audit import KINDS, FilterModule, token_audit
+
+ADMIN = "ad0566b5-2a67-49de-89e8-92258c2f2c98"
+DBA = "5b3f3e8f-0000-4000-8000-000000000001"
+RO = "5b3f3e8f-0000-4000-8000-000000000002"
+ROLE_MANAGER = "5b3f3e8f-0000-4000-8000-000000000003"
+TOKEN_READER = "5b3f3e8f-0000-4000-8000-000000000004"
+ENTERPRISE_ADMIN = "5b3f3e8f-0000-4000-8000-000000000005"
+
+ROLES = [
+    {"id": ADMIN, "name": "Organization Administrator",
+     "actions": ["org-read", "org-role-delete", "org-role-read", "org-role-write", "org-token-read", "org-token-write"]},
+    {"id": DBA, "name": "Database Administrator", "actions": ["db-cql", "org-token-read", "org-token-write"]},
+    {"id": RO, "name": "RO Svc Acct", "actions": ["db-cql", "db-table-select"]},
+    {"id": ROLE_MANAGER, "name": "role manager", "actions": ["org-role-write"]},
+    {"id": TOKEN_READER, "name": "token reader", "actions": ["org-token-read", "org-role-read"]},
+    {"id": ENTERPRISE_ADMIN, "name": "Enterprise Administrator", "actions": ["enterprise-token-write"]},
+]
+NAMES = dict((role["id"], role["name"]) for role in ROLES)
+
+
+def tok(client_id, description="", roles=(RO,), age=1, expires_in=200):
+    """A token record as astra_token_info returns it; expires_in None: no expiry."""
+    return {
+        "client_id": client_id,
+        "description": description,
+        "roles": list(roles),
+        "role_names": [NAMES.get(r, r) for r in roles],
+        "generated_on": "2026-01-01T00:00:00Z",
+        "expiry": None if expires_in is None else "2026-06-01T00:00:00Z",
+        "org_id": None,
+        "age_days": age,
+        "expired": expires_in is not None and expires_in < 0,
+        "expires_in_days": expires_in,
+    }
+
+
+def pairs(audit):
+    return set((finding["kind"], client_id) for finding in audit["findings"] for client_id in finding["client_ids"])
+
+
+def test_clean_token_has_no_finding():
+    audit = token_audit([tok("A", "app")], ROLES)
+    assert audit["findings"] == [] and audit["total"] == 0
+    assert audit["counts"] == dict((kind, 0) for kind in KINDS)
+    assert audit["tokens"][0]["findings"] == [] and audit["tokens"][0]["role_names"] == ["RO Svc Acct"]
+
+
+def test_every_kind_on_a_seeded_set():
+    tokens = [
+        tok("NEVER", "n", expires_in=None),
+        tok("OLD", "o", age=100),
+        tok("SOON", "s", expires_in=5),
+        tok("GONE", "g", expires_in=-2),
+        tok("ADMIN", "a", roles=[ADMIN]),
+        tok("DBA", "d", roles=[RO, DBA]),
+        tok("ROLEMGR", "r", roles=[ROLE_MANAGER]),
+        tok("READER", "t", roles=[TOKEN_READER]),
+        tok("ENT", "e", roles=[ENTERPRISE_ADMIN]),
+        tok("FAM1", "family"),
+        tok("FAM2", "family"),
+        tok("EMPTY1", ""),
+        tok("EMPTY2", ""),
+        tok("ALL", "all", roles=[ADMIN], age=400, expires_in=None),
+    ]
+    audit = token_audit(tokens, ROLES)
+    assert pairs(audit) == {
+        ("never_expires", "NEVER"), ("old", "OLD"), ("expiring_soon", "SOON"), ("expired", "GONE"),
+        ("privileged", "ADMIN"), ("privileged", "DBA"), ("privileged", "ROLEMGR"), ("privileged", "ENT"),
+        ("multiple_in_family", "FAM1"), ("multiple_in_family", "FAM2"),
+        ("never_expires", "ALL"), ("old", "ALL"), ("privileged", "ALL"),
+    }
+    assert audit["counts"] == {"never_expires": 2, "old": 2, "expiring_soon": 1, "expired": 1, "privileged": 5,
+                               "multiple_in_family": 1}
+    assert audit["total"] == 12 and audit["token_count"] == 14 and audit["ignored_count"] == 0
+    assert [f["kind"] for f in audit["findings"]] == sorted((f["kind"] for f in audit["findings"]), key=KINDS.index)
+    family = [f for f in audit["findings"] if f["kind"] == "multiple_in_family"]
+    assert family == [{"kind": "multiple_in_family", "client_ids": ["FAM1", "FAM2"], "description": "family",
+                       "detail": "2 tokens share this description: an unfinished rotation or a duplicate"}]
+    rows = dict((row["client_id"], row) for row in audit["tokens"])
+    assert rows["ALL"]["findings"] == ["never_expires", "old", "privileged"]
+    assert rows["FAM2"]["findings"] == ["multiple_in_family"]
+
+
+def test_privileged_names_roles_and_rights():
+    audit = token_audit([tok("DBA", "d", roles=[RO, DBA, ADMIN])], ROLES)
+    (finding,) = audit["findings"]
+    assert finding["roles"] == ["Database Administrator", "Organization Administrator"]
+    assert finding["actions"] == ["org-role-delete", "org-role-write", "org-token-write"]
+    assert finding["detail"] == ("holds Database Administrator, Organization Administrator, which can "
+                                 "org-role-delete, org-role-write, org-token-write")
+
+
+def test_privileged_actions_can_be_chosen_and_unknown_roles_do_not_count():
+    tokens = [tok("READER", "t", roles=[TOKEN_READER]), tok("GHOST", "x", roles=["not-a-known-role"])]
+    assert pairs(token_audit(tokens, ROLES, privileged_actions=["org-token-read"])) == {("privileged", "READER")}
+    assert token_audit(tokens, ROLES)["total"] == 0
+    assert token_audit(tokens, ROLES)["tokens"][1]["role_names"] == ["not-a-known-role"]
+
+
+def test_role_ids_match_in_any_case_and_names_are_looked_up_when_missing():
+    record = tok("ADMIN", "a", roles=[ADMIN.upper()])
+    del record["role_names"]
+    audit = token_audit([record], ROLES)
+    assert pairs(audit) == {("privileged", "ADMIN")}
+    assert audit["tokens"][0]["role_names"] == ["Organization Administrator"]
+
+
+@pytest.mark.parametrize("age, flagged", [(89, False), (90, True), (91, True), (None, False)])
+def test_old_is_at_least_max_age_whole_days(age, flagged):
+    audit = token_audit([tok("A", "a", age=age)], ROLES, max_age_days=90)
+    assert (("old", "A") in pairs(audit)) is flagged
+
+
+@pytest.mark.parametrize("expires_in, kind", [(31, None), (30, "expiring_soon"), (0, "expiring_soon"),
+                                              (-1, "expired"), (None, "never_expires")])
+def test_expiry_kinds_are_exclusive(expires_in, kind):
+    audit = token_audit([tok("A", "a", expires_in=expires_in)], ROLES, expiring_within_days=30)
+    assert pairs(audit) == (set([(kind, "A")]) if kind else set())
+
+
+def test_thresholds_accept_numeric_strings_as_extra_vars_give_them():
+    audit = token_audit([tok("A", "a", age=40, expires_in=50)], ROLES, max_age_days="30", expiring_within_days=" 60 ")
+    assert pairs(audit) == {("old", "A"), ("expiring_soon", "A")}
+    assert audit["settings"]["max_age_days"] == 30 and audit["settings"]["expiring_within_days"] == 60
+
+
+def test_ignored_tokens_stay_in_the_table_without_findings():
+    tokens = [
+        tok("BOOT", "bootstrap (portal)", roles=[ADMIN], expires_in=None),
+        tok("FAM1", "family", expires_in=None),
+        tok("FAM2", "family"),
+        tok("FAM3", "family"),
+    ]
+    audit = token_audit(tokens, ROLES, ignore_descriptions=["bootstrap (portal)"], ignore_client_ids=["FAM1"])
+    assert pairs(audit) == {("multiple_in_family", "FAM2"), ("multiple_in_family", "FAM3")}
+    assert [row["ignored"] for row in audit["tokens"]] == [True, True, False, False]
+    assert audit["ignored_count"] == 2 and audit["token_count"] == 4
+    assert audit["settings"]["ignore_descriptions"] == ["bootstrap (portal)"]
+    everything = token_audit(tokens, ROLES, ignore_descriptions="family", ignore_client_ids=["BOOT"])
+    assert everything["total"] == 0 and everything["ignored_count"] == 4
+
+
+def test_result_is_plain_json():
+    audit = token_audit([tok("A", "a", roles=[ADMIN], expires_in=None)], ROLES)
+    assert json.loads(json.dumps(audit)) == audit
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"max_age_days": "ninety"}, "max_age_days must be a whole number of days"),
+    ({"max_age_days": True}, "max_age_days must be a whole number of days"),
+    ({"expiring_within_days": -1}, "expiring_within_days must not be negative"),
+    ({"ignore_descriptions": {"a": 1}}, "ignore_descriptions must be a list of strings"),
+])
+def test_bad_settings_fail_with_the_setting_named(kwargs, message):
+    with pytest.raises(AnsibleFilterError) as caught:
+        token_audit([tok("A")], ROLES, **kwargs)
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize("tokens, roles, message", [
+    ({"tokens": []}, ROLES, "tokens must be a list"),
+    ([{"description": "x"}], ROLES, "every item of tokens must be a dict with client_id"),
+    ([tok("A")], [{"name": "x"}], "every item of roles must be a dict with id"),
+])
+def test_wrong_inputs_fail_clearly(tokens, roles, message):
+    with pytest.raises(AnsibleFilterError) as caught:
+        token_audit(tokens, roles)
+    assert message in str(caught.value)
+
+
+def test_filter_is_registered():
+    assert FilterModule().filters()["token_audit"] is token_audit
