@@ -32,6 +32,8 @@ options:
   ca_path:
     description:
       - A PEM CA bundle to verify the API's certificate with, for private endpoints and TLS-inspecting proxies.
+      - It must be a readable file; a missing or unreadable one fails before any API call. Ignored when
+        O(validate_certs=false).
     type: path
   timeout:
     description:
@@ -41,6 +43,7 @@ options:
   retries:
     description:
       - How many times an idempotent call (list, delete) is retried on a connection error, HTTP 408, 429 or 5xx.
+        A TLS certificate that fails verification is not retried.
       - Waits honour C(Retry-After); otherwise they back off exponentially from 1 second with jitter, capped at 30 seconds
         each, so the total wait is at most about O(retries) times 30 seconds.
       - A token create is never re-sent blindly. After an ambiguous failure (connection lost, timeout, 5xx) the module

@@ -6,8 +6,10 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import os
 import platform
 import random
+import re
 import time
 import traceback
 
@@ -33,6 +35,8 @@ DEFAULT_API_URL = "https://api.astra.datastax.com"
 RETRY_STATUSES = frozenset((408, 429, 500, 502, 503, 504))
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 30.0
+# What OpenSSL said about a certificate it refused, without the surrounding exception chain.
+_CERT_DETAIL = re.compile(r"certificate verify failed: ([^()'\"]+)")
 
 
 def normalise_base_url(api_url):
@@ -45,6 +49,15 @@ def normalise_base_url(api_url):
     if url.lower().endswith("/v2"):
         url = url[:-3]
     return url
+
+
+def check_ca_path(ca_path, option="ca_path"):
+    """The CA bundle must be a readable file: requests would otherwise fail with an OSError at the first call."""
+    if not (os.path.isfile(ca_path) and os.access(ca_path, os.R_OK)):
+        raise AstraInputError(
+            "%s must be a readable file holding PEM CA certificates, got '%s'%s." % (
+                option, ca_path, " (a directory)" if os.path.isdir(ca_path) else
+                " (not readable)" if os.path.exists(ca_path) else " (no such file)"))
 
 
 def retry_delay(attempt, retry_after=None):
@@ -70,19 +83,24 @@ class AstraClient:
                  on_retry=None, sleep=time.sleep, ansible_version=None):
         if not api_token:
             raise AstraInputError(
-                "api_token is required: set the api_token option or the ASTRA_API_TOKEN environment variable.")
+                "api_token must be set to an Astra application token: give the api_token option or the "
+                "ASTRA_API_TOKEN environment variable.")
         if timeout is None or timeout <= 0:
             raise AstraInputError("timeout must be a positive number of seconds, got '%s'." % timeout)
         if retries is None or retries < 0:
             raise AstraInputError("retries must be 0 or a positive integer, got '%s'." % retries)
         self.base_url = normalise_base_url(api_url)
+        if validate_certs and ca_path:
+            check_ca_path(ca_path)
         self.timeout = timeout
         self.retries = retries
         self.secrets = {api_token}
         self._on_retry = on_retry or (lambda message: None)
         self._sleep = sleep
         self._session = requests.Session()
-        self._session.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
+        # Given with every request, not only on the session: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE
+        # override a session's verify, which would silently ignore ca_path.
+        self.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
         self._session.headers.update({
             "Authorization": "Bearer %s" % api_token,
             "Accept": "application/json",
@@ -102,10 +120,11 @@ class AstraClient:
         attempt = 0
         while True:
             try:
-                response = self._session.request(method, url, json=body, timeout=self.timeout)
+                response = self._session.request(method, url, json=body, timeout=self.timeout, verify=self.verify)
             except requests.exceptions.RequestException as exc:
                 error = self._connection_error(exc, action)
-                if not idempotent or attempt >= self.retries:
+                # A refused certificate stays refused: retrying it only makes the user wait.
+                if not idempotent or attempt >= self.retries or isinstance(exc, requests.exceptions.SSLError):
                     raise error
                 attempt += 1
                 self.wait_before_retry(attempt, None, "%s: %s" % (action, error.message))
@@ -143,7 +162,9 @@ class AstraClient:
     def _connection_error(self, exc, action):
         """One line for a failure below HTTP: refused, timed out, TLS or malformed URL."""
         if isinstance(exc, requests.exceptions.SSLError):
-            reason = "the TLS certificate could not be verified"
+            detail = _CERT_DETAIL.search(str(exc))
+            reason = "the TLS certificate could not be verified%s" % (
+                " (%s)" % one_line(detail.group(1).strip(), 120) if detail else "")
             hint = "Give the CA bundle in ca_path, or set validate_certs to false for a test endpoint."
         elif isinstance(exc, requests.exceptions.Timeout):
             reason = "no answer within %s seconds" % self.timeout

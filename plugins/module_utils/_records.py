@@ -72,7 +72,8 @@ def resolve_expiry(value, option="expiry", reference=None):
             "%s must be an ISO-8601 instant such as 2027-01-31T00:00:00Z or a duration such as 90d, 12h or 30m, "
             "got '%s'." % (option, value))
     if stamp <= reference:
-        raise AstraInputError("%s '%s' is in the past: give a future instant or a duration such as 90d." % (option, value))
+        raise AstraInputError("%s must be a future instant or a duration such as 90d, got '%s', which is in the past."
+                              % (option, value))
     return stamp, False
 
 

@@ -42,32 +42,48 @@ def names_by_id(roles):
     return dict((role["id"], role["name"]) for role in roles)
 
 
+def check_role_id(value, option="id"):
+    """A role id is a UUID; anything else (a name, a number, a dict turned into text) is an input error."""
+    if value is not None and not is_role_id(value):
+        raise AstraInputError(
+            "%s must be a role id (a UUID such as b4ed0e9e-67e8-47b6-8b58-c6629be961a9), got '%s'; "
+            "use name to look a role up by its name." % (option, value))
+
+
 def check_role_list(values, option="roles"):
-    """Shape checks that need no API call: not empty, no blanks, no duplicates."""
+    """Shape checks that need no API call: not empty, no blanks, no duplicates (one role in two spellings too)."""
     if not values:
-        raise AstraInputError("%s must name at least one role (API name, portal name or role id)." % option)
-    seen = set()
+        raise AstraInputError(
+            "%s must name at least one role (an API name, a portal name or a role id), got an empty list." % option)
+    seen = {}
     for value in values:
         if not str(value).strip():
-            raise AstraInputError("%s must not contain empty entries." % option)
-        key = str(value).lower() if is_role_id(value) else role_key(value)
+            raise AstraInputError("%s must not contain empty entries, got '%s'." % (option, value))
+        key = str(value).strip().lower() if is_role_id(value) else role_key(value)
         if key in seen:
-            raise AstraInputError("%s lists '%s' more than once." % (option, value))
-        seen.add(key)
+            raise AstraInputError("%s must name each role once, got one role more than once: '%s' and '%s'."
+                                  % (option, seen[key], value))
+        seen[key] = value
 
 
 def resolve_roles(values, roles, option="roles"):
-    """Role ids for names or ids, in the given order; an unknown one is an input error listing what exists."""
+    """Role ids for names or ids, in the given order; an unknown or repeated one is an input error."""
     by_id = dict((str(role["id"]).lower(), role["id"]) for role in roles)
     by_key = {}
     for role in roles:
         by_key.setdefault(role_key(role["name"]), role["id"])
     resolved = []
+    given = {}
     for value in values:
         text = str(value).strip()
         found = by_id.get(text.lower()) if is_role_id(text) else by_key.get(role_key(text))
         if found is None:
             available = ", ".join(sorted(role["name"] for role in roles))
-            raise AstraInputError("%s: unknown role '%s'. Known roles: %s." % (option, text, available))
+            raise AstraInputError("%s must name roles of this organization (API or portal names, or role ids), "
+                                  "got unknown role '%s'. Known roles: %s." % (option, text, available))
+        if found in given:  # a name and the id of the same role
+            raise AstraInputError("%s must name each role once, got one role more than once: '%s' and '%s'."
+                                  % (option, given[found], text))
+        given[found] = text
         resolved.append(found)
     return resolved

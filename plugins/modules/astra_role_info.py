@@ -34,7 +34,8 @@ options:
     type: str
   id:
     description:
-      - Only the role with this id.
+      - Only the role with this id, a UUID. Anything else fails before the API is called; use O(name) to look a
+        role up by its name.
     type: str
   custom:
     description:
@@ -111,11 +112,12 @@ api_retries:
 '''
 
 from ansible_collections.astra.devops.plugins.module_utils._module import AstraModule
-from ansible_collections.astra.devops.plugins.module_utils._roles import fetch_roles, role_key
+from ansible_collections.astra.devops.plugins.module_utils._roles import check_role_id, fetch_roles, role_key
 
 
 def list_roles(module):
     params = module.params
+    check_role_id(params["id"])
     roles = fetch_roles(module.client)
     if params["name"] is not None:
         roles = [r for r in roles if role_key(r["name"]) == role_key(params["name"])]

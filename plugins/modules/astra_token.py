@@ -276,7 +276,8 @@ class TokenTask:
             self.expiry, self.expiry_is_relative = resolve_expiry(params["expiry"])
         if params["state"] == "present" and not self.module.no_log:
             raise AstraInputError(
-                "This task can return a new token's secret: add 'no_log: true' to the task (state=present requires it).")
+                "no_log must be true on this task, since state=present can return a new token's secret: "
+                "add 'no_log: true' to the task.")
 
     def run(self):
         tokens = self.api.list()
@@ -340,7 +341,8 @@ class TokenTask:
                     "client_id %s was not found among the tokens of this organization; Astra chooses client ids, "
                     "so to create a token give description (and roles) without client_id." % self.params["client_id"])
             if self.params["roles"] is None:
-                raise AstraInputError("roles is required to create the token '%s'." % self.params["description"])
+                raise AstraInputError("roles must be given to create the token '%s' (role names or ids), got none."
+                                      % self.params["description"])
             return self.create(None, self.wanted_role_ids(for_create=True), tokens)
         current = found[0]
         wanted = self.wanted_role_ids(for_create=False)

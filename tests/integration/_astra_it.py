@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import socket
 import stat
 import subprocess
@@ -396,7 +397,29 @@ class Runner:
         self.count = 0
 
     def __call__(self, playbook, extra_env=None, check=False, diff=False, verbosity=3, expect_rc=0,
-                 extra_args=(), allowed_secret_files=(), expect_leak=False):
+                 extra_args=(), allowed_secret_files=(), expect_leak=False, inventory=None):
+        cmd, env, run_dir = self._prepare(playbook, extra_env, check, diff, verbosity, extra_args, inventory)
+        proc = subprocess.run(cmd, cwd=str(run_dir), env=env, capture_output=True, text=True,
+                              timeout=RUN_TIMEOUT, check=False)
+        (run_dir / 'stdout.txt').write_text(proc.stdout)
+        (run_dir / 'stderr.txt').write_text(proc.stderr)
+        return self._finish(run_dir, proc.returncode, proc.stdout, proc.stderr, expect_rc, allowed_secret_files,
+                            expect_leak)
+
+    def start(self, playbook, extra_env=None, check=False, diff=False, verbosity=3, extra_args=(), inventory=None):
+        """Start ansible-playbook in the background (its own process group, stdin from /dev/null, output to files in
+        its run directory) and return a BackgroundRun: poll it, read its log while it runs, kill() it (SIGKILL of
+        the whole process group), then wait() for the PlaybookRun, which goes through the leak scanner like any
+        other run."""
+        cmd, env, run_dir = self._prepare(playbook, extra_env, check, diff, verbosity, extra_args, inventory)
+        with open(run_dir / 'stdout.txt', 'wb') as out, open(run_dir / 'stderr.txt', 'wb') as err:
+            proc = subprocess.Popen(cmd, cwd=str(run_dir), env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                    start_new_session=True)
+        return BackgroundRun(self, proc, run_dir)
+
+    def _prepare(self, playbook, extra_env, check, diff, verbosity, extra_args, inventory):
+        """The command line, environment and run directory of one run. With `inventory` (a path), the run uses that
+        inventory and the connections it sets, instead of `-i localhost, -c local`."""
         self.count += 1
         run_dir = self.tmp_path / ('run%02d' % self.count)
         run_dir.mkdir(parents=True)
@@ -405,8 +428,6 @@ class Runner:
         else:
             playbook_path = run_dir / 'playbook.yml'
             playbook_path.write_text(playbook)
-        log_path = run_dir / 'ansible.log'
-        capture_path = run_dir / 'results.json'
         tmp_dir = run_dir / 'ansible-tmp'
         tmp_dir.mkdir()
 
@@ -418,11 +439,11 @@ class Runner:
             'ASTRA_API_TOKEN': self.target.api_token,
             'ANSIBLE_COLLECTIONS_PATH': self.collections_path,
             'ANSIBLE_PYTHON_INTERPRETER': sys.executable,
-            'ANSIBLE_LOG_PATH': str(log_path),
+            'ANSIBLE_LOG_PATH': str(run_dir / 'ansible.log'),
             'ANSIBLE_STDOUT_CALLBACK': 'ansible.builtin.default',
             'ANSIBLE_CALLBACK_PLUGINS': str(CALLBACK_DIR),
             'ANSIBLE_CALLBACKS_ENABLED': 'astra_it_capture',
-            'ASTRA_IT_CAPTURE': str(capture_path),
+            'ASTRA_IT_CAPTURE': str(run_dir / 'results.json'),
             'ANSIBLE_LOCAL_TEMP': str(tmp_dir / 'local'),
             'ANSIBLE_REMOTE_TEMP': str(tmp_dir / 'remote'),
             'ANSIBLE_NOCOLOR': '1',
@@ -439,7 +460,10 @@ class Runner:
             else:
                 env[key] = str(value)
 
-        cmd = [str(ANSIBLE_PLAYBOOK), '-i', 'localhost,', '-c', 'local', str(playbook_path)]
+        if inventory is None:
+            cmd = [str(ANSIBLE_PLAYBOOK), '-i', 'localhost,', '-c', 'local', str(playbook_path)]
+        else:
+            cmd = [str(ANSIBLE_PLAYBOOK), '-i', str(inventory), str(playbook_path)]
         if verbosity:
             cmd.append('-' + 'v' * verbosity)
         if check:
@@ -447,16 +471,18 @@ class Runner:
         if diff:
             cmd.append('--diff')
         cmd.extend(extra_args)
-        proc = subprocess.run(cmd, cwd=str(run_dir), env=env, capture_output=True, text=True,
-                              timeout=RUN_TIMEOUT, check=False)
-        (run_dir / 'stdout.txt').write_text(proc.stdout)
-        (run_dir / 'stderr.txt').write_text(proc.stderr)
+        return cmd, env, run_dir
+
+    def _finish(self, run_dir, rc, stdout, stderr, expect_rc, allowed_secret_files, expect_leak):
+        """The PlaybookRun of a finished (or killed) run, after the leak scan and the rc and traceback checks."""
+        capture_path = run_dir / 'results.json'
+        log_path = run_dir / 'ansible.log'
         results, stats = [], {}
         if capture_path.exists():
             data = json.loads(capture_path.read_text())
             results, stats = data['results'], data['stats']
         log_text = log_path.read_text(errors='replace') if log_path.exists() else ''
-        run = PlaybookRun(proc.returncode, proc.stdout, proc.stderr, results, stats, log_text, run_dir)
+        run = PlaybookRun(rc, stdout, stderr, results, stats, log_text, run_dir)
 
         leaks = self.scan(run, allowed_secret_files)
         if expect_leak:
@@ -503,6 +529,109 @@ class Runner:
                 continue
             check(str(path.relative_to(self.tmp_path)), text)
         return found
+
+
+def _signal(pid, signum):
+    try:
+        os.kill(pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _descendants(pid):
+    """Every process below pid (Linux /proc; none elsewhere)."""
+    children = {}
+    try:
+        entries = os.listdir('/proc')
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % entry, encoding='utf-8', errors='replace') as handle:
+                fields = handle.read().rsplit(')', 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+class BackgroundRun:
+    """An ansible-playbook run started by Runner.start()."""
+
+    def __init__(self, runner, proc, run_dir):
+        self.runner = runner
+        self.proc = proc
+        self.run_dir = run_dir
+        self.killed = False
+
+    @property
+    def running(self):
+        return self.proc.poll() is None
+
+    def log_text(self):
+        """The ANSIBLE_LOG_PATH file so far (task names as they start)."""
+        path = self.run_dir / 'ansible.log'
+        return path.read_text(errors='replace') if path.exists() else ''
+
+    def kill(self, tree=True):
+        """SIGKILL ansible-playbook as a crash would: its process group and (tree=True, the default) every process
+        below it. ansible-core runs each worker in a process group (or session) of its own, so os.killpg alone
+        leaves the running task's worker and module alive, finishing the task after the 'crash'. With tree=True
+        every process of the tree is stopped (SIGSTOP) first, so none can start another, then killed."""
+        if self.running:
+            pids = set()
+            try:
+                os.killpg(self.proc.pid, signal.SIGSTOP)
+            except ProcessLookupError:
+                pass
+            if tree:
+                for _round in range(20):
+                    found = set(_descendants(self.proc.pid)) - pids
+                    if not found:
+                        break
+                    for pid in found:
+                        _signal(pid, signal.SIGSTOP)
+                    pids |= found
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            for pid in pids:
+                _signal(pid, signal.SIGKILL)
+            self.killed = True
+        self.proc.wait(timeout=30)
+
+    def wait(self, timeout=RUN_TIMEOUT, expect_rc=0, allowed_secret_files=(), expect_leak=False):
+        """Wait for the end (killing it after `timeout` seconds), then leak-scan it and return the PlaybookRun.
+        A killed run has rc -9: pass expect_rc=None (or -9)."""
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError('ansible-playbook still ran after %s s: killed (%s)' % (timeout, self.run_dir))
+        stdout = (self.run_dir / 'stdout.txt').read_text(errors='replace')
+        stderr = (self.run_dir / 'stderr.txt').read_text(errors='replace')
+        return self.runner._finish(self.run_dir, self.proc.returncode, stdout, stderr, expect_rc,  # pylint: disable=protected-access
+                                   allowed_secret_files, expect_leak)
+
+
+def write_inventory(path, groups, all_vars=None):
+    """Write a YAML inventory: groups = {group: {host: {hostvar: value}}}; all_vars go to `all: vars:`.
+    Returns the path, for run_playbook(..., inventory=path)."""
+    inventory = {'all': {'children': {group: {'hosts': {host: dict(hostvars or {}) for host, hostvars in hosts.items()}}
+                                      for group, hosts in groups.items()}}}
+    if all_vars:
+        inventory['all']['vars'] = dict(all_vars)
+    path = Path(path)
+    path.write_text(yaml.safe_dump(inventory, sort_keys=False, width=1000))
+    return path
 
 
 def collections_path(tmp_root):

@@ -1,10 +1,16 @@
 # Copyright (c) astra.devops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""playbooks/demo.yml, run as `make demo` runs it, but at -vvv and through the leak scanner."""
+"""The demo: playbooks/demo.yml at -vvv through the leak scanner, and tools/run_demo.py as `make demo` runs it."""
 
 from __future__ import annotations
 
-from _astra_it import REPO
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from _astra_it import REPO, TOKEN_SHAPE
 
 
 def test_demo_playbook(emu, run_playbook):
@@ -21,3 +27,54 @@ def test_demo_playbook(emu, run_playbook):
     assert emu.state_tokens('demo: inventory-service') == []
     counts = emu.counts()
     assert counts.get('POST /v2/tokens') == 1 and counts.get('DELETE /v2/tokens/{clientId}') == 1
+
+
+def test_make_demo_script(tmp_path, _collections):
+    """tools/run_demo.py, the script `make demo` runs: the tour, the rotation on three consumers with the old token
+    refused and the new one working, the audit report, and the leak check; it starts its own emulator."""
+    demo_dir = tmp_path / 'demo'
+    env = {k: v for k, v in os.environ.items() if not k.startswith('ASTRA_') and k != 'ANSIBLE_CONFIG'}
+    env.update({
+        'ASTRA_DEMO_DIR': str(demo_dir),
+        'ANSIBLE_COLLECTIONS_PATH': _collections,
+        'ANSIBLE_NOCOLOR': '1',
+        'PATH': os.pathsep.join([str(Path(sys.executable).parent), env.get('PATH', '')]),
+    })
+    proc = subprocess.run([sys.executable, str(REPO / 'tools' / 'run_demo.py')], cwd=str(REPO), env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+    output = proc.stdout + proc.stderr
+    tail = output[-6000:]
+    assert proc.returncode == 0, tail
+    assert TOKEN_SHAPE.search(output) is None, 'a token-shaped string was printed'
+    assert 'Traceback (most recent call last)' not in output, tail
+    flat = ' '.join(output.split())
+
+    for part in ('Part 1 of 3: create, list and delete a token', 'Part 2 of 3: rotate the token of an application',
+                 'Part 3 of 3: audit every token', 'Part 1 done', 'Part 2 done', 'Part 3 done'):
+        assert part in flat, part
+
+    # Part 2: every consumer holds one token after the first run, and one other token after the rotation
+    held = re.findall(r'(app-[123]): \S+ \((raw|env|json) *, mode 0600\) holds client id (\w+)', flat)
+    assert [h[0] for h in held] == ['app-1', 'app-2', 'app-3'] * 2, held
+    before, after = {h[2] for h in held[:3]}, {h[2] for h in held[3:]}
+    assert len(before) == 1 and len(after) == 1 and before != after, held
+    new_id, old_id = re.search(r'Every consumer now holds the new client id (\w+) \(the old one was (\w+)\)',
+                               flat).groups()
+    assert (old_id, new_id) == (before.pop(), after.pop())
+    assert 'The old token works: GET /v2/currentOrg with it answers HTTP 200.' in flat
+    assert 'The old token is refused: GET /v2/currentOrg with it answers HTTP 401 (expected 401).' in flat
+    assert 'The new token works: GET /v2/currentOrg with it answers HTTP 200 (expected 200).' in flat
+    for label, value in (('action', 'rotated'), ('old client ids', old_id), ('new client id', new_id),
+                         ('consumers updated', 'app-1, app-2, app-3'), ('deleted', old_id)):
+        assert '%s: %s' % (label, value) in flat, label
+    assert re.search(r'step timings: validate [\d.]+ s, .*distribute [\d.]+ s, .*, total [\d.]+ s', flat)
+
+    # Part 3: the Markdown report is printed, with the rotated token in it
+    assert '# Astra token audit' in output
+    assert re.search(r'^\| %s \| demo: orders-service \| R/W Svc Acct \|' % new_id, output, re.M)
+    assert (demo_dir / 'audit' / 'token-audit.md').is_file()
+
+    # the end: leak check, consumer files removed, emulator stopped
+    assert 'Leak check: none of the' in flat
+    assert not (demo_dir / 'consumers').exists()
+    assert 'The emulator is stopped. The demo succeeded: all three parts ran.' in flat

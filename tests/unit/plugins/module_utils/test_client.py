@@ -9,6 +9,8 @@ import pytest
 
 from ansible_collections.astra.devops.plugins.module_utils._client import (
     BACKOFF_CAP,
+    AstraClient,
+    check_ca_path,
     normalise_base_url,
     parse_retry_after,
     retry_delay,
@@ -51,3 +53,51 @@ def test_retry_delay_honours_retry_after_and_caps():
 ])
 def test_parse_retry_after(header, expected):
     assert parse_retry_after(header) == expected
+
+
+def test_check_ca_path_refuses_missing_files_and_directories(tmp_path):
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    check_ca_path(str(bundle))
+    for given, words in ((tmp_path / "missing.pem", "no such file"), (tmp_path, "a directory")):
+        with pytest.raises(AstraInputError) as caught:
+            check_ca_path(str(given))
+        message = caught.value.message
+        assert message.startswith("ca_path must be a readable file") and words in message and "\n" not in message
+
+
+class _Response:
+    status_code = 200
+    content = b"[]"
+    headers = {}
+
+    @staticmethod
+    def json():
+        return []
+
+
+def test_every_request_carries_verify_so_env_bundles_cannot_override_ca_path(tmp_path, monkeypatch):
+    """requests lets REQUESTS_CA_BUNDLE override a session's verify; the client passes it with each request."""
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "other.pem"))
+    seen = []
+    for validate_certs, ca_path, expected in ((True, str(bundle), str(bundle)), (False, str(bundle), False),
+                                              (True, None, True)):
+        client = AstraClient("AstraCS:abc:0123", "http://127.0.0.1:1", validate_certs=validate_certs, ca_path=ca_path)
+        monkeypatch.setattr(client._session, "request", lambda *args, **kwargs: seen.append(kwargs) or _Response())
+        client.call("GET", "/v2/tokens", "Listing tokens")
+        assert seen[-1]["verify"] == expected
+
+
+def test_client_refuses_a_missing_ca_path_unless_certificates_are_not_checked(tmp_path):
+    with pytest.raises(AstraInputError) as caught:
+        AstraClient("AstraCS:abc:0123", ca_path=str(tmp_path / "missing.pem"))
+    assert caught.value.message.startswith("ca_path must be")
+    AstraClient("AstraCS:abc:0123", validate_certs=False, ca_path=str(tmp_path / "missing.pem"))
+
+
+def test_client_refuses_a_missing_api_token():
+    with pytest.raises(AstraInputError) as caught:
+        AstraClient("")
+    assert caught.value.message.startswith("api_token must be set") and "ASTRA_API_TOKEN" in caught.value.message

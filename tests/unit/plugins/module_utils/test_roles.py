@@ -8,7 +8,12 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.astra.devops.plugins.module_utils._errors import AstraInputError
-from ansible_collections.astra.devops.plugins.module_utils._roles import check_role_list, is_role_id, resolve_roles
+from ansible_collections.astra.devops.plugins.module_utils._roles import (
+    check_role_id,
+    check_role_list,
+    is_role_id,
+    resolve_roles,
+)
 
 ROLES = [
     {"id": "b4ed0e9e-67e8-47b6-8b58-c6629be961a9", "name": "R/W Svc Acct"},
@@ -59,3 +64,21 @@ def test_check_role_list(values, words):
 def test_is_role_id():
     assert is_role_id("b4ed0e9e-67e8-47b6-8b58-c6629be961a9")
     assert not is_role_id("R/W Svc Acct")
+
+
+def test_a_name_and_the_id_of_one_role_are_a_duplicate():
+    with pytest.raises(AstraInputError) as caught:
+        resolve_roles(["R/W Svc Acct", "b4ed0e9e-67e8-47b6-8b58-c6629be961a9"], ROLES)
+    assert caught.value.message.startswith("roles must name each role once") and "more than once" in caught.value.message
+
+
+@pytest.mark.parametrize("value", ["R/W Svc Acct", "12345", "{'a': 1}", ""])
+def test_check_role_id_refuses_anything_but_a_uuid(value):
+    with pytest.raises(AstraInputError) as caught:
+        check_role_id(value)
+    assert caught.value.message.startswith("id must be a role id")
+
+
+def test_check_role_id_accepts_a_uuid_and_none():
+    check_role_id("b4ed0e9e-67e8-47b6-8b58-c6629be961a9")
+    check_role_id(None)
