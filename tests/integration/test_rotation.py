@@ -280,7 +280,10 @@ def test_killed_run_then_rerun_converges(emu, run_playbook, consumers, moment):
 
     emu.reset_counts()
     job = start_rotation(run_playbook, consumers, desc, overrides, **role_vars)
-    alive = lambda: job.running  # noqa: E731
+
+    def alive():
+        return job.running
+
     if moment == 'after_create':
         wait_for(lambda: emu.counts().get(CREATE_ROUTE) == 1, 60, 'POST /v2/tokens', alive=alive)
         wait_for(lambda: TASK_BANNER % 'Call the API with the new token' in job.log_text(), 30,
@@ -324,6 +327,8 @@ def test_killed_run_then_rerun_converges(emu, run_playbook, consumers, moment):
     emu.reset_counts()
     run = rotate(run_playbook, consumers, desc, token_rotation_min_age='30d')
     final = assert_converged(emu, consumers, desc)
+    # the killed run could not release the family's lock: the re-run takes it over at once, and says so
+    assert 'which is no longer running' in run.stdout, 'the re-run does not say it took over the stale lock'
     assert token_status(emu, old['token']) == 401
     result = result_of(run)
     counts = api_counts(emu)
@@ -410,3 +415,34 @@ def test_refuses_an_api_token_of_the_family(emu, run_playbook, consumers):
     assert [route for route in counts if not route.startswith('GET ')] == [], counts
     assert family_ids(emu, desc) == sorted([held['clientId'], admin_in_family['clientId']])
     assert set(consumers.client_ids().values()) == {held['clientId']}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Two rotations of one family at once
+# --------------------------------------------------------------------------------------------------------------
+
+def test_two_rotations_of_one_family_started_together(emu, run_playbook, consumers):
+    """Two ansible-playbook runs of one family started together (two cron jobs, two AWX jobs on one node): the
+    family's lock lets one rotate; the other stops before any change and names the running one. The prober sees
+    no failure, and the family ends with one token that every consumer holds."""
+    desc = emu.desc('rotation-concurrent')
+    old = seed_family(emu, consumers, desc, age_days=3)
+    emu.reset_counts()
+    jobs = [start_rotation(run_playbook, consumers, desc, token_rotation_grace_period=2) for _job in range(2)]
+    prober = Prober(emu, consumers, until=lambda: any(job.running for job in jobs), limit=120)
+    prober.start()
+    try:
+        runs = [job.wait(expect_rc=None, allowed_secret_files=consumers.paths) for job in jobs]
+    finally:
+        prober.stop()
+
+    assert prober.failures == [], 'the prober saw failures: %s' % prober.failures[:20]
+    assert sorted(run.rc for run in runs) == [0, 2], [run.describe() for run in runs]
+    refused = next(run for run in runs if run.rc != 0)
+    messages = [m for m in failure_messages(refused) if 'Another rotation of the family' in m]
+    assert messages and 'Nothing was changed' in messages[0] and 'Concurrent Jobs' in messages[0], \
+        failure_messages(refused)
+    counts = api_counts(emu, minus_probes=prober.probes)
+    assert counts.get(CREATE_ROUTE) == 1 and counts.get(DELETE_ROUTE) == 1, counts
+    new = assert_converged(emu, consumers, desc)
+    assert result_of(next(run for run in runs if run.rc == 0))['new_client_id'] == new != old['clientId']
