@@ -48,6 +48,13 @@ options:
         each, so the total wait is at most about O(retries) times 30 seconds.
       - A token create is never re-sent blindly. After an ambiguous failure (connection lost, timeout, 5xx) the module
         lists the tokens, deletes any token that request made (its secret never arrived), and only then tries again.
+        After a create that timed out, it also watches the list for another O(timeout) seconds, since the server may
+        still commit it.
+      - "Time bound of one API call: at most (O(retries) + 1) times O(timeout) waiting for answers, plus the waits
+        between attempts (each at most 30 seconds), plus, for a create that timed out, O(timeout) seconds of watching
+        per attempt. With the defaults (5 retries, 30 seconds) a call that never succeeds gives up within about 6
+        minutes; lower both for a fast failure."
+      - Every retry is listed, without any secret, in the result's C(api_retries), which C(-v) shows.
     type: int
     default: 5
 notes:

@@ -181,4 +181,11 @@ class AstraClient:
         else:
             reason = one_line(str(exc), 120)
             hint = "Check api_url (%s)." % self.base_url
-        return AstraApiError(scrub("%s failed: %s." % (action, reason), self.secrets), hint=hint)
+        error = AstraApiError(scrub("%s failed: %s." % (action, reason), self.secrets), hint=hint)
+        # The server may still be working on a request that timed out (a create may commit later).
+        error.timed_out = isinstance(exc, requests.exceptions.Timeout)
+        return error
+
+    def pause(self, seconds):
+        """Wait (the client's sleep, so unit tests need not)."""
+        self._sleep(seconds)

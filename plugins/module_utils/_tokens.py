@@ -6,6 +6,7 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import math
 import re
 
 from ansible_collections.astra.devops.plugins.module_utils._errors import AstraApiError, AstraInputError
@@ -88,6 +89,8 @@ class TokenApi:
                 if error.status is not None and error.status < 500:
                     raise
                 removed = self._remove_unreturned(description, role_ids, known_client_ids)
+                if getattr(error, "timed_out", False):
+                    removed += self._watch_late_create(description, role_ids, known_client_ids)
                 if attempt >= self.client.retries:
                     error.message = "%s The create's outcome was unknown; %s" % (
                         error.message, _removed_note(removed))
@@ -111,6 +114,15 @@ class TokenApi:
         token["expiry"] = token["expiry"] or format_timestamp(expiry)
         token["org_id"] = token["org_id"] or org_id
         return token, secret
+
+    def _watch_late_create(self, description, role_ids, known_client_ids):
+        """A create that timed out may be committed after the client gave up: watch the list for another `timeout`
+        seconds, once a second, and delete what that request made late."""
+        removed = []
+        for _second in range(int(math.ceil(self.client.timeout))):
+            self.client.pause(1)
+            removed += self._remove_unreturned(description, role_ids, known_client_ids)
+        return removed
 
     def _remove_unreturned(self, description, role_ids, known_client_ids):
         """Delete tokens the failed request may have created: their secret never reached us, so nobody can use them."""

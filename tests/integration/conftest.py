@@ -62,3 +62,15 @@ def _collections(tmp_path_factory):
 def run_playbook(target, tmp_path, _collections):
     """run_playbook(playbook_text_or_path, extra_env=None, check=False, diff=False, verbosity=3, expect_rc=0, ...)."""
     return Runner(target, tmp_path, _collections)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print the fault matrix of test_fault_matrix.py (when it ran) and write it to tests/output/fault-matrix.md."""
+    module = sys.modules.get('test_fault_matrix')
+    if module is None or not module.MATRIX:
+        return
+    text = module.render_matrix()
+    module.OUTPUT.parent.mkdir(parents=True, exist_ok=True)
+    module.OUTPUT.write_text(text)
+    terminalreporter.section('fault matrix (%d cells; also in %s)' % (len(module.MATRIX), module.OUTPUT))
+    terminalreporter.write(text)
