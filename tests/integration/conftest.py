@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 from pathlib import Path
@@ -20,7 +21,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # pylint: disable=wrong-import-position
-from _astra_it import RealAstraTarget, Runner, collections_path, start_emulator  # noqa: E402
+from _astra_it import REPO, RealAstraTarget, Runner, collections_path, start_emulator  # noqa: E402
 
 REAL_TOKEN = os.environ.get('ASTRA_IT_API_TOKEN')
 
@@ -64,13 +65,22 @@ def run_playbook(target, tmp_path, _collections):
     return Runner(target, tmp_path, _collections)
 
 
+def pytest_sessionstart(session):
+    """Start the fault matrix afresh (once: in the main process, not in pytest-xdist workers)."""
+    if not hasattr(session.config, 'workerinput'):
+        rows = REPO / 'tests' / 'output' / 'fault-matrix.jsonl'
+        rows.parent.mkdir(parents=True, exist_ok=True)
+        rows.write_text('')
+
+
 def pytest_terminal_summary(terminalreporter):
-    """Print the fault matrix of test_fault_matrix.py (when it ran) and write it to tests/output/fault-matrix.md."""
-    module = sys.modules.get('test_fault_matrix')
-    if module is None or not module.MATRIX:
+    """Print the fault matrix the cells of test_fault_matrix.py recorded, and write it to tests/output."""
+    rows_path = REPO / 'tests' / 'output' / 'fault-matrix.jsonl'
+    rows = [json.loads(line) for line in rows_path.read_text().splitlines() if line.strip()] if rows_path.exists() else []
+    if not rows:
         return
-    text = module.render_matrix()
-    module.OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    module.OUTPUT.write_text(text)
-    terminalreporter.section('fault matrix (%d cells; also in %s)' % (len(module.MATRIX), module.OUTPUT))
+    from test_fault_matrix import OUTPUT, render_matrix  # pylint: disable=import-outside-toplevel
+    text = render_matrix(rows)
+    OUTPUT.write_text(text)
+    terminalreporter.section('fault matrix: %d cells (also in %s)' % (len(rows), OUTPUT))
     terminalreporter.write(text)

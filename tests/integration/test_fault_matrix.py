@@ -9,6 +9,7 @@ The matrix is printed at the end of the pytest run and written to tests/output/f
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -19,7 +20,9 @@ from _rotation import Consumers, client_id, rotation_args, token_status, wait_fo
 
 RW = 'R/W Svc Acct'
 READ, WRITE = 'read', 'write'
-MATRIX = []  # rows of the printed table, filled as the cells run
+# Each cell appends its row to ROWS (one JSON object per line: pytest-xdist workers share it); the session hook in
+# conftest.py renders them as a table, prints it and writes it to OUTPUT.
+ROWS = REPO / 'tests' / 'output' / 'fault-matrix.jsonl'
 OUTPUT = REPO / 'tests' / 'output' / 'fault-matrix.md'
 
 # fault name -> (which call it hits, fault rules, module options, expected outcome)
@@ -48,14 +51,16 @@ CELLS = [(fault, subject) for fault in FAULTS for subject in SUBJECTS if FAULTS[
 
 
 def record(fault, subject, outcome, seconds, requests, detail):
-    MATRIX.append({'fault': fault, 'subject': subject, 'outcome': outcome, 'seconds': round(seconds, 1),
-                   'requests': requests, 'detail': detail})
+    row = {'fault': fault, 'subject': subject, 'outcome': outcome, 'seconds': round(seconds, 1),
+           'requests': requests, 'detail': detail}
+    with open(ROWS, 'a', encoding='utf-8') as handle:
+        handle.write(json.dumps(row) + '\n')
 
 
-def render_matrix():
-    """The matrix as a Markdown table (written to tests/output/fault-matrix.md by the session hook)."""
+def render_matrix(rows):
+    """The matrix as a Markdown table."""
     lines = ['| fault | subject | outcome | s | API requests | message or state after |', '|---|---|---|---|---|---|']
-    for row in sorted(MATRIX, key=lambda r: (list(FAULTS).index(r['fault']) if r['fault'] in FAULTS else 99,
+    for row in sorted(rows, key=lambda r: (list(FAULTS).index(r['fault']) if r['fault'] in FAULTS else 99,
                                              SUBJECTS.index(r['subject']))):
         lines.append('| %(fault)s | %(subject)s | %(outcome)s | %(seconds)s | %(requests)s | %(detail)s |' % row)
     return '\n'.join(lines) + '\n'
