@@ -396,7 +396,7 @@ class Runner:
         self.collections_path = collections_path
         self.count = 0
 
-    def __call__(self, playbook, extra_env=None, check=False, diff=False, verbosity=3, expect_rc=0,
+    def __call__(self, playbook, extra_env=None, check=False, diff=False, verbosity=4, expect_rc=0,
                  extra_args=(), allowed_secret_files=(), expect_leak=False, inventory=None):
         cmd, env, run_dir = self._prepare(playbook, extra_env, check, diff, verbosity, extra_args, inventory)
         proc = subprocess.run(cmd, cwd=str(run_dir), env=env, capture_output=True, text=True,
@@ -406,7 +406,7 @@ class Runner:
         return self._finish(run_dir, proc.returncode, proc.stdout, proc.stderr, expect_rc, allowed_secret_files,
                             expect_leak)
 
-    def start(self, playbook, extra_env=None, check=False, diff=False, verbosity=3, extra_args=(), inventory=None):
+    def start(self, playbook, extra_env=None, check=False, diff=False, verbosity=4, extra_args=(), inventory=None):
         """Start ansible-playbook in the background (its own process group, stdin from /dev/null, output to files in
         its run directory) and return a BackgroundRun: poll it, read its log while it runs, kill() it (SIGKILL of
         the whole process group), then wait() for the PlaybookRun, which goes through the leak scanner like any

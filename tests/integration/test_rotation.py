@@ -23,7 +23,10 @@ tests/output/rotation-measurements.json.
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
+import threading
 import time
 
 import pytest
@@ -52,7 +55,7 @@ def seed_family(emu, consumers, desc, **mint):
     return old
 
 
-def rotate(run_playbook, consumers, desc, overrides=None, verbosity=3, diff=False, expect_rc=0, extra_env=None,
+def rotate(run_playbook, consumers, desc, overrides=None, verbosity=4, diff=False, expect_rc=0, extra_env=None,
            **role_vars):
     """One run of playbooks/rotate_token.yml on the consumers (the API token comes from the environment)."""
     return run_playbook(ROTATE_PLAYBOOK, inventory=consumers.inventory(overrides), verbosity=verbosity, diff=diff,
@@ -446,3 +449,55 @@ def test_two_rotations_of_one_family_started_together(emu, run_playbook, consume
     assert counts.get(CREATE_ROUTE) == 1 and counts.get(DELETE_ROUTE) == 1, counts
     new = assert_converged(emu, consumers, desc)
     assert result_of(next(run for run in runs if run.rc == 0))['new_client_id'] == new != old['clientId']
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Consumer files: mode from the first byte
+# --------------------------------------------------------------------------------------------------------------
+
+class ModeWatcher(threading.Thread):
+    """Stats every file in a folder in a tight loop and records each moment one that holds a token could be read
+    by its group or others (mode & 0o077), and every temporary file left at the end."""
+
+    def __init__(self, folder):
+        super().__init__(daemon=True)
+        self.folder = folder
+        self.violations = []
+        self.observations = 0
+        self.running = True
+
+    def run(self):
+        while self.running:
+            for name in os.listdir(self.folder):
+                path = os.path.join(self.folder, name)
+                try:
+                    mode = stat.S_IMODE(os.stat(path).st_mode)
+                    if mode & 0o077:
+                        with open(path, encoding='utf-8', errors='replace') as handle:
+                            if 'AstraCS:' in handle.read():
+                                self.violations.append((name, oct(mode)))
+                except OSError:  # renamed or removed between listdir and stat: fine
+                    continue
+                self.observations += 1
+
+
+def test_consumer_files_hold_a_token_only_with_their_mode(emu, run_playbook, tmp_path):
+    """Five new consumer files (provisioning), then a rotation: a watcher stats them in a tight loop and never sees
+    a token in a file its group or others could read. (Without the role's empty pre-created file, ansible's copy
+    first gives a new file the umask's 0644 and only then 0600: the watcher caught that.)"""
+    consumers = Consumers(tmp_path / 'consumers', hosts={'c%d' % n: 'raw' for n in range(1, 6)})
+    desc = emu.desc('rotation-modes')
+    watcher = ModeWatcher(str(consumers.folder))
+    watcher.start()
+    try:
+        rotate(run_playbook, consumers, desc, token_rotation_roles=ROLES)
+        first = assert_converged(emu, consumers, desc)
+        rotate(run_playbook, consumers, desc)
+    finally:
+        watcher.running = False
+        watcher.join(timeout=30)
+    assert watcher.violations == [], 'a token was readable by group or others: %s' % watcher.violations[:10]
+    assert watcher.observations > 100, watcher.observations
+    assert assert_converged(emu, consumers, desc) != first
+    for path in consumers.paths:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, (path, oct(path.stat().st_mode))
