@@ -60,8 +60,11 @@ def record(fault, subject, outcome, seconds, requests, detail):
 def render_matrix(rows):
     """The matrix as a Markdown table."""
     lines = ['| fault | subject | outcome | s | API requests | message or state after |', '|---|---|---|---|---|---|']
-    for row in sorted(rows, key=lambda r: (list(FAULTS).index(r['fault']) if r['fault'] in FAULTS else 99,
-                                             SUBJECTS.index(r['subject']))):
+
+    def order(row):
+        return list(FAULTS).index(row['fault']) if row['fault'] in FAULTS else 99, SUBJECTS.index(row['subject'])
+
+    for row in sorted(rows, key=order):
         lines.append('| %(fault)s | %(subject)s | %(outcome)s | %(seconds)s | %(requests)s | %(detail)s |' % row)
     return '\n'.join(lines) + '\n'
 
