@@ -37,17 +37,38 @@ AT_ENV := VENV=$(VENV) TOOLS_DIR=$(TOOLS_DIR) $(ROOT)/tools/ansible_test_env.sh
 ANSIBLE_TEST_OPTS ?= --color no
 PIP_QUIET := 2>&1 | { grep -v -e 'is ignored: it is neither a file nor a directory' || true; }
 
+# 'make compat': the second supported ansible-core (2.19, the newest on Python 3.11) in .venv-compat.
+# Python 3.11: pyenv's (newest patch, here 3.11.7), else python3.11 on PATH.
+COMPAT_PYTHON ?= $(shell \
+	p=$$(ls -d $(PYENV_ROOT)/versions/3.11.*/bin/python3.11 2>/dev/null | sort -V | tail -n 1); \
+	if [ -n "$$p" ] && "$$p" -c '' 2>/dev/null; then echo "$$p"; else command -v python3.11; fi)
+COMPAT_PYTHON_VERSION := 3.11
+COMPAT_VENV := $(ROOT)/.venv-compat
+COMPAT_VPY := $(COMPAT_VENV)/bin/python
+COMPAT_REQUIREMENTS := tests/requirements-compat.txt
+COMPAT_STAMP := $(COMPAT_VENV)/.installed
+COMPAT_CORE := 2.19
+# A tools folder (python links, collection copy, ansible-test's cached venvs) apart from the main one.
+COMPAT_TOOLS_DIR := $(TOOLS_DIR)/compat
+COMPAT_INSTALL_ROOT := $(ROOT)/.ansible/compat/collections
+COMPAT_AT_ENV := VENV=$(COMPAT_VENV) TOOLS_DIR=$(COMPAT_TOOLS_DIR) $(ROOT)/tools/ansible_test_env.sh
+# The smoke subset of the integration tests run with ansible-core $(COMPAT_CORE).
+COMPAT_SMOKE ?= tests/integration/test_astra_token.py tests/integration/test_token_info.py \
+	'tests/integration/test_rotation.py::test_no_outage_while_rotating[plain]'
+
 heading = @printf '\n==== %s ====\n' "$(1)"
 
-.PHONY: changelog help venv units emulator-tests sanity lint docs-lint changelog-lint build integration test demo clean
+.PHONY: changelog help venv compat-venv units emulator-tests sanity lint docs-lint changelog-lint build integration compat \
+	test demo clean
 
 help:
 	@echo "make demo            build and install the collection, then run the demo against the local emulator"
-	@echo "make test            units, emulator-tests, sanity, lint, docs-lint, changelog-lint, build, integration"
+	@echo "make test            units, emulator-tests, sanity, lint, docs-lint, changelog-lint, build, integration, compat"
 	@echo "make venv            create .venv with ansible-core, ansible-lint, antsibull-docs, antsibull-changelog, pytest"
 	@echo "make <step>          run one step of 'make test'"
+	@echo "make compat          with ansible-core 2.19 on Python 3.11 (.venv-compat): sanity, then an integration smoke subset"
 	@echo "make changelog       fold changelogs/fragments and new modules into the galaxy.yml version's entry, regenerate CHANGELOG.rst"
-	@echo "make clean           remove .venv, .tools, .ansible, build/ and test output"
+	@echo "make clean           remove .venv, .venv-compat, .tools, .ansible, build/ and test output"
 
 # ---------------------------------------------------------------------------------------------
 venv: $(STAMP)
@@ -112,12 +133,45 @@ build: $(STAMP)
 integration: build
 	$(call heading,integration: pytest tests/integration against the emulator)
 	PATH="$(VENV)/bin:$$PATH" ANSIBLE_COLLECTIONS_PATH="$(INSTALL_ROOT)" ANSIBLE_PYTHON_INTERPRETER="$(VPY)" \
-		"$(VPY)" -m pytest tests/integration -q -p no:cacheprovider
+		"$(VPY)" -m pytest tests/integration -q -p no:cacheprovider -n 2
+
+# ---------------------------------------------------------------------------------------------
+# The second supported ansible-core: 2.19 on Python 3.11, in .venv-compat. The venv gets a
+# .gitignore of its own ('*'), so git ls-files (ansible-test's copy, ansible-lint) never sees it.
+compat-venv: $(COMPAT_STAMP)
+
+$(COMPAT_STAMP): $(COMPAT_REQUIREMENTS)
+	$(call heading,compat-venv: $(COMPAT_VENV) from $(COMPAT_PYTHON))
+	@if [ ! -x "$(COMPAT_VPY)" ] || ! "$(COMPAT_VPY)" -c '' 2>/dev/null; then \
+		rm -rf "$(COMPAT_VENV)"; "$(COMPAT_PYTHON)" -m venv "$(COMPAT_VENV)"; fi
+	@echo '*' > "$(COMPAT_VENV)/.gitignore"
+	@echo "pip install -r $(COMPAT_REQUIREMENTS)"
+	@"$(COMPAT_VPY)" -m pip install --quiet --disable-pip-version-check -r $(COMPAT_REQUIREMENTS) $(PIP_QUIET)
+	@"$(COMPAT_VPY)" -c 'import ansible, sys; print("python %s, ansible-core %s" % (sys.version.split()[0], ansible.__version__))'
+	@touch $@
+
+# Sanity on Python 3.11, then the tarball of 'make build' installed by ansible-core 2.19's
+# ansible-galaxy, then the smoke subset run by 2.19's ansible-playbook (the harness takes the
+# ansible-playbook beside the Python running pytest; checked here before the run).
+compat: build $(COMPAT_STAMP)
+	$(call heading,compat: ansible-test sanity with ansible-core $(COMPAT_CORE) on Python $(COMPAT_PYTHON_VERSION))
+	$(COMPAT_AT_ENV) run ansible-test sanity $(ANSIBLE_TEST_OPTS) --venv --python $(COMPAT_PYTHON_VERSION)
+	$(call heading,compat: install $(notdir $(TARBALL)) with ansible-core $(COMPAT_CORE) into $(COMPAT_INSTALL_ROOT))
+	mkdir -p "$(COMPAT_INSTALL_ROOT)"
+	ANSIBLE_COLLECTIONS_PATH="$(COMPAT_INSTALL_ROOT)" "$(COMPAT_VENV)/bin/ansible-galaxy" collection install --force \
+		--offline -p "$(COMPAT_INSTALL_ROOT)" "$(TARBALL)"
+	$(call heading,compat: integration smoke subset with ansible-core $(COMPAT_CORE))
+	@"$(COMPAT_VPY)" -c 'import subprocess, sys; sys.path.insert(0, "tests/integration"); import _astra_it; \
+		out = subprocess.check_output([str(_astra_it.ANSIBLE_PLAYBOOK), "--version"], text=True); print(out, end=""); \
+		sys.exit(0 if out.split("\n")[0].split("[core ")[-1].startswith("$(COMPAT_CORE).") else \
+		"the integration harness does not run ansible-core $(COMPAT_CORE): %s" % _astra_it.ANSIBLE_PLAYBOOK)'
+	PATH="$(COMPAT_VENV)/bin:$$PATH" ANSIBLE_COLLECTIONS_PATH="$(COMPAT_INSTALL_ROOT)" \
+		ANSIBLE_PYTHON_INTERPRETER="$(COMPAT_VPY)" "$(COMPAT_VPY)" -m pytest $(COMPAT_SMOKE) -q -p no:cacheprovider
 
 # Each step runs in order; make stops at the first one that fails.
 test:
 	@start=$$(date +%s); \
-	for step in units emulator-tests sanity lint docs-lint changelog-lint build integration; do \
+	for step in units emulator-tests sanity lint docs-lint changelog-lint build integration compat; do \
 		t0=$$(date +%s); \
 		$(MAKE) --no-print-directory $$step || { echo "==== make test: step '$$step' FAILED" >&2; exit 1; }; \
 		echo "==== $$step: OK in $$(( $$(date +%s) - t0 )) s"; \
@@ -130,6 +184,6 @@ demo: build
 		"$(VPY)" tools/run_demo.py
 
 clean:
-	rm -rf "$(VENV)" "$(TOOLS_DIR)" "$(ROOT)/.ansible" "$(BUILD_DIR)" "$(ROOT)/docs/build" \
+	rm -rf "$(VENV)" "$(COMPAT_VENV)" "$(TOOLS_DIR)" "$(ROOT)/.ansible" "$(BUILD_DIR)" "$(ROOT)/docs/build" \
 		"$(ROOT)/tests/output" "$(ROOT)/.pytest_cache"
 	find "$(ROOT)" -path "$(ROOT)/.git" -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -31,6 +31,13 @@ RUN_TIMEOUT = 240
 TOKEN_SHAPE = re.compile(r'AstraCS:[A-Za-z0-9]{8,}:[0-9a-fA-F]{64}')
 
 
+SESSION_EMULATOR_LIFETIME = 3 * 3600  # seconds
+
+# What the leak scanner covered in this pytest process, for the summary at the end of the run (conftest.py):
+# runs scanned, files read besides stdout/stderr/log, and the most secrets the emulator had issued at one scan.
+LEAK_SCANS = {'runs': 0, 'files': 0, 'secrets': 0}
+
+
 class LeakError(AssertionError):
     """A secret was found where it must never be."""
 
@@ -219,7 +226,9 @@ def start_emulator(stack):
         from control import Emulator  # pylint: disable=import-error,import-outside-toplevel
     finally:
         sys.path.remove(str(EMULATOR_DIR))
-    emu = stack.enter_context(Emulator())
+    # The session's emulator must outlive the whole suite (about 20 minutes here); the fixture stops it at the end,
+    # and the lifetime only ends an emulator whose pytest was killed.
+    emu = stack.enter_context(Emulator(max_lifetime=SESSION_EMULATOR_LIFETIME))
     return EmulatorTarget(emu)
 
 
@@ -502,9 +511,12 @@ class Runner:
         The secrets are every secret and token the emulator issued (real Astra: the caller's token), the 64-hex half
         of each token, and anything shaped like an AstraCS token. Files the test wrote on purpose as consumer files
         may hold one only if they are listed in allowed_secret_files and have mode 0600."""
-        finder = SecretFinder(self.target.secrets())
+        secrets = self.target.secrets()
+        finder = SecretFinder(secrets)
         allowed = {Path(p).resolve() for p in allowed_secret_files}
         found = []
+        LEAK_SCANS['runs'] += 1
+        LEAK_SCANS['secrets'] = max(LEAK_SCANS['secrets'], len(secrets))
 
         def check(label, text):
             hit = finder.find(text)
@@ -528,6 +540,7 @@ class Runner:
                     found.append('consumer file %s has mode %o, not 0600' % (path, mode))
                 continue
             check(str(path.relative_to(self.tmp_path)), text)
+            LEAK_SCANS['files'] += 1
         return found
 
 

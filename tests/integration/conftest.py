@@ -21,7 +21,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # pylint: disable=wrong-import-position
-from _astra_it import REPO, RealAstraTarget, Runner, collections_path, start_emulator  # noqa: E402
+from _astra_it import LEAK_SCANS, REPO, RealAstraTarget, Runner, collections_path, start_emulator  # noqa: E402
 
 REAL_TOKEN = os.environ.get('ASTRA_IT_API_TOKEN')
 
@@ -65,22 +65,43 @@ def run_playbook(target, tmp_path, _collections):
     return Runner(target, tmp_path, _collections)
 
 
+OUTPUT = REPO / 'tests' / 'output'
+
+
 def pytest_sessionstart(session):
-    """Start the fault matrix afresh (once: in the main process, not in pytest-xdist workers)."""
+    """Start the fault matrix and the leak scanner's tally afresh (once: in the main process, not in xdist workers)."""
     if not hasattr(session.config, 'workerinput'):
-        rows = REPO / 'tests' / 'output' / 'fault-matrix.jsonl'
-        rows.parent.mkdir(parents=True, exist_ok=True)
-        rows.write_text('')
+        OUTPUT.mkdir(parents=True, exist_ok=True)
+        (OUTPUT / 'fault-matrix.jsonl').write_text('')
+        for old in OUTPUT.glob('leak-scans-*.json'):
+            old.unlink()
+
+
+def pytest_sessionfinish(session):
+    """Each process (main or xdist worker) leaves what its leak scans covered, for the summary."""
+    name = getattr(session.config, 'workerinput', {}).get('workerid', 'main')
+    if LEAK_SCANS['runs']:
+        OUTPUT.mkdir(parents=True, exist_ok=True)
+        (OUTPUT / ('leak-scans-%s.json' % name)).write_text(json.dumps(LEAK_SCANS))
 
 
 def pytest_terminal_summary(terminalreporter):
-    """Print the fault matrix the cells of test_fault_matrix.py recorded, and write it to tests/output."""
-    rows_path = REPO / 'tests' / 'output' / 'fault-matrix.jsonl'
+    """Print what the leak scanner covered, and the fault matrix test_fault_matrix.py recorded (also written to
+    tests/output)."""
+    tallies = [json.loads(path.read_text()) for path in OUTPUT.glob('leak-scans-*.json')]
+    if tallies:
+        terminalreporter.section('leak scanner')
+        terminalreporter.write_line(
+            '%d ansible-playbook runs scanned (stdout, stderr, ANSIBLE_LOG_PATH and %d files) in %d process(es), each '
+            'for every secret and token its emulator had issued (at most %d at one scan, %d in all)' % (
+                sum(t['runs'] for t in tallies), sum(t['files'] for t in tallies), len(tallies),
+                max(t['secrets'] for t in tallies), sum(t['secrets'] for t in tallies)))
+    rows_path = OUTPUT / 'fault-matrix.jsonl'
     rows = [json.loads(line) for line in rows_path.read_text().splitlines() if line.strip()] if rows_path.exists() else []
     if not rows:
         return
-    from test_fault_matrix import OUTPUT, render_matrix  # pylint: disable=import-outside-toplevel
+    from test_fault_matrix import OUTPUT as MATRIX_OUTPUT, render_matrix  # pylint: disable=import-outside-toplevel
     text = render_matrix(rows)
-    OUTPUT.write_text(text)
-    terminalreporter.section('fault matrix: %d cells (also in %s)' % (len(rows), OUTPUT))
+    MATRIX_OUTPUT.write_text(text)
+    terminalreporter.section("fault matrix: %d cells (also in %s)" % (len(rows), MATRIX_OUTPUT))
     terminalreporter.write(text)

@@ -1,0 +1,62 @@
+# Copyright (c) astra.devops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The action group `astra` (meta/runtime.yml): one `module_defaults: {group/astra.devops.astra: ...}` in a play
+gives every module its api_url and api_token, so no task names an auth option. The run has no ASTRA_* variable in
+its environment (the values come from other variables, through a lookup), so the group is the only way in."""
+
+from __future__ import annotations
+
+import yaml
+
+from _astra_it import REPO, assert_secret_shape, info, play, show, task, token
+
+ROLES = ['R/W Svc Acct']
+GROUP_DEFAULTS = {
+    'api_url': "{{ lookup('ansible.builtin.env', 'IT_URL') }}",
+    'api_token': "{{ lookup('ansible.builtin.env', 'IT_TOKEN') }}",
+}
+
+
+def no_astra_env(target):
+    """extra_env for run_playbook: the credentials only under names the modules do not read."""
+    return {'ASTRA_API_TOKEN': None, 'ASTRA_API_URL': None, 'IT_URL': target.url, 'IT_TOKEN': target.api_token}
+
+
+def test_action_group_lists_every_module():
+    """A module missing from the group would silently ignore the play's module_defaults."""
+    runtime = yaml.safe_load((REPO / 'meta' / 'runtime.yml').read_text())
+    modules = sorted(p.stem for p in (REPO / 'plugins' / 'modules').glob('*.py') if p.stem != '__init__')
+    assert modules, 'no module found under plugins/modules'
+    assert sorted(runtime['action_groups']['astra']) == modules, runtime['action_groups']
+
+
+def test_module_defaults_give_every_module_its_auth(emu, run_playbook):
+    desc = emu.desc('module-defaults')
+    run = run_playbook(play([
+        token('create', 'created', description=desc, roles=ROLES, expiry='30d'),  # no_log: true
+        assert_secret_shape('created'),
+        show('created'),
+        info('list the token', 'listed', description=desc),
+        task('list the roles', 'astra.devops.astra_role_info', {'name': ROLES[0]}, register='roles'),
+        show('roles'),
+    ], module_defaults=GROUP_DEFAULTS), extra_env=no_astra_env(emu))
+
+    created = run.shown('created')
+    assert created['changed'] is True and created['has_secret'] is True
+    client_id = created['token']['client_id']
+    assert [t['clientId'] for t in emu.state_tokens(desc)] == [client_id]
+    listed = run.result('list the token')
+    assert [t['client_id'] for t in listed['tokens']] == [client_id], listed
+    assert listed['tokens'][0]['role_names'] == ROLES
+    roles = run.shown('roles')['roles']
+    assert [r['name'] for r in roles] == ROLES and roles[0]['built_in'] is True, roles
+    assert emu.writes() == {'POST /v2/tokens': 1}, emu.writes()
+
+
+def test_without_module_defaults_the_same_run_has_no_token(emu, run_playbook):
+    """The control: without the group defaults, the run's environment gives the modules nothing."""
+    emu.reset_counts()
+    run = run_playbook(play([info('list the tokens')]), extra_env=no_astra_env(emu), expect_rc=2)
+    assert run.status('list the tokens') == 'failed', run.describe()
+    assert 'api_token must be set' in run.result('list the tokens')['msg'], run.describe()
+    assert not emu.counts() or not any(emu.counts().values()), emu.counts()
