@@ -56,19 +56,32 @@ COMPAT_AT_ENV := VENV=$(COMPAT_VENV) TOOLS_DIR=$(COMPAT_TOOLS_DIR) $(ROOT)/tools
 COMPAT_SMOKE ?= tests/integration/test_astra_token.py tests/integration/test_token_info.py \
 	'tests/integration/test_rotation.py::test_no_outage_while_rotating[plain]'
 
+# 'make docs': the collection's docsite (antsibull-docs sphinx-init + Sphinx) in .venv-docs, from the same Python as
+# .venv; sphinx-init's working folder is docs/build/sphinx, the HTML lands in docs/build/html.
+DOCS_VENV := $(ROOT)/.venv-docs
+DOCS_VPY := $(DOCS_VENV)/bin/python
+DOCS_REQUIREMENTS := tests/requirements-docs.txt
+DOCS_STAMP := $(DOCS_VENV)/.installed
+DOCS_SITE := $(ROOT)/docs/build/sphinx
+DOCS_HTML := $(ROOT)/docs/build/html
+DOCS_SCREENSHOT := $(BUILD_DIR)/docs-astra_token.png
+DOCS_ENV := PATH="$(DOCS_VENV)/bin:$$PATH" ANSIBLE_COLLECTIONS_PATH="$(INSTALL_ROOT)"
+
 heading = @printf '\n==== %s ====\n' "$(1)"
 
-.PHONY: changelog help venv compat-venv units emulator-tests sanity lint docs-lint changelog-lint build integration compat \
-	test demo clean
+.PHONY: changelog help venv compat-venv docs-venv units emulator-tests sanity lint docs-lint changelog-lint build integration \
+	compat docs docs-test test demo clean
 
 help:
 	@echo "make demo            build and install the collection, then run the demo against the local emulator"
-	@echo "make test            units, emulator-tests, sanity, lint, docs-lint, changelog-lint, build, integration, compat"
+	@echo "make test            units, emulator-tests, sanity, lint, docs-lint, changelog-lint, build, integration, compat, docs-test"
 	@echo "make venv            create .venv with ansible-core, ansible-lint, antsibull-docs, antsibull-changelog, pytest"
 	@echo "make <step>          run one step of 'make test'"
 	@echo "make compat          with ansible-core 2.19 on Python 3.11 (.venv-compat): sanity, then an integration smoke subset"
+	@echo "make docs            build the collection's HTML docsite (antsibull-docs, Sphinx; .venv-docs) into docs/build/html"
+	@echo "make docs-test       make docs, then check every module page in headless Chromium (Debian's chromium, installed if missing)"
 	@echo "make changelog       fold changelogs/fragments and new modules into the galaxy.yml version's entry, regenerate CHANGELOG.rst"
-	@echo "make clean           remove .venv, .venv-compat, .tools, .ansible, build/ and test output"
+	@echo "make clean           remove .venv, .venv-compat, .venv-docs, .tools, .ansible, build/, docs/build/ and test output"
 
 # ---------------------------------------------------------------------------------------------
 venv: $(STAMP)
@@ -168,10 +181,51 @@ compat: build $(COMPAT_STAMP)
 	PATH="$(COMPAT_VENV)/bin:$$PATH" ANSIBLE_COLLECTIONS_PATH="$(COMPAT_INSTALL_ROOT)" \
 		ANSIBLE_PYTHON_INTERPRETER="$(COMPAT_VPY)" "$(COMPAT_VPY)" -m pytest $(COMPAT_SMOKE) -q -p no:cacheprovider
 
+# ---------------------------------------------------------------------------------------------
+docs-venv: $(DOCS_STAMP)
+
+$(DOCS_STAMP): $(DOCS_REQUIREMENTS)
+	$(call heading,docs-venv: $(DOCS_VENV) from $(BASE_PYTHON))
+	@if [ ! -x "$(DOCS_VPY)" ] || ! "$(DOCS_VPY)" -c '' 2>/dev/null; then \
+		rm -rf "$(DOCS_VENV)"; "$(BASE_PYTHON)" -m venv "$(DOCS_VENV)"; fi
+	@echo "pip install -r $(DOCS_REQUIREMENTS)"
+	@"$(DOCS_VPY)" -m pip install --quiet --disable-pip-version-check -r $(DOCS_REQUIREMENTS) $(PIP_QUIET)
+	@"$(DOCS_VENV)/bin/antsibull-docs" --version
+	@touch $@
+
+# The docsite of the collection as 'make build' installed it: a new 'antsibull-docs sphinx-init' in
+# docs/build/sphinx, local intersphinx inventories (no documentation host is reachable, and its build.sh runs
+# sphinx-build with -W), its build.sh, then its build/html moved to docs/build/html.
+docs: build $(DOCS_STAMP)
+	$(call heading,docs: antsibull-docs sphinx-init + build.sh into $(DOCS_HTML))
+	rm -rf "$(DOCS_SITE)" "$(DOCS_HTML)"
+	mkdir -p "$(DOCS_SITE)"
+	$(DOCS_ENV) antsibull-docs sphinx-init --use-current --fail-on-error --dest-dir "$(DOCS_SITE)" \
+		--project astra.devops --copyright 'Astra DevOps collection maintainers' \
+		--title 'astra.devops collection documentation' --html-short-title astra.devops astra.devops
+	"$(DOCS_VPY)" tests/docs/offline_inventories.py "$(DOCS_SITE)"
+	$(DOCS_ENV) "$(DOCS_SITE)/build.sh"
+	mv "$(DOCS_SITE)/build/html" "$(DOCS_HTML)"
+	@echo "docsite: $(DOCS_HTML)/index.html"
+
+# Debian's chromium (apt lists refreshed only if the first try fails); the test takes the screenshot
+# $(DOCS_SCREENSHOT), which stays as a build artifact.
+docs-test: docs
+	$(call heading,docs-test: the docsite in headless Chromium)
+	@if ! command -v chromium >/dev/null; then \
+		echo "apt-get install chromium"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || \
+			{ apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; }; \
+	fi
+	@chromium --version
+	$(DOCS_ENV) DOCS_HTML="$(DOCS_HTML)" DOCS_SCREENSHOT="$(DOCS_SCREENSHOT)" \
+		"$(DOCS_VPY)" -m pytest tests/docs -q -p no:cacheprovider
+
 # Each step runs in order; make stops at the first one that fails.
 test:
 	@start=$$(date +%s); \
-	for step in units emulator-tests sanity lint docs-lint changelog-lint build integration compat; do \
+	for step in units emulator-tests sanity lint docs-lint changelog-lint build integration compat docs-test; do \
 		t0=$$(date +%s); \
 		$(MAKE) --no-print-directory $$step || { echo "==== make test: step '$$step' FAILED" >&2; exit 1; }; \
 		echo "==== $$step: OK in $$(( $$(date +%s) - t0 )) s"; \
@@ -184,6 +238,6 @@ demo: build
 		"$(VPY)" tools/run_demo.py
 
 clean:
-	rm -rf "$(VENV)" "$(COMPAT_VENV)" "$(TOOLS_DIR)" "$(ROOT)/.ansible" "$(BUILD_DIR)" "$(ROOT)/docs/build" \
+	rm -rf "$(VENV)" "$(COMPAT_VENV)" "$(DOCS_VENV)" "$(TOOLS_DIR)" "$(ROOT)/.ansible" "$(BUILD_DIR)" "$(ROOT)/docs/build" \
 		"$(ROOT)/tests/output" "$(ROOT)/.pytest_cache"
 	find "$(ROOT)" -path "$(ROOT)/.git" -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
