@@ -23,6 +23,8 @@ DELETE_ROUTE = 'DELETE /v2/tokens/{clientId}'
 CREATE_ROUTE = 'POST /v2/tokens'
 CURRENT_ORG_ROUTE = 'GET /v2/currentOrg'
 
+# The roles of the families the tests seed.
+FAMILY_ROLES = ['R/W Svc Acct']
 # The three consumers of the tests: host name -> file format.
 FORMATS = {'c1': 'raw', 'c2': 'env', 'c3': 'json'}
 
@@ -143,6 +145,18 @@ class Consumers:
         """Files in the consumers' folder other than the consumer files (temporary or backup copies)."""
         known = {p.name for p in self.paths}
         return sorted(p.name for p in self.folder.iterdir() if p.name not in known)
+
+
+def seed_family(emu, consumers, desc, **mint):
+    """A family of one token (R/W Svc Acct), written to every consumer file (mode 0600); returns the mint answer."""
+    old = emu.mint(roles=FAMILY_ROLES, description=desc, **mint)
+    consumers.write(old)
+    return old
+
+
+def family_ids(emu, desc):
+    """The client ids of the family's tokens, sorted (the emulator's state)."""
+    return sorted(t['clientId'] for t in emu.state_tokens(desc))
 
 
 def token_status(target, token):

@@ -28,12 +28,11 @@ from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from _astra_it import REPO, TOKEN_SHAPE, SecretFinder
-from _rotation import Consumers, token_status
+from _rotation import Consumers, seed_family, token_status
 
 CREDENTIAL_TYPE = REPO / 'docs' / 'awx-credential-type.yml'
 AWX_DOC = REPO / 'docs' / 'awx.md'
 VENV_BIN = Path(sys.executable).parent
-ROLES = ['R/W Svc Acct']
 YAML_BLOCK = re.compile(r'^```yaml\n(.*?)^```$', re.S | re.M)
 
 
@@ -124,8 +123,7 @@ def test_docs_show_the_credential_type_of_the_yaml_file():
 def test_rotate_and_audit_through_ansible_runner_with_the_credential_type(emu, tmp_path, monkeypatch, _collections):
     desc = emu.desc('awx-runner')
     consumers = Consumers(tmp_path / 'consumers')
-    old = emu.mint(roles=ROLES, description=desc, age_days=3)
-    consumers.write(old)
+    old = seed_family(emu, consumers, desc, age_days=3)
 
     injected = render_injectors({'api_token': emu.api_token, 'api_url': emu.url})
     assert injected == {'ASTRA_API_TOKEN': emu.api_token, 'ASTRA_API_URL': emu.url}

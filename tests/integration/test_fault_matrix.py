@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from _astra_it import REPO, info, play, show, task, token
-from _rotation import Consumers, client_id, rotation_args, token_status, wait_for
+from _rotation import Consumers, client_id, family_ids, rotation_args, seed_family, token_status, wait_for
 
 RW = 'R/W Svc Acct'
 READ, WRITE = 'read', 'write'
@@ -112,8 +112,7 @@ def test_fault(emu, run_playbook, tmp_path, fault, subject):
         old = emu.mint(roles=[RW], description=desc)
     if subject == 'token_rotation':
         consumers = Consumers(tmp_path / 'consumers')
-        old = emu.mint(roles=[RW], description=desc, age_days=3)
-        consumers.write(old)
+        old = seed_family(emu, consumers, desc, age_days=3)
     for rule in rules:
         emu.fault(method=method, path=path, **rule)
     emu.reset_counts()
@@ -126,7 +125,7 @@ def test_fault(emu, run_playbook, tmp_path, fault, subject):
     seconds = time.monotonic() - started
     requests = sum(emu.counts().values())
     emu.clear_faults()
-    family = sorted(t['clientId'] for t in emu.state_tokens(desc))
+    family = family_ids(emu, desc)
 
     if subject == 'astra_token create' and run.rc != 0:
         assert run.shown('created')['failed'] is True
@@ -180,8 +179,7 @@ def test_caller_token_revoked_in_the_middle_of_a_rotation(emu, run_playbook, tmp
     API token completes the rotation."""
     desc = emu.desc('fault-revoked')
     consumers = Consumers(tmp_path / 'consumers')
-    old = emu.mint(roles=[RW], description=desc, age_days=3)
-    consumers.write(old)
+    old = seed_family(emu, consumers, desc, age_days=3)
     caller = emu.mint(roles=['Organization Administrator'], description='it-fault-caller')
     emu.reset_counts()
     started = time.monotonic()
@@ -196,7 +194,7 @@ def test_caller_token_revoked_in_the_middle_of_a_rotation(emu, run_playbook, tmp
     message = failure_message(run)
     assert '401' in message and 'api_token' in message, message
 
-    family = sorted(t['clientId'] for t in emu.state_tokens(desc))
+    family = family_ids(emu, desc)
     held = set(consumers.client_ids().values())
     assert len(held) == 1 and held != {old['clientId']} and set(family) == held | {old['clientId']}, (family, held)
     for host in consumers.hosts:
@@ -208,7 +206,7 @@ def test_caller_token_revoked_in_the_middle_of_a_rotation(emu, run_playbook, tmp
                          allowed_secret_files=consumers.paths,
                          extra_args=rotation_args(token_rotation_description=desc))
     assert rerun.rc == 0
-    family = sorted(t['clientId'] for t in emu.state_tokens(desc))
+    family = family_ids(emu, desc)
     assert family == sorted(held), (family, held)
     record('caller token revoked mid-rotation', 'token_rotation', 'clear failure', seconds, requests,
            '%s Consumers hold %s (works); the re-run with a valid token completed it, deleting only %s.'

@@ -32,10 +32,10 @@ import time
 import pytest
 
 from _astra_it import REPO, closed_port
-from _rotation import (CREATE_ROUTE, CURRENT_ORG_ROUTE, DELETE_ROUTE, ROTATE_PLAYBOOK, Consumers, Prober, client_id,
-                       rotation_args, token_status, wait_for)
+from _rotation import (CREATE_ROUTE, CURRENT_ORG_ROUTE, DELETE_ROUTE, FAMILY_ROLES, ROTATE_PLAYBOOK, Consumers, Prober,
+                       client_id, family_ids, rotation_args, seed_family, token_status, wait_for)
 
-ROLES = ['R/W Svc Acct']
+ROLES = FAMILY_ROLES
 MEASUREMENTS = REPO / 'tests' / 'output' / 'rotation-measurements.json'
 
 
@@ -46,13 +46,6 @@ MEASUREMENTS = REPO / 'tests' / 'output' / 'rotation-measurements.json'
 @pytest.fixture
 def consumers(tmp_path):
     return Consumers(tmp_path / 'consumers')
-
-
-def seed_family(emu, consumers, desc, **mint):
-    """A family of one token (R/W Svc Acct), written to every consumer file (mode 0600); returns the mint answer."""
-    old = emu.mint(roles=ROLES, description=desc, **mint)
-    consumers.write(old)
-    return old
 
 
 def rotate(run_playbook, consumers, desc, overrides=None, verbosity=4, diff=False, expect_rc=0, extra_env=None,
@@ -84,10 +77,6 @@ def api_counts(emu, minus_probes=0):
         if not counts[CURRENT_ORG_ROUTE]:
             del counts[CURRENT_ORG_ROUTE]
     return counts
-
-
-def family_ids(emu, desc):
-    return sorted(t['clientId'] for t in emu.state_tokens(desc))
 
 
 def assert_converged(emu, consumers, desc):
