@@ -13,6 +13,8 @@ import re
 import time
 import traceback
 
+from urllib.parse import urlsplit
+
 try:
     import requests
     HAS_REQUESTS = True
@@ -28,6 +30,7 @@ from ansible_collections.astra.devops.plugins.module_utils._errors import (
     error_from_response,
     one_line,
     scrub,
+    shown,
 )
 
 COLLECTION_VERSION = "1.0.0"
@@ -37,18 +40,97 @@ BACKOFF_BASE = 1.0
 BACKOFF_CAP = 30.0
 # What OpenSSL said about a certificate it refused, without the surrounding exception chain.
 _CERT_DETAIL = re.compile(r"certificate verify failed: ([^()'\"]+)")
+# OpenSSL's words when a TLS client gets a plain-HTTP answer (the versions differ in wording).
+_PLAIN_HTTP_ANSWER = re.compile(
+    r"wrong[ _]version[ _]number|record[ _]layer[ _]failure|unknown[ _]protocol|"
+    r"packet[ _]length[ _]too[ _]long", re.IGNORECASE)
+# Any other OpenSSL reason: "[SSL: SOME_CODE] some words (_ssl.c:1000)".
+_SSL_REASON = re.compile(r"\[SSL: [A-Z0-9_]+\] ([^()'\"]+)")
+# A plain-HTTP client talking to a TLS port: the server hangs up, or answers with TLS bytes.
+_TLS_ANSWER = re.compile(r"RemoteDisconnected|BadStatusLine|\\x15\\x03")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_ACCEPTED_URL = "the API root such as %s, optionally followed by /v2" % DEFAULT_API_URL
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+_HOST = re.compile(r"^(?:[\w.-]+|[0-9a-f:.]+)$", re.UNICODE)
+
+
+def _masked_url(text):
+    """A URL for a message: anything between '://' (or the start) and the last '@' is a user name and password."""
+    text = str(text)
+    if "@" in text:
+        scheme, sep, rest = text.partition("://")
+        if not sep:
+            scheme, rest = "", text
+        text = "%s%s***@%s" % (scheme, sep, rest.rsplit("@", 1)[1])
+    return shown(text)
+
+
+def url_credentials(api_url):
+    """The user name and password part of api_url, and the password alone, for hiding them from every output."""
+    text = str(api_url or "").strip()
+    if "@" not in text:
+        return []
+    userinfo = text.partition("://")[2].rsplit("@", 1)[0] if "://" in text else text.rsplit("@", 1)[0]
+    found = [userinfo] if userinfo else []
+    password = userinfo.partition(":")[2]
+    if len(password) >= 3:
+        found.append(password)
+    return found
 
 
 def normalise_base_url(api_url):
-    """The API root without a trailing '/v2' or slash; refuses anything that is not an http(s) URL."""
-    url = (api_url or DEFAULT_API_URL).strip().rstrip("/")
-    scheme, sep, rest = url.partition("://")
-    if not sep or scheme.lower() not in ("http", "https") or not rest or rest.startswith("/"):
+    """The API root as scheme://host[:port], lower case, without a default port or '/v2'. Anything else (a user and
+    password, another path, a query, a fragment) is refused: the role keys its lock on this, so two spellings of one
+    root must give one string, and a path that the client would extend could only reach something else."""
+    url = (api_url or DEFAULT_API_URL)
+    url = url.strip() if isinstance(url, str) else str(url)
+    if "@" in url:
         raise AstraInputError(
-            "api_url must be an http(s) URL such as %s, got '%s'." % (DEFAULT_API_URL, scrub(api_url)))
-    if url.lower().endswith("/v2"):
-        url = url[:-3]
-    return url
+            "api_url must not contain a user name or password (the API authenticates with api_token only): give %s, "
+            "got '%s'." % (_ACCEPTED_URL, _masked_url(url)))
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in _DEFAULT_PORTS or not rest.strip("/") or rest.startswith("/"):
+        raise AstraInputError(
+            "api_url must be an http(s) URL such as %s (the API root, optionally followed by /v2), got '%s'."
+            % (DEFAULT_API_URL, shown(url)))
+    if _SPACE_OR_CONTROL.search(url):
+        raise AstraInputError(
+            "api_url must not contain spaces or control characters: give %s, got '%s'." % (_ACCEPTED_URL, shown(url)))
+    if "?" in url or "#" in url:
+        raise AstraInputError(
+            "api_url must not have a query string or fragment: give %s, got '%s'." % (_ACCEPTED_URL, shown(url)))
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host = port = None
+        parts = None
+    if parts is None or not host or not _HOST.match(host) or port == 0:
+        raise AstraInputError(
+            "api_url must name a host and, optionally, a port from 1 to 65535: give %s, got '%s'."
+            % (_ACCEPTED_URL, shown(url)))
+    path = parts.path.rstrip("/")
+    if path and path.lower() != "/v2":
+        raise AstraInputError(
+            "api_url must be the API root without any other path: give %s, got '%s' (path '%s')."
+            % (_ACCEPTED_URL, shown(url), shown(parts.path)))
+    scheme = scheme.lower()
+    if ":" in host:  # IPv6 literal
+        host = "[%s]" % host
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        host = "%s:%d" % (host, port)
+    return "%s://%s" % (scheme, host)
+
+
+def _switch_scheme(base_url):
+    """The same host and port with the other scheme (http <-> https); a default port is written out."""
+    scheme, _sep, host = base_url.partition("://")
+    other = "http" if scheme == "https" else "https"
+    if not re.search(r":\d+$", host):
+        host = "%s:%d" % (host, _DEFAULT_PORTS[scheme])
+    elif host.endswith(":%d" % _DEFAULT_PORTS[other]):
+        host = host.rsplit(":", 1)[0]
+    return "%s://%s" % (other, host)
 
 
 def check_ca_path(ca_path, option="ca_path"):
@@ -56,7 +138,7 @@ def check_ca_path(ca_path, option="ca_path"):
     if not (os.path.isfile(ca_path) and os.access(ca_path, os.R_OK)):
         raise AstraInputError(
             "%s must be a readable file holding PEM CA certificates, got '%s'%s." % (
-                option, ca_path, " (a directory)" if os.path.isdir(ca_path) else
+                option, shown(ca_path), " (a directory)" if os.path.isdir(ca_path) else
                 " (not readable)" if os.path.exists(ca_path) else " (no such file)"))
 
 
@@ -139,7 +221,8 @@ class AstraClient:
             error = error_from_response(response.status_code, response.text, response.headers.get("Content-Type"),
                                         action, permission, resource, self.secrets)
             if attempt:
-                error.message = "%s (gave up after %d retries)" % (error.message.rstrip("."), attempt)
+                error.message = "%s (gave up after %d %s)." % (
+                    error.message.rstrip("."), attempt, "retry" if attempt == 1 else "retries")
             raise error
 
     def wait_before_retry(self, attempt, retry_after, reason):
@@ -161,25 +244,42 @@ class AstraClient:
 
     def _connection_error(self, exc, action):
         """One line for a failure below HTTP: refused, timed out, TLS or malformed URL."""
-        if isinstance(exc, requests.exceptions.SSLError):
-            detail = _CERT_DETAIL.search(str(exc))
-            reason = "the TLS certificate could not be verified%s" % (
-                " (%s)" % one_line(detail.group(1).strip(), 120) if detail else "")
-            hint = "Give the CA bundle in ca_path, or set validate_certs to false for a test endpoint."
+        text = str(exc)
+        if isinstance(exc, requests.exceptions.SSLError) and _PLAIN_HTTP_ANSWER.search(text):
+            # validate_certs and ca_path cannot help: there is no TLS at that address.
+            plain = _switch_scheme(self.base_url)
+            reason = "the server at %s answered in plain HTTP, not HTTPS (TLS)" % self.base_url
+            hint = ("Use api_url %s if that server is the API, or check the host and port; validate_certs and "
+                    "ca_path do not change this." % plain)
+        elif isinstance(exc, requests.exceptions.SSLError):
+            detail = _CERT_DETAIL.search(text)
+            if detail or "certificate" in text.lower():
+                reason = "the TLS certificate could not be verified%s" % (
+                    " (%s)" % one_line(detail.group(1).strip(), 120) if detail else "")
+                hint = "Give the CA bundle in ca_path, or set validate_certs to false for a test endpoint."
+            else:
+                detail = _SSL_REASON.search(text)
+                reason = "the TLS handshake failed%s" % (
+                    " (%s)" % one_line(detail.group(1).strip(), 120) if detail else "")
+                hint = "Check api_url (%s) and that the server at that address speaks HTTPS." % self.base_url
         elif isinstance(exc, requests.exceptions.Timeout):
             reason = "no answer within %s seconds" % self.timeout
             hint = "Raise timeout, or check the network path to the API."
         elif isinstance(exc, requests.exceptions.ConnectionError):
-            text = str(exc).lower()
-            if "refused" in text:
+            lowered = text.lower()
+            hint = "Check api_url (%s) and that this controller can reach it (proxy, firewall)." % self.base_url
+            if "refused" in lowered:
                 reason = "the connection was refused"
-            elif "name or service not known" in text or "nodename nor servname" in text or "resolve" in text:
+            elif "name or service not known" in lowered or "nodename nor servname" in lowered or "resolve" in lowered:
                 reason = "the host name could not be resolved"
+            elif self.base_url.startswith("http://") and _TLS_ANSWER.search(text):
+                reason = "the server closed the connection without an HTTP answer"
+                hint = ("If the server at that address speaks HTTPS (TLS), use api_url %s; else check api_url (%s)."
+                        % (_switch_scheme(self.base_url), self.base_url))
             else:
                 reason = "the connection failed (%s)" % one_line(type(exc).__name__)
-            hint = "Check api_url (%s) and that this controller can reach it (proxy, firewall)." % self.base_url
         else:
-            reason = one_line(str(exc), 120)
+            reason = one_line(text, 120)
             hint = "Check api_url (%s)." % self.base_url
         error = AstraApiError(scrub("%s failed: %s." % (action, reason), self.secrets), hint=hint)
         # The server may still be working on a request that timed out (a create may commit later).

@@ -14,6 +14,9 @@ _TOKEN_PATTERN = re.compile(r"AstraCS:[A-Za-z0-9]*(:[0-9a-fA-F]*)?")
 _TAG_PATTERN = re.compile(r"<[^>]+>")
 _TITLE_PATTERN = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _MAX_DETAIL = 200
+# Control characters (C0, DEL, C1): echoed raw, a newline in a user value would split a one-line error.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_NAMES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 class AstraError(Exception):
@@ -27,7 +30,7 @@ class AstraError(Exception):
 
     def __str__(self):
         if self.hint:
-            return "%s %s" % (self.message, self.hint)
+            return "%s %s" % (sentence(self.message), self.hint)
         return self.message
 
 
@@ -50,9 +53,28 @@ def scrub(text, secrets=()):
     return _TOKEN_PATTERN.sub("AstraCS:********", text)
 
 
+def sentence(text):
+    """text ending with a full stop, so a hint after it starts a new sentence."""
+    text = (text or "").rstrip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def escape_controls(text):
+    """text with every control character written as an escape (a newline as \\n), so it stays on one line."""
+    return _CONTROL.sub(lambda m: _CONTROL_NAMES.get(m.group(0), "\\x%02x" % ord(m.group(0))), str(text))
+
+
+def shown(value, limit=_MAX_DETAIL):
+    """A user's value as it may appear in a message: token-shaped parts scrubbed, control characters escaped, cut."""
+    text = escape_controls(scrub(value))
+    if len(text) > limit:
+        text = text[:limit - 3] + "..."
+    return text
+
+
 def one_line(text, limit=_MAX_DETAIL):
-    """Collapse whitespace and cut long text so an error stays one readable line."""
-    text = " ".join(str(text).split())
+    """Collapse whitespace, escape other control characters and cut long text so an error stays one readable line."""
+    text = escape_controls(" ".join(str(text).split()))
     if len(text) > limit:
         text = text[:limit - 3].rstrip() + "..."
     return text

@@ -17,8 +17,9 @@ from ansible_collections.astra.devops.plugins.module_utils._client import (
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
     AstraClient,
+    url_credentials,
 )
-from ansible_collections.astra.devops.plugins.module_utils._errors import AstraError, scrub
+from ansible_collections.astra.devops.plugins.module_utils._errors import AstraError, escape_controls, scrub
 
 AUTH_ARGUMENT_SPEC = dict(
     api_token=dict(type="str", no_log=True, fallback=(env_fallback, ["ASTRA_API_TOKEN"])),
@@ -39,6 +40,9 @@ class AstraModule(AnsibleModule):
         super(AstraModule, self).__init__(argument_spec=spec, supports_check_mode=True, **kwargs)
         if not HAS_REQUESTS:
             self.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+        # A user name and password typed into api_url are refused, and must not be shown by Ansible either (the
+        # invocation at -vvv, a failure's result): its no_log values are removed from everything the module returns.
+        self.no_log_values.update(url_credentials(self.params.get("api_url")))
         self.api_retries = []
         self._client = None
 
@@ -55,8 +59,10 @@ class AstraModule(AnsibleModule):
         return self._client
 
     def _note_retry(self, message):
-        """Retries are returned as api_retries (shown at -v) and logged; messages are already scrubbed."""
+        """Each retry is a warning, which no_log does not hide (astra_token must run under no_log), and is returned in
+        api_retries. The message is scrubbed and names the call and the status, never a body or a secret."""
         self.api_retries.append(message)
+        self.warn("astra.devops API call retried: %s" % message)
         self.log("astra.devops: %s" % message)
 
     def run(self, work):
@@ -68,7 +74,7 @@ class AstraModule(AnsibleModule):
             extra = {"api_retries": self.api_retries} if self.api_retries else {}
             if error.status is not None:
                 extra["status"] = error.status
-            self.fail_json(msg=scrub(str(error), secrets), **extra)
+            self.fail_json(msg=escape_controls(scrub(str(error), secrets)), **extra)
         if self.api_retries:
             result["api_retries"] = self.api_retries
         self.exit_json(**result)

@@ -9,11 +9,18 @@ __metaclass__ = type
 import datetime
 import re
 
-from ansible_collections.astra.devops.plugins.module_utils._errors import AstraInputError
+from ansible_collections.astra.devops.plugins.module_utils._errors import AstraInputError, shown
 
 UTC = datetime.timezone.utc
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# Bounds of what a user may give. Beyond them Python's own errors ("int too large", "date value out of range") would
+# surface; no token lives longer than a century, and every instant must stay computable (plus a lifetime) in Python.
+MAX_DURATION_DAYS = 36500
+MAX_DURATION = datetime.timedelta(days=MAX_DURATION_DAYS)
+MAX_INSTANT = datetime.datetime(9998, 12, 31, 23, 59, 59, tzinfo=UTC)
+DURATION_RANGE = "from 1s up to %dd (100 years), such as 90d, 12h, 30m, 45s or 2w" % MAX_DURATION_DAYS
+INSTANT_RANGE = "up to %sZ" % MAX_INSTANT.strftime("%Y-%m-%dT%H:%M:%S")
 _ISO = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$",
     re.IGNORECASE,
@@ -25,12 +32,14 @@ def now():
 
 
 def parse_duration(value, option):
-    """'90d', '12h', '30m', '45s', '2w' as a timedelta; anything else is an input error naming the option."""
+    """'90d', '12h', '30m', '45s', '2w' as a timedelta, from 1s to MAX_DURATION; anything else is an input error
+    naming the option (the caller's name for it: the role passes its own variable names)."""
     match = _DURATION.match(str(value)) if value is not None else None
-    if not match or int(match.group(1)) == 0:
-        raise AstraInputError(
-            "%s must be a positive duration such as 90d, 12h, 30m, 45s or 2w, got '%s'." % (option, value))
-    return datetime.timedelta(seconds=int(match.group(1)) * _DURATION_SECONDS[match.group(2)])
+    # The digits are bounded before int(): Python refuses to convert very long digit strings.
+    seconds = int(match.group(1)) * _DURATION_SECONDS[match.group(2)] if match and len(match.group(1)) <= 12 else 0
+    if not 0 < seconds <= MAX_DURATION.total_seconds():
+        raise AstraInputError("%s must be a positive duration %s, got '%s'." % (option, DURATION_RANGE, shown(value)))
+    return datetime.timedelta(seconds=seconds)
 
 
 def parse_timestamp(value):
@@ -45,12 +54,14 @@ def parse_timestamp(value):
     try:
         stamp = datetime.datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0),
                                   int(second or 0), micro, tzinfo=UTC)
-    except ValueError:
+        if zone and zone.upper() != "Z":
+            sign = 1 if zone[0] == "+" else -1
+            digits = zone[1:].replace(":", "")
+            if int(digits[:2]) > 23 or int(digits[2:]) > 59:
+                return None
+            stamp -= sign * datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    except (ValueError, OverflowError):  # a field out of range, or an offset past year 1 or 9999
         return None
-    if zone and zone.upper() != "Z":
-        sign = 1 if zone[0] == "+" else -1
-        digits = zone[1:].replace(":", "")
-        stamp -= sign * datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
     return stamp
 
 
@@ -62,18 +73,22 @@ def format_timestamp(stamp):
 
 
 def resolve_expiry(value, option="expiry", reference=None):
-    """An absolute instant (kept) or a duration from now; returns (instant, is_relative). Past instants are refused."""
+    """An absolute instant (kept) or a duration from now; returns (instant, is_relative). Past instants and
+    instants or durations out of range are refused, naming the option."""
     reference = reference or now()
     if _DURATION.match(str(value)):
         return reference + parse_duration(value, option), True
-    stamp = parse_timestamp(value)
+    stamp = parse_timestamp(value) if isinstance(value, str) else None
     if stamp is None:
         raise AstraInputError(
-            "%s must be an ISO-8601 instant such as 2027-01-31T00:00:00Z or a duration such as 90d, 12h or 30m, "
-            "got '%s'." % (option, value))
+            "%s must be a valid ISO-8601 instant %s, such as 2027-01-31T00:00:00Z, or a duration %s; got '%s'."
+            % (option, INSTANT_RANGE, DURATION_RANGE, shown(value)))
     if stamp <= reference:
         raise AstraInputError("%s must be a future instant or a duration such as 90d, got '%s', which is in the past."
-                              % (option, value))
+                              % (option, shown(value)))
+    if stamp > MAX_INSTANT:
+        raise AstraInputError("%s must be an instant %s or a duration %s, got '%s'."
+                              % (option, INSTANT_RANGE, DURATION_RANGE, shown(value)))
     return stamp, False
 
 

@@ -8,7 +8,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.astra.devops.plugins.module_utils._errors import AstraInputError
+from ansible_collections.astra.devops.plugins.module_utils._errors import AstraInputError, shown
 from ansible_collections.astra.devops.plugins.module_utils._records import normalise_role
 
 ROLES_PATH = "/v2/organizations/roles"
@@ -47,23 +47,26 @@ def check_role_id(value, option="id"):
     if value is not None and not is_role_id(value):
         raise AstraInputError(
             "%s must be a role id (a UUID such as b4ed0e9e-67e8-47b6-8b58-c6629be961a9), got '%s'; "
-            "use name to look a role up by its name." % (option, value))
+            "use name to look a role up by its name." % (option, shown(value)))
 
 
 def check_role_list(values, option="roles"):
-    """Shape checks that need no API call: not empty, no blanks, no duplicates (one role in two spellings too)."""
+    """Shape checks that need no API call: not empty, no blanks, no duplicates (one role in two spellings too).
+    Returns the names with spaces around them removed: 'a, b' given as one string arrives as ['a', ' b']."""
     if not values:
         raise AstraInputError(
             "%s must name at least one role (an API name, a portal name or a role id), got an empty list." % option)
     seen = {}
     for value in values:
         if not str(value).strip():
-            raise AstraInputError("%s must not contain empty entries, got '%s'." % (option, value))
+            raise AstraInputError("%s must not contain empty entries, got '%s'; give role names or ids."
+                                  % (option, shown(value)))
         key = str(value).strip().lower() if is_role_id(value) else role_key(value)
         if key in seen:
             raise AstraInputError("%s must name each role once, got one role more than once: '%s' and '%s'."
-                                  % (option, seen[key], value))
+                                  % (option, shown(seen[key]), shown(value)))
         seen[key] = value
+    return [str(value).strip() for value in values]
 
 
 def resolve_roles(values, roles, option="roles"):
@@ -78,12 +81,12 @@ def resolve_roles(values, roles, option="roles"):
         text = str(value).strip()
         found = by_id.get(text.lower()) if is_role_id(text) else by_key.get(role_key(text))
         if found is None:
-            available = ", ".join(sorted(role["name"] for role in roles))
+            available = ", ".join(sorted(shown(role["name"]) for role in roles))
             raise AstraInputError("%s must name roles of this organization (API or portal names, or role ids), "
-                                  "got unknown role '%s'. Known roles: %s." % (option, text, available))
+                                  "got unknown role '%s'. Known roles: %s." % (option, shown(text), available))
         if found in given:  # a name and the id of the same role
             raise AstraInputError("%s must name each role once, got one role more than once: '%s' and '%s'."
-                                  % (option, given[found], text))
+                                  % (option, shown(given[found]), shown(text)))
         given[found] = text
         resolved.append(found)
     return resolved

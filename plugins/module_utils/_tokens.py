@@ -9,44 +9,84 @@ __metaclass__ = type
 import math
 import re
 
-from ansible_collections.astra.devops.plugins.module_utils._errors import AstraApiError, AstraInputError
+from ansible_collections.astra.devops.plugins.module_utils._errors import AstraApiError, AstraInputError, shown
 from ansible_collections.astra.devops.plugins.module_utils._records import format_timestamp, normalise_token
 
 TOKEN_PATHS = {"tokens": "/v2/tokens", "clientIdSecrets": "/v2/clientIdSecrets"}
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9]{16,64}$")
 _ORG_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 DESCRIPTION_MAX = 255
+# What a token or its secret looks like inside a description: the AstraCS: prefix (any case), a token's 64-hex hash, or
+# a run of 100 or more characters of the secret alphabet mixing upper case, lower case and digits (secrets are 100 to
+# 128 such characters).
+_TOKEN_LIKE = (
+    ("an AstraCS: token", re.compile(r"astracs:", re.IGNORECASE)),
+    ("a token's 64-character hex hash", re.compile(r"[0-9a-fA-F]{64}")),
+    ("a client secret", re.compile(r"(?=[A-Za-z0-9.,+_-]*[0-9])(?=[A-Za-z0-9.,+_-]*[a-z])(?=[A-Za-z0-9.,+_-]*[A-Z])"
+                                   r"[A-Za-z0-9.,+_-]{100,}")),
+)
 
 
 def check_client_id(value, option="client_id"):
     if value is not None and not _CLIENT_ID.match(value):
         raise AstraInputError(
             "%s must be an Astra client id (16 to 64 letters and digits, such as BOjPpMRcaWergiKIyHXEAymP), got '%s'."
-            % (option, value))
+            % (option, shown(value)))
 
 
 def check_org_id(value, option="org_id"):
     if value is not None and not _ORG_ID.match(value):
-        raise AstraInputError("%s must be an organization id (a UUID), got '%s'." % (option, value))
+        raise AstraInputError("%s must be an organization id (a UUID), got '%s'." % (option, shown(value)))
 
 
 def check_description(value, option="description"):
-    """Descriptions are identities here, so they must be unambiguous: printable ASCII, not blank, bounded."""
+    """Descriptions are identities here, so they must be unambiguous: printable ASCII, not blank, bounded, without
+    spaces around them (' app' and 'app' would be two families). The API shows them to everyone who can list tokens,
+    so one that holds a token or secret is refused, and never repeated in the message."""
     if value is None:
         return
+    for what, pattern in _TOKEN_LIKE:
+        if pattern.search(value):
+            raise AstraInputError(
+                "%s must not hold a token or secret, and this one looks like %s (not shown here): anyone who can "
+                "list tokens sees descriptions; give a name such as inventory-service." % (option, what))
     if not value.strip():
-        raise AstraInputError("%s must not be empty or blank." % option)
+        raise AstraInputError("%s must not be empty or blank; give a name such as inventory-service." % option)
     if len(value) > DESCRIPTION_MAX:
         raise AstraInputError("%s must be at most %d characters, got %d." % (option, DESCRIPTION_MAX, len(value)))
     if any(not (32 <= ord(char) < 127) for char in value):
         raise AstraInputError("%s must be printable ASCII (letters, digits, spaces and punctuation), got '%s'."
-                              % (option, value.encode("ascii", "backslashreplace").decode("ascii")))
+                              % (option, shown(value.encode("ascii", "backslashreplace").decode("ascii"))))
+    if value != value.strip():
+        raise AstraInputError(
+            "%s must not start or end with a space (tokens are found by their exact description, so '%s' and '%s' "
+            "would be two different families), got '%s'; to manage an existing token named so, give its client_id."
+            % (option, value.strip(), shown(value), shown(value)))
+
+
+def current_org(client):
+    """The caller's organization (or enterprise, for an enterprise token) as the API gives it: id, name, type."""
+    _status, data = client.call("GET", "/v2/currentOrg", "Reading the caller's organization")
+    return data if isinstance(data, dict) else {}
 
 
 def current_org_id(client):
     """The id of the caller's organization (or enterprise, for an enterprise token)."""
-    _status, data = client.call("GET", "/v2/currentOrg", "Reading the caller's organization")
-    return (data or {}).get("id") if isinstance(data, dict) else None
+    return current_org(client).get("id")
+
+
+def other_org_hint(org_id, caller):
+    """The hint for a 403 on a create with an org_id that is not the caller's own organization (None when it is)."""
+    own = caller.get("id")
+    if not own or not org_id or str(own).lower() == org_id.lower():
+        return None
+    if str(caller.get("type") or "").lower() == "enterprise":
+        return ("The api_token belongs to enterprise %s, and organization %s is not one of its member organizations "
+                "(or the token's role lacks enterprise-token-write): creating a token there needs an enterprise token "
+                "of that organization's enterprise, or a token of organization %s itself." % (own, org_id, org_id))
+    return ("The api_token belongs to organization %s, and org_id %s is another organization: an organization token "
+            "creates tokens only in its own organization. Creating a token in %s needs an enterprise token of its "
+            "enterprise (Enterprise Administrator), or a token of organization %s itself." % (own, org_id, org_id, org_id))
 
 
 class TokenApi:
@@ -82,7 +122,7 @@ class TokenApi:
         attempt = 0
         while True:
             try:
-                _status, data = self.client.call("POST", self.path, "Creating token '%s'" % description, body,
+                _status, data = self.client.call("POST", self.path, "Creating token '%s'" % shown(description), body,
                                                  idempotent=False, permission="org-token-write")
                 break
             except AstraApiError as error:
@@ -96,7 +136,9 @@ class TokenApi:
                         error.message, _removed_note(removed))
                     raise
                 attempt += 1
-                self.client.wait_before_retry(attempt, None, "%s (%s)" % (error.message, _removed_note(removed)))
+                # The reason names the status or the connection failure, never the API's words (a warning shows it).
+                reason = "Creating token '%s': HTTP %s" % (shown(description), error.status) if error.status else error.message
+                self.client.wait_before_retry(attempt, None, "%s (%s)" % (reason.rstrip("."), _removed_note(removed)))
         return self._created(data or {}, description, role_ids, expiry, org_id)
 
     def _created(self, data, description, role_ids, expiry, org_id):

@@ -104,7 +104,7 @@ roles:
       type: bool
       sample: true
 api_retries:
-  description: One line for each retried API call, without secrets.
+  description: One line for each retried API call, without secrets; each retry is also shown as a warning.
   returned: when a call was retried
   type: list
   elements: str

@@ -40,7 +40,9 @@ options:
   description:
     description:
       - The token's description, its name. Identifies the token when O(client_id) is not given.
-      - Required to create a token. Printable ASCII, at most 255 characters.
+      - Required to create a token. Printable ASCII, at most 255 characters, without spaces at its start or end.
+      - It must not hold a token or a secret (C(AstraCS:...), a 64-character hex hash, or a run of 100 or more
+        secret-like characters), since the API shows descriptions to everyone who can list tokens.
       - With O(state=absent) and no O(client_id), every token with this description is deleted.
     type: str
   client_id:
@@ -52,6 +54,7 @@ options:
     description:
       - The roles of the token, as API names (C(R/W Svc Acct)), portal names (C(Read/Write Service Account)),
         in any letter case, or as role ids. Compared as a set.
+      - A comma-separated string is split into names; spaces around each name are ignored.
       - Required to create a token. When replacing a token and not given, the old token's roles are used.
       - Names are resolved with one extra call listing the roles; ids need no extra call when nothing changes.
     type: list
@@ -62,8 +65,14 @@ options:
         such as V(90d), V(12h), V(30m) (units s, m, h, d, w).
       - An instant is compared with the existing token to the second. A duration applies at creation only and
         never counts as a difference.
-      - Not given, no expiry is sent (the token never expires, or the organization's maximum applies), and the
-        existing token's expiry is not compared.
+      - Not given, no expiry is sent when a token is created from nothing (the token never expires, or the
+        organization's maximum applies), and the existing token's expiry is not compared.
+      - Not given when a token is replaced (O(recreate)), the replacement keeps the old token's lifetime (its expiry
+        minus its creation time), counted from now. A token that never expires is replaced by one that never expires;
+        one whose creation time is unknown passes on its own expiry if that is still ahead. RV(expiry_source) says
+        which applied.
+      - Durations range from V(1s) to V(36500d) (100 years); instants must lie in the future and no later than
+        V(9998-12-31T23:59:59Z).
     type: str
   org_id:
     description:
@@ -72,12 +81,15 @@ options:
         organization. With an O(org_id) other than the caller's own organization, every run creates a token, and the
         module warns. Use an O(api_token) of that organization to manage its tokens idempotently.
       - Role names cannot be looked up for a member organization, so give its role ids.
+      - When the API refuses the create (HTTP 403) and O(org_id) is not the organization of O(api_token), the error
+        says so and names both organizations, instead of suggesting a missing permission.
     type: str
   recreate:
     description:
       - What to do when the existing token differs from what is asked (roles, an absolute expiry, description).
       - V(never) fails with a message listing the differences.
       - V(state_change) creates a replacement with the asked values, then deletes the old token.
+      - A replacement keeps the old token's lifetime unless O(expiry) is given (see O(expiry)).
       - V(always) replaces the token on every run, even when nothing differs. This is a rotation without
         distribution; use the P(astra.devops.token_rotation#role) role to rotate tokens that applications use.
     type: str
@@ -134,6 +146,17 @@ EXAMPLES = r'''
     recreate: state_change
   no_log: true
   register: reporting_token
+
+- name: Replace a token now, keeping its lifetime (a 90-day token gets a new 90-day token)
+  astra.devops.astra_token:
+    description: nightly-export
+    recreate: always
+  no_log: true
+  register: nightly_token
+
+- name: Say where the new expiry came from (no secret in this message)
+  ansible.builtin.debug:
+    msg: "{{ nightly_token.token.client_id }} expires {{ nightly_token.token.expiry }} ({{ nightly_token.expiry_source }})"
 
 - name: Create a token in a member organization with an enterprise token
   astra.devops.astra_token:
@@ -225,17 +248,41 @@ replaced_client_ids:
   type: list
   elements: str
   sample: [BOjPpMRcaWergiKIyHXEAymP]
+expiry_source:
+  description:
+    - Where the expiry of the token this task created (in check mode, would create) came from.
+    - V(option) from O(expiry); V(replaced_token_lifetime) the replaced token's lifetime counted from now;
+      V(replaced_token_expiry) the replaced token's own expiry (its creation time was unknown); V(none) no expiry
+      was sent (no O(expiry), and no replaced token, or one that never expires).
+    - Null when no token was created.
+  returned: always
+  type: str
+  sample: replaced_token_lifetime
 api_retries:
-  description: One line for each retried API call (what failed and how long the module waited), without secrets.
+  description:
+    - One line for each retried API call (what failed and how long the module waited), without secrets.
+    - Each retry is also shown as a warning, which C(no_log) does not hide.
   returned: when a call was retried
   type: list
   elements: str
   sample: ["retry 1 of 5 in 1.0s after Listing tokens: HTTP 429"]
 '''
 
-from ansible_collections.astra.devops.plugins.module_utils._errors import AstraError, AstraInputError
+from ansible_collections.astra.devops.plugins.module_utils._errors import (
+    AstraApiError,
+    AstraError,
+    AstraInputError,
+    sentence,
+    shown,
+)
 from ansible_collections.astra.devops.plugins.module_utils._module import AstraModule
-from ansible_collections.astra.devops.plugins.module_utils._records import format_timestamp, resolve_expiry
+from ansible_collections.astra.devops.plugins.module_utils._records import (
+    MAX_INSTANT,
+    format_timestamp,
+    now,
+    parse_timestamp,
+    resolve_expiry,
+)
 from ansible_collections.astra.devops.plugins.module_utils._roles import (
     check_role_list,
     fetch_roles,
@@ -248,7 +295,8 @@ from ansible_collections.astra.devops.plugins.module_utils._tokens import (
     check_client_id,
     check_description,
     check_org_id,
-    current_org_id,
+    current_org,
+    other_org_hint,
 )
 
 
@@ -261,8 +309,10 @@ class TokenTask:
         self.check_inputs()
         self.api = TokenApi(module.client, self.params["endpoint"])
         self.catalog = None
+        self.caller = None
         self.deleted = []
         self.replaced = []
+        self.expiry_source = None
 
     def check_inputs(self):
         params = self.params
@@ -270,7 +320,7 @@ class TokenTask:
         check_description(params["description"])
         check_org_id(params["org_id"])
         if params["roles"] is not None:
-            check_role_list(params["roles"])
+            params["roles"] = check_role_list(params["roles"])
         self.expiry, self.expiry_is_relative = (None, False)
         if params["expiry"] is not None:
             self.expiry, self.expiry_is_relative = resolve_expiry(params["expiry"])
@@ -293,7 +343,7 @@ class TokenTask:
             found = [t for t in tokens if t["client_id"] == client_id]
             if found and description is not None and found[0]["description"] != description and self.params["state"] == "absent":
                 raise AstraInputError("client_id %s has the description '%s', not '%s': refusing to delete it."
-                                      % (client_id, found[0]["description"], description))
+                                      % (client_id, shown(found[0]["description"]), shown(description)))
             return found
         return [t for t in tokens if t["description"] == description]
 
@@ -334,7 +384,7 @@ class TokenTask:
         if len(found) > 1:
             raise AstraInputError(
                 "%d tokens have the description '%s' (client ids: %s): give client_id to pick one, or delete the extras."
-                % (len(found), self.params["description"], ", ".join(t["client_id"] for t in found)))
+                % (len(found), shown(self.params["description"]), ", ".join(t["client_id"] for t in found)))
         if not found:
             if self.params["client_id"]:
                 raise AstraInputError(
@@ -342,7 +392,7 @@ class TokenTask:
                     "so to create a token give description (and roles) without client_id." % self.params["client_id"])
             if self.params["roles"] is None:
                 raise AstraInputError("roles must be given to create the token '%s' (role names or ids), got none."
-                                      % self.params["description"])
+                                      % shown(self.params["description"]))
             return self.create(None, self.wanted_role_ids(for_create=True), tokens)
         current = found[0]
         wanted = self.wanted_role_ids(for_create=False)
@@ -355,17 +405,34 @@ class TokenTask:
             raise AstraInputError(
                 "Token '%s' (client id %s) differs from what is asked: %s. A token cannot be changed after creation: "
                 "set recreate: state_change to replace it, or align the options with the existing token."
-                % (current["description"], current["client_id"], "; ".join(differences)))
+                % (shown(current["description"]), current["client_id"], "; ".join(differences)))
         return self.result(False, self.described(current), current)
 
     def warn_if_org_unlisted(self):
         """An enterprise token's list shows enterprise tokens only, so tokens made in a member org stay unseen."""
         org_id = self.params["org_id"]
-        if org_id and current_org_id(self.module.client) != org_id:
+        if org_id and self.caller_org().get("id") != org_id:
             self.module.warn(
                 "org_id %s is not the api_token's own organization: its token list does not show that organization's "
                 "tokens, so this task cannot find a token it created there before and creates one on every run. "
                 "For idempotent management use an api_token of organization %s." % (org_id, org_id))
+
+    def caller_org(self):
+        """GET /v2/currentOrg, once: read only when org_id is given."""
+        if self.caller is None:
+            self.caller = current_org(self.module.client)
+        return self.caller
+
+    def explain_refusal(self, error):
+        """A 403 on a create with another organization's org_id is not a missing permission: say what it is."""
+        if error.status != 403 or not self.params["org_id"]:
+            return
+        try:
+            hint = other_org_hint(self.params["org_id"], self.caller_org())
+        except AstraError:  # the explanation is a bonus: the create's own error is what counts
+            return
+        if hint:
+            error.hint = hint
 
     def differences(self, current, wanted_role_ids):
         found = []
@@ -377,7 +444,7 @@ class TokenTask:
                 found.append("expiry is %s, asked %s" % (current["expiry"] or "never", asked))
         description = self.params["description"]
         if self.params["client_id"] and description is not None and description != current["description"]:
-            found.append("description is '%s', asked '%s'" % (current["description"], description))
+            found.append("description is '%s', asked '%s'" % (shown(current["description"]), shown(description)))
         org_id = self.params["org_id"]
         if org_id and current["org_id"] and org_id != current["org_id"]:
             found.append("organization is %s, asked %s" % (current["org_id"], org_id))
@@ -387,18 +454,45 @@ class TokenTask:
         names = names_by_id(self.catalog) if self.catalog is not None else {}
         return "[%s]" % ", ".join(sorted(names.get(r, r) for r in role_ids))
 
+    def new_expiry(self, current):
+        """(expiry, source) of the token to create: the expiry option; else, when replacing a token that expires, its
+        lifetime (expiry minus creation) counted from now, or its own expiry when its creation time is unknown; else
+        none. A replacement must not silently outlive the token it replaces, nor expire sooner."""
+        if self.expiry is not None:
+            return self.expiry, "option"
+        old_expiry = parse_timestamp(current["expiry"]) if current else None
+        if old_expiry is None:
+            return None, "none"
+        generated = parse_timestamp(current["generated_on"])
+        reference = now()
+        if generated is not None and old_expiry > generated:
+            try:
+                return min(reference + (old_expiry - generated), MAX_INSTANT), "replaced_token_lifetime"
+            except OverflowError:
+                return MAX_INSTANT, "replaced_token_lifetime"
+        if old_expiry > reference:
+            return old_expiry, "replaced_token_expiry"
+        raise AstraInputError(
+            "expiry must be given to replace token %s (an ISO-8601 instant or a duration such as 90d): it expired at %s "
+            "and its creation time is unknown, so its lifetime cannot be carried over."
+            % (current["client_id"], current["expiry"]))
+
     def create(self, current, role_ids, tokens):
         """Create (and, when replacing, then delete the old token): the new one exists before the old one goes."""
         description = self.params["description"] if self.params["description"] is not None else current["description"]
-        expiry = self.expiry
+        expiry, self.expiry_source = self.new_expiry(current)
         if self.module.check_mode:
             planned = {"client_id": None, "description": description, "roles": role_ids, "role_names": None,
                        "generated_on": None, "expiry": format_timestamp(expiry), "org_id": self.params["org_id"]}
             if current:
                 (self.deleted if self.params["delete_replaced"] else self.replaced).append(current["client_id"])
             return self.result(True, self.described(planned), current)
-        token, secret = self.api.create(role_ids, description, expiry, self.params["org_id"],
-                                        [t["client_id"] for t in tokens])
+        try:
+            token, secret = self.api.create(role_ids, description, expiry, self.params["org_id"],
+                                            [t["client_id"] for t in tokens])
+        except AstraApiError as error:
+            self.explain_refusal(error)
+            raise
         if current and not self.params["delete_replaced"]:
             self.replaced.append(current["client_id"])
         elif current:
@@ -408,8 +502,10 @@ class TokenTask:
             except AstraError as error:  # the new secret must still reach the user, or the new token is lost
                 self.module.fail_json(
                     msg="Created the replacement token %s, but deleting the old token %s failed: %s Delete it by hand "
-                        "or run again; the new secret is in this result's 'secret'." % (token["client_id"], current["client_id"], error),
-                    token=self.described(token), secret=secret, deleted_client_ids=self.deleted, changed=True)
+                        "or run again; the new secret is in this result's 'secret'." % (
+                            token["client_id"], current["client_id"], sentence(str(error))),
+                    token=self.described(token), secret=secret, deleted_client_ids=self.deleted, changed=True,
+                    expiry_source=self.expiry_source)
         result = self.result(True, self.described(token), current)
         result["secret"] = secret
         return result
@@ -428,7 +524,7 @@ class TokenTask:
 
     def result(self, changed, token, before):
         result = {"changed": changed, "token": token, "deleted_client_ids": self.deleted,
-                  "replaced_client_ids": self.replaced}
+                  "replaced_client_ids": self.replaced, "expiry_source": self.expiry_source}
         if self.module._diff and self.params["state"] == "present":
             result["diff"] = {"before": self.described(before) if before else {}, "after": token}
         return result

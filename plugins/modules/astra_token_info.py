@@ -34,19 +34,24 @@ options:
   description:
     description:
       - Only tokens with exactly this description.
+      - The same rules as the description of M(astra.devops.astra_token) apply (no spaces at the start or end, nothing
+        shaped like a token); to find a token whose description breaks them, filter by O(client_id).
     type: str
   roles:
     description:
       - Only tokens holding any of these roles (API names, portal names or role ids).
+      - A comma-separated string is split into names; spaces around each name are ignored.
     type: list
     elements: str
   older_than:
     description:
       - Only tokens created longer ago than this duration, such as V(90d), V(12h), V(2w).
+      - From V(1s) up to V(36500d) (100 years).
     type: str
   expires_within:
     description:
       - Only tokens with an expiry that falls between now and now plus this duration, such as V(30d).
+      - From V(1s) up to V(36500d) (100 years).
       - Tokens already expired are not included; use O(expired) for those.
     type: str
   never_expires:
@@ -150,7 +155,7 @@ tokens:
       type: int
       sample: 30
 api_retries:
-  description: One line for each retried API call, without secrets.
+  description: One line for each retried API call, without secrets; each retry is also shown as a warning.
   returned: when a call was retried
   type: list
   elements: str
@@ -183,7 +188,7 @@ def build_filters(params, reference):
     if params["expired"] is not None:
         filters.append(lambda t: t["expired"] == params["expired"])
     if params["roles"] is not None:
-        check_role_list(params["roles"])
+        params["roles"] = check_role_list(params["roles"])
     return filters
 
 

@@ -7,10 +7,14 @@ Run by the role with the controller's Python:  family_lock.py take|release LOCK_
 It prints one JSON object. The owner of a lock is the ansible-playbook process the role runs in (the topmost
 ancestor of this script whose command line names an ansible program), recorded with its start time so a reused
 pid is not taken for it. A lock whose owner is gone (a crashed or killed run) is stale and is taken over, so a
-re-run after a crash goes on at once. Exit codes: 0 taken or released, 3 held by a running owner, 2 usage error."""
+re-run after a crash goes on at once. Exit codes: 0 taken or released, 3 held by a running owner, 2 usage error.
+
+Taking and releasing are serialised by an exclusive flock on the lock folder itself: the folder holds the lock file
+while a run holds the lock, and nothing of this lock once it is released."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import fcntl
 import json
@@ -70,21 +74,49 @@ def read(path):
         return None
 
 
+@contextlib.contextmanager
+def folder_locked(folder):
+    """Serialise take and release between processes on this controller: an exclusive flock on the lock folder
+    itself, so no file is left behind for it. Released when the descriptor closes, also when the process dies."""
+    descriptor = os.open(folder, os.O_RDONLY | getattr(os, 'O_DIRECTORY', 0))
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
+
+
+def remove_old_guard(path):
+    """Versions up to 1.0.0 serialised with a '<lock>.guard' file that they never removed: remove this lock's one,
+    unless a process of such a version is inside it right now."""
+    try:
+        descriptor = os.open(path + '.guard', os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.unlink(path + '.guard')
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
 def main(argv):
     if len(argv) != 4 or argv[1] not in ('take', 'release'):
         print(json.dumps({'error': 'usage: family_lock.py take|release LOCK_FILE DESCRIPTION'}))
         return 2
     action, path, description = argv[1], os.path.expanduser(argv[2]), argv[3]
-    os.makedirs(os.path.dirname(path) or '.', mode=0o700, exist_ok=True)
+    folder = os.path.dirname(path) or '.'
+    os.makedirs(folder, mode=0o700, exist_ok=True)
     me = owner()
-    # The guard serialises take and release of this lock between processes on this controller.
-    with open(path + '.guard', 'a', encoding='utf-8') as guard:
-        fcntl.flock(guard, fcntl.LOCK_EX)
+    with folder_locked(folder):
         holder = read(path)
         mine = holder is not None and holder.get('pid') == me['pid'] and holder.get('start') == me['start']
         if action == 'release':
             if mine:
                 os.unlink(path)
+            remove_old_guard(path)
             print(json.dumps({'released': mine, 'path': path}))
             return 0
         if holder is not None and not mine and alive(holder):
@@ -93,9 +125,13 @@ def main(argv):
         record = dict(me, host=socket.gethostname(), description=description,
                       since=datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'))
         temporary = '%s.%d.tmp' % (path, os.getpid())
-        with open(temporary, 'w', encoding='utf-8') as handle:
-            json.dump(record, handle)
-        os.replace(temporary, path)
+        try:
+            with open(temporary, 'w', encoding='utf-8') as handle:
+                json.dump(record, handle)
+            os.replace(temporary, path)
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
         print(json.dumps({'taken': True, 'path': path, 'stale': None if mine else holder}))
         return 0
 

@@ -7,15 +7,19 @@ __metaclass__ = type
 
 import pytest
 
+import requests
+
 from ansible_collections.astra.devops.plugins.module_utils._client import (
     BACKOFF_CAP,
     AstraClient,
+    _switch_scheme,
     check_ca_path,
     normalise_base_url,
     parse_retry_after,
     retry_delay,
+    url_credentials,
 )
-from ansible_collections.astra.devops.plugins.module_utils._errors import AstraInputError
+from ansible_collections.astra.devops.plugins.module_utils._errors import AstraApiError, AstraInputError
 
 
 @pytest.mark.parametrize("given, expected", [
@@ -25,7 +29,6 @@ from ansible_collections.astra.devops.plugins.module_utils._errors import AstraI
     ("https://api.astra.datastax.com/v2", "https://api.astra.datastax.com"),
     ("https://api.astra.datastax.com/v2/", "https://api.astra.datastax.com"),
     ("http://127.0.0.1:8080/V2", "http://127.0.0.1:8080"),
-    ("https://proxy.example.com/astra", "https://proxy.example.com/astra"),
 ])
 def test_normalise_base_url(given, expected):
     assert normalise_base_url(given) == expected
@@ -101,3 +104,127 @@ def test_client_refuses_a_missing_api_token():
     with pytest.raises(AstraInputError) as caught:
         AstraClient("")
     assert caught.value.message.startswith("api_token must be set") and "ASTRA_API_TOKEN" in caught.value.message
+
+
+# ---- issue 9, F8: api_url spellings and mistakes --------------------------------------------------------------
+
+@pytest.mark.parametrize("given", [
+    "https://api.astra.datastax.com", "https://api.astra.datastax.com/", "https://api.astra.datastax.com//",
+    "https://api.astra.datastax.com/v2", "https://api.astra.datastax.com/V2/", "HTTPS://API.ASTRA.DATASTAX.COM",
+    "Https://Api.Astra.DataStax.Com:443", "https://api.astra.datastax.com:443/v2/", "  https://api.astra.datastax.com  ",
+    "https://api.astra.datastax.com:0443", None, "",
+])
+def test_f8_spellings_of_one_root_normalise_alike(given):
+    assert normalise_base_url(given) == "https://api.astra.datastax.com"
+
+
+@pytest.mark.parametrize("given, expected", [
+    ("http://127.0.0.1:80", "http://127.0.0.1"),
+    ("HTTP://LocalHost:80/v2", "http://localhost"),
+    ("http://localhost:443", "http://localhost:443"),
+    ("https://localhost:80", "https://localhost:80"),
+    ("https://Example.COM:8443/V2", "https://example.com:8443"),
+    ("http://[::1]:8080/v2", "http://[::1]:8080"),
+    ("http://[::1]:80", "http://[::1]"),
+])
+def test_f8_scheme_and_host_lower_case_default_port_dropped(given, expected):
+    assert normalise_base_url(given) == expected
+
+
+@pytest.mark.parametrize("given, shown_as", [
+    ("http://user:pw@127.0.0.1:8080", "'http://***@127.0.0.1:8080'"),
+    ("https://alice:S3cretPass@api.astra.datastax.com/v2", "'https://***@api.astra.datastax.com/v2'"),
+    ("https://alice@api.astra.datastax.com", "'https://***@api.astra.datastax.com'"),
+    ("https://al:p/w#x@host", "'https://***@host'"),
+    ("ftp://bob:hunter22@host", "'ftp://***@host'"),
+    ("bob:hunter22@host", "'***@host'"),
+])
+def test_f8_userinfo_refused_and_never_shown(given, shown_as):
+    with pytest.raises(AstraInputError) as caught:
+        normalise_base_url(given)
+    message = str(caught.value)
+    assert message.startswith("api_url must not contain a user name or password"), message
+    assert shown_as in message and "API root" in message, message
+    for secret in ("pw", "S3cretPass", "alice", "hunter22", "bob", "p/w"):
+        assert secret not in message, (secret, message)
+
+
+@pytest.mark.parametrize("given, words", [
+    ("https://api.astra.datastax.com/v2/tokens", "without any other path"),
+    ("https://api.astra.datastax.com/api", "without any other path"),
+    ("https://api.astra.datastax.com/v2/v2", "without any other path"),
+    ("https://api.astra.datastax.com/v3", "without any other path"),
+    ("https://api.astra.datastax.com/?x=1", "query string or fragment"),
+    ("https://api.astra.datastax.com/v2?", "query string or fragment"),
+    ("https://api.astra.datastax.com#top", "query string or fragment"),
+    ("https://api.astra.datastax.com:abc", "port from 1 to 65535"),
+    ("https://api.astra.datastax.com:0", "port from 1 to 65535"),
+    ("https://api.astra.datastax.com:70000", "port from 1 to 65535"),
+    ("https://[::1", "port from 1 to 65535"),
+    ("https://api astra.com", "spaces or control characters"),
+    ("https://api.astra.datastax.com/v2\n/x", "spaces or control characters"),
+])
+def test_f8_extra_path_query_fragment_and_bad_port_refused(given, words):
+    with pytest.raises(AstraInputError) as caught:
+        normalise_base_url(given)
+    message = str(caught.value)
+    assert message.startswith("api_url must") and words in message, message
+    assert "https://api.astra.datastax.com, optionally followed by /v2" in message, message
+    assert "\n" not in message and message.endswith("."), message
+
+
+def test_f8_plain_http_answer_to_https_is_named(monkeypatch):
+    """F8: an https:// URL against a plain-HTTP server is not a certificate problem (validate_certs false or not)."""
+    client = AstraClient("AstraCS:x:y", api_url="https://127.0.0.1:8080", validate_certs=False, retries=3)
+
+    def refuse(*args, **kwargs):
+        raise requests.exceptions.SSLError(
+            "HTTPSConnectionPool(host='127.0.0.1', port=8080): Max retries exceeded with url: /v2/tokens (Caused by "
+            "SSLError(SSLError(1, '[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1000)')))")
+    monkeypatch.setattr(client._session, "request", refuse)
+    with pytest.raises(AstraApiError) as caught:
+        client.call("GET", "/v2/tokens", "Listing tokens")
+    message = str(caught.value)
+    assert "answered in plain HTTP" in message and "http://127.0.0.1:8080" in message, message
+    assert "set validate_certs to false" not in message and "retries" not in message, message
+
+
+@pytest.mark.parametrize("url, other", [("https://host", "http://host:443"), ("https://host:8443", "http://host:8443"),
+                                        ("http://host:443", "https://host"), ("http://host", "https://host:80")])
+def test_f8_switch_scheme_keeps_the_port(url, other):
+    assert _switch_scheme(url) == other
+
+
+def test_f8_a_tls_port_read_as_plain_http_is_named(monkeypatch):
+    client = AstraClient("AstraCS:x:y", api_url="http://127.0.0.1:8443", retries=0)
+
+    def hang_up(*args, **kwargs):
+        raise requests.exceptions.ConnectionError(
+            "('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))")
+    monkeypatch.setattr(client._session, "request", hang_up)
+    with pytest.raises(AstraApiError) as caught:
+        client.call("GET", "/v2/tokens", "Listing tokens")
+    assert "https://127.0.0.1:8443" in str(caught.value), str(caught.value)
+
+
+@pytest.mark.parametrize("given, found", [
+    ("http://user:pw@host", ["user:pw"]), ("https://alice:S3cretPass@h", ["alice:S3cretPass", "S3cretPass"]),
+    ("https://h", []), (None, []),
+])
+def test_f8_url_credentials_are_hidden_by_the_module(given, found):
+    assert url_credentials(given) == found
+
+
+# ---- issue 9, F16: a retried call that gives up ends its message with a full stop before the hint --------------
+
+def test_f16_gave_up_message_ends_with_a_full_stop(monkeypatch):
+    client = AstraClient("AstraCS:x:y", api_url="http://127.0.0.1:1", retries=2, sleep=lambda s: None)
+
+    class Answer:
+        status_code = 503
+        text = '{"errors": [{"message": "service unavailable"}]}'
+        headers = {"Content-Type": "application/json", "Retry-After": "0"}
+    monkeypatch.setattr(client._session, "request", lambda *a, **k: Answer())
+    with pytest.raises(AstraApiError) as caught:
+        client.call("GET", "/v2/tokens", "Listing tokens")
+    assert "(gave up after 2 retries). The Astra service failed" in str(caught.value), str(caught.value)

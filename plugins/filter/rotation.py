@@ -1,0 +1,55 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) astra.devops contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The token_rotation role's decisions as filters, thin over module_utils/_rotation.py (each filter is documented in
+the .yml file of its name beside this one). An input error becomes an AnsibleFilterError naming the problem."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.astra.devops.plugins.module_utils import _rotation
+from ansible_collections.astra.devops.plugins.module_utils._errors import AstraError
+
+
+def _mapping(value, name):
+    if not isinstance(value, dict):
+        raise AnsibleFilterError("%s expects a dictionary, got %s" % (name, type(value).__name__))
+    return dict(value)
+
+
+def rotation_problems(settings):
+    return _rotation.play_problems(_mapping(settings, "rotation_problems"))
+
+
+def rotation_consumer_problems(consumer):
+    return _rotation.consumer_problems(_mapping(consumer, "rotation_consumer_problems"))
+
+
+def rotation_lock_path(lock_dir, api_url, org_id, description):
+    try:
+        return _rotation.lock_path(lock_dir, api_url, org_id, description)
+    except AstraError as error:
+        raise AnsibleFilterError(str(error))
+
+
+def rotation_consumer_failure(failure):
+    return _rotation.consumer_failure(_mapping(failure, "rotation_consumer_failure"))
+
+
+def rotation_missing_actions(tokens, roles, client_id):
+    return _rotation.missing_actions(client_id, tokens, roles)
+
+
+class FilterModule(object):
+    """The rotation role's filters."""
+
+    def filters(self):
+        return {
+            "rotation_problems": rotation_problems,
+            "rotation_consumer_problems": rotation_consumer_problems,
+            "rotation_lock_path": rotation_lock_path,
+            "rotation_consumer_failure": rotation_consumer_failure,
+            "rotation_missing_actions": rotation_missing_actions,
+        }

@@ -1,0 +1,211 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) astra.devops contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The token_rotation role's decisions (module_utils/_rotation.py). Issue 9 findings are named fN."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.astra.devops.plugins.module_utils import _rotation
+
+TOKEN = "AstraCS:AbCdEfGhIjKlMnOpQrStUvWx:" + "0123456789abcdef" * 4
+SECRET = "Xy-9KLmN8oPq1RsTuVwY+ZaBcDeFgHiJkLmNoPqRs.TuV-WxYz0123.4567abcdEfGhIjKlMnOpQrStUvWxYzAbCdEfGhIjKlMnOpQr" \
+         "abcdefghijklmnopqrstuvwx"
+CALLER = "AstraCS:CallerCallerCallerCallerCa:" + "fedcba9876543210" * 4
+
+
+def settings(**changes):
+    base = {"description": "orders-service", "api_token": CALLER, "api_url": "https://api.astra.datastax.com",
+            "grace_period": 0, "propagation_timeout": 120, "command_timeout": 300, "play_hosts": ["c1"],
+            "batch_hosts": ["c1"], "failed_hosts": [], "consumer_paths": 1}
+    base.update(changes)
+    return base
+
+
+def test_good_settings_have_no_problem():
+    assert _rotation.play_problems(settings()) == []
+
+
+def test_f4_debug_mode_is_refused_naming_the_setting():
+    problems = _rotation.play_problems(settings(debug=True))
+    assert len(problems) == 1 and "ANSIBLE_DEBUG" in problems[0]
+
+
+def test_f3_limit_refused_unless_allowed_and_the_refusal_says_what_the_escape_hatch_does():
+    problems = _rotation.play_problems(settings(limit="c1"))
+    assert len(problems) == 1 and "--limit (c1)" in problems[0] and "never deletes a token" in problems[0]
+    assert _rotation.play_problems(settings(limit="c1", allow_limit=True)) == []
+
+
+@pytest.mark.parametrize("value", ["a, b", ["a", " b"], "R/W Svc Acct"])
+def test_f14_roles_as_a_comma_string_or_a_list(value):
+    assert _rotation.play_problems(settings(roles=value)) == []
+    assert all(_rotation.normalise_roles(value))
+
+
+@pytest.mark.parametrize("value", [[], ["a", ""], "a,,b", {"a": 1}, [1]])
+def test_f14_bad_roles_are_named(value):
+    problems = _rotation.play_problems(settings(roles=value))
+    assert len(problems) == 1 and problems[0].startswith("token_rotation_roles must be")
+
+
+@pytest.mark.parametrize("name, value", [
+    ("min_age", "99999999999d"), ("retire_after", "3000000d"), ("expiry", "99999999999d"), ("min_age", "0d"),
+    ("min_age", "soon"), ("expiry", "2001-01-01T00:00:00Z"),
+])
+def test_f10_durations_name_the_variable(name, value):
+    problems = _rotation.play_problems(settings(**{name: value}))
+    assert len(problems) == 1, problems
+    assert problems[0].startswith("token_rotation_%s must" % name), problems
+    assert "\n" not in problems[0]
+
+
+@pytest.mark.parametrize("name, value", [("grace_period", "-1"), ("grace_period", "x"), ("propagation_timeout", 0),
+                                         ("command_timeout", True), ("command_timeout", 10 ** 12)])
+def test_whole_seconds_are_bounded(name, value):
+    problems = _rotation.play_problems(settings(**{name: value}))
+    assert len(problems) == 1 and problems[0].startswith("token_rotation_%s must be a whole number" % name)
+
+
+@pytest.mark.parametrize("description", ["orders ", " orders", TOKEN, "a\nb", ""])
+def test_f15_f16_descriptions_are_checked_like_the_module_does_and_never_echo_a_token(description):
+    problems = _rotation.play_problems(settings(description=description))
+    assert len(problems) == 1 and "token_rotation_description" in problems[0], problems
+    assert TOKEN not in problems[0] and "\n" not in problems[0]
+
+
+@pytest.mark.parametrize("url", ["http://user:pw@localhost:8080", "https://api.astra.datastax.com/v2/tokens",
+                                 "https://api.astra.datastax.com/api", "ftp://x", "https://x/?a=b"])
+def test_f8_api_url_mistakes_name_the_role_variable_and_never_the_password(url):
+    problems = _rotation.play_problems(settings(api_url=url))
+    assert len(problems) == 1 and problems[0].startswith("token_rotation_api_url"), problems
+    assert "pw" not in problems[0]
+
+
+def test_ca_path_must_be_a_file_unless_certificates_are_not_checked(tmp_path):
+    problems = _rotation.play_problems(settings(ca_path=str(tmp_path / "none.pem")))
+    assert len(problems) == 1 and problems[0].startswith("token_rotation_ca_path must be a readable file")
+    assert _rotation.play_problems(settings(ca_path=str(tmp_path / "none.pem"), validate_certs=False)) == []
+
+
+def test_missing_token_and_description():
+    problems = _rotation.play_problems(settings(api_token="", description=None))
+    assert [p.split(" ", 1)[0] for p in problems] == ["token_rotation_description", "token_rotation_api_token"]
+
+
+@pytest.mark.parametrize("spelling", [
+    "https://api.example.com", "https://API.Example.com/", "HTTPS://api.example.com/v2", "https://api.example.com/V2/",
+    "https://api.example.com:443/v2", "  https://api.example.com//  ",
+])
+def test_f2_lock_is_keyed_on_the_normalised_root_not_on_the_text(spelling):
+    first = _rotation.lock_path("/tmp/locks/", "https://api.example.com", "org-1", "orders")
+    assert _rotation.lock_path("/tmp/locks", spelling, "org-1", "orders") == first
+
+
+def test_f2_lock_differs_by_org_port_host_and_family():
+    base = _rotation.lock_path("/l", "http://127.0.0.1:8080", "org-1", "orders")
+    others = [_rotation.lock_path("/l", "http://127.0.0.1:8081", "org-1", "orders"),
+              _rotation.lock_path("/l", "http://127.0.0.1:8080", "org-2", "orders"),
+              _rotation.lock_path("/l", "http://127.0.0.1:8080", "org-1", "orders2"),
+              _rotation.lock_path("/l", "https://127.0.0.1:8080", "org-1", "orders")]
+    assert base not in others and len(set(others)) == 4
+    assert base.startswith("/l/") and base.endswith(".lock")
+
+
+@pytest.mark.parametrize("cut", [40, 100, 300])
+def test_f1_scrub_removes_every_secret_before_the_cut(cut):
+    output = 'health check failed: {"clientId": "AbCdEfGhIjKlMnOpQrStUvWx", "secret": "%s", "token": "%s"}' % (
+        SECRET, TOKEN)
+    text = _rotation.scrub_output(output, [TOKEN, SECRET], limit=cut)
+    assert len(text) <= cut
+    for piece in (SECRET[:12], SECRET[-12:], TOKEN.split(":")[2][:12], "0123456789abcdef"):
+        assert piece not in text, text
+
+
+def test_f1_scrub_removes_unknown_secret_like_runs_but_keeps_words_and_paths():
+    other_secret = "Qw1-" + "aB3dE5fG7hI9" * 10
+    text = _rotation.scrub_output("cannot read /etc/app/token.json: %s is not accepted, org_id missing"
+                                  % other_secret, [])
+    assert other_secret[:20] not in text
+    assert "/etc/app/token.json" in text and "org_id missing" in text
+
+
+def failure(**changes):
+    base = {"host": "c1", "step": "verify", "result": {"rc": 3, "stderr": "cat: %s" % SECRET, "stdout": ""},
+            "secrets": [TOKEN, SECRET, CALLER], "held": "OldOldOldOldOldOldOldOldO", "new_client_id": "NewNew",
+            "path": "/etc/app/token.json", "tasks": None, "command_timeout": 300}
+    base.update(changes)
+    return _rotation.consumer_failure(base)
+
+
+def test_f1_consumer_failure_hides_the_secret_printed_by_a_verify_command():
+    message = failure()
+    assert SECRET[:10] not in message and "exit code 3" in message and "Consumer c1 failed at the verify command" \
+        in message
+
+
+@pytest.mark.parametrize("step", ["reload", "verify"])
+def test_f5_a_command_past_the_timeout_says_so(step):
+    assert "did not finish within 300 seconds (token_rotation_command_timeout)" in failure(
+        step=step, result={"rc": 124, "stdout": "", "stderr": ""})
+    assert "did not finish within 300 seconds" in failure(
+        step=step, result={"msg": "The command action failed to execute in the expected time frame (330) and was "
+                                  "terminated"})
+
+
+def test_f7_failure_says_what_the_consumer_really_holds():
+    assert "its file still holds no token (it held none before this run)" in failure(
+        step="write", held=None, result={"msg": "chown failed"})
+    assert "its file still holds its previous token OldOld" in failure(step="write", result={"msg": "x"})
+    assert "its file holds the new token NewNew" in failure()
+    assert "the distribute tasks file (hook.yml)" in failure(step="distribute", path=None, tasks="hook.yml",
+                                                             result={"msg": "boom %s" % TOKEN})
+    assert TOKEN not in failure(step="distribute", result={"msg": "boom %s" % TOKEN})
+
+
+def consumer(**changes):
+    base = {"host": "c1", "path": "/etc/app/token", "format": "raw", "env_var": "X", "mode": "0600",
+            "path_stat": {"exists": True, "isreg": True}, "dir_stat": {}}
+    base.update(changes)
+    return _rotation.consumer_problems(base)
+
+
+def test_a_good_consumer_and_one_without_a_file_have_no_problem():
+    assert consumer() == []
+    assert consumer(path="") == []
+    assert consumer(path_stat={"exists": False}, dir_stat={"isdir": True}) == []
+
+
+@pytest.mark.parametrize("stat, words", [
+    ({"exists": True, "islnk": True, "lnk_source": "/srv/real"}, "is a symbolic link (to /srv/real)"),
+    ({"exists": True, "isdir": True}, "is a folder"),
+])
+def test_f6_link_and_folder_name_the_consumer_and_the_path(stat, words):
+    problems = consumer(path_stat=stat)
+    assert len(problems) == 1 and problems[0].startswith("Consumer c1: token_rotation_consumer_path /etc/app/token")
+    assert words in problems[0] and problems[0].endswith("Nothing was changed.")
+
+
+def test_f7_unknown_owner_group_and_bad_template_are_found_before_the_create():
+    problems = consumer(owner="nosuchuser", owner_found=False, group="staff", group_found=True)
+    assert "token_rotation_consumer_owner 'nosuchuser' does not exist on this host." in problems[0]
+    assert "group" not in problems[0].split("owner", 1)[1]
+    problems = consumer(format="template", template="t.j2", template_error="template error while templating "
+                        "string: unexpected '}'")
+    assert "token_rotation_consumer_template must be a readable template file" in problems[0]
+    assert "got 't.j2': template error while templating string: unexpected '}'." in problems[0]
+    problems = consumer(format="template", template="t.j2", template_error="Task failed: Finalization of task args "
+                        "failed: The lookup plugin 'ansible.builtin.template' failed: the template file t.j2 could not "
+                        "be found for the lookup")
+    assert "got 't.j2': the template file t.j2 could not be found for the lookup." in problems[0]
+
+
+def test_missing_actions_reads_the_caller_roles():
+    tokens = [{"client_id": "me", "roles": ["r1"]}]
+    roles = [{"id": "r1", "actions": ["org-token-read"]}, {"id": "r2", "actions": ["org-token-write"]}]
+    assert _rotation.missing_actions("me", tokens, roles) == ["org-token-write"]
+    assert _rotation.missing_actions("me", tokens, [{"id": "r1", "actions": [
+        "enterprise-token-read", "enterprise-token-write"]}]) == []
+    assert _rotation.missing_actions("other", tokens, roles) is None
