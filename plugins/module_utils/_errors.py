@@ -14,6 +14,23 @@ _TOKEN_PATTERN = re.compile(r"AstraCS:[A-Za-z0-9]*(:[0-9a-fA-F]*)?")
 _TAG_PATTERN = re.compile(r"<[^>]+>")
 _TITLE_PATTERN = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _MAX_DETAIL = 200
+# A token's hash or a client secret inside text the collection did not make (a description, a command's output): 64
+# hex digits, or a run of 100 or more characters of the secret alphabet mixing upper case, lower case and digits
+# (secrets are 100 to 128 such characters).
+TOKEN_HASH = re.compile(r"[0-9a-fA-F]{64}")
+CLIENT_SECRET = re.compile(r"(?=[A-Za-z0-9.,+_-]*[0-9])(?=[A-Za-z0-9.,+_-]*[a-z])(?=[A-Za-z0-9.,+_-]*[A-Z])"
+                           r"[A-Za-z0-9.,+_-]{100,}")
+# A 400 or 403 can be about the caller's token itself rather than a missing permission (FACTS, Errors): the API's
+# error IDs 340012 "invalid token format" (terraform-provider-astra issue 57), 340017 "Resource, token, was malformed"
+# (astra-cli issue 66) and 340018 "Resource not found: token with identifier ..." (the unknown token), or, in a body
+# without IDs (plain text, a bare JSON string), the same words.
+BAD_TOKEN_IDS = frozenset((340012, 340017, 340018))
+BAD_TOKEN_STATUSES = (400, 403)
+_BAD_TOKEN_WORDS = re.compile(
+    r"\btoken\b.*\b(malformed|invalid|unknown|not found|revoked|expired)\b"
+    r"|\b(malformed|invalid|unknown|not found|revoked|expired)\b.*\btoken\b", re.IGNORECASE)
+TOKEN_HINT = ("The api_token is invalid, revoked or expired: give a valid AstraCS token in api_token "
+              "or ASTRA_API_TOKEN.")
 # Control characters (C0, DEL, C1): echoed raw, a newline in a user value would split a one-line error.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CONTROL_NAMES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -39,7 +56,10 @@ class AstraInputError(AstraError):
 
 
 class AstraApiError(AstraError):
-    """The API answered with an error, or could not be reached."""
+    """The API answered with an error, or could not be reached. bad_token: the answer says the caller's token itself
+    is malformed, unknown or otherwise not accepted (a 401, or a 400/403 about the token, see about_the_token)."""
+
+    bad_token = False
 
 
 def scrub(text, secrets=()):
@@ -96,6 +116,43 @@ def _messages_from_json(data):
     return []
 
 
+def _ids_from_json(data):
+    """The numeric error IDs of an envelope ({"errors": [{"ID": 340017, ...}]}), in any key casing."""
+    if isinstance(data, list):
+        return [i for item in data for i in _ids_from_json(item)]
+    if not isinstance(data, dict):
+        return []
+    lowered = dict((str(k).lower(), v) for k, v in data.items())
+    if "errors" in lowered:
+        return _ids_from_json(lowered["errors"])
+    try:
+        return [int(lowered["id"])] if lowered.get("id") is not None else []
+    except (TypeError, ValueError):
+        return []
+
+
+def api_error_ids(body):
+    """The error IDs an error body carries (only the JSON envelope has them); [] for every other shape."""
+    try:
+        return _ids_from_json(json.loads(body or ""))
+    except ValueError:
+        return []
+
+
+def about_the_token(status, body, content_type=""):
+    """Whether an error answer is about the caller's token itself (malformed, unknown, not found) rather than a
+    missing permission: a 401, or a 400 or 403 with one of BAD_TOKEN_IDS or whose words say so. The one place this
+    rule lives: error_from_response uses it for the hint, astra_token_check for 'refused'."""
+    if status == 401:
+        return True
+    if status not in BAD_TOKEN_STATUSES:
+        return False
+    if BAD_TOKEN_IDS.intersection(api_error_ids(body)):
+        return True
+    said = api_message(body, content_type)
+    return not said.startswith("an HTML page") and bool(_BAD_TOKEN_WORDS.search(said))
+
+
 def api_message(body, content_type=""):
     """The API's own words from an error body, whatever its shape; '' when it said nothing useful."""
     body = (body or "").strip()
@@ -117,8 +174,7 @@ def api_message(body, content_type=""):
 def hint_for_status(status, permission=None, resource=None):
     """What the user should do about a given HTTP status."""
     if status == 401:
-        return ("The api_token is invalid, revoked or expired: give a valid AstraCS token in api_token "
-                "or ASTRA_API_TOKEN.")
+        return TOKEN_HINT
     if status == 403:
         if permission:
             return ("The api_token's role lacks the '%s' permission: use a token whose role has it "
@@ -145,5 +201,9 @@ def error_from_response(status, body, content_type, action, permission=None, res
         message += ": %s." % said.rstrip(".")
     else:
         message += "."
-    hint = hint_for_status(status, permission, resource)
-    return AstraApiError(scrub(message, secrets), status=status, hint=scrub(hint, secrets))
+    bad_token = about_the_token(status, body, content_type)
+    # A 400 or 403 about the token itself is the 401 case under another status: the permission hint would mislead.
+    hint = TOKEN_HINT if bad_token else hint_for_status(status, permission, resource)
+    error = AstraApiError(scrub(message, secrets), status=status, hint=scrub(hint, secrets))
+    error.bad_token = bad_token
+    return error

@@ -29,13 +29,19 @@ AUTH_ARGUMENT_SPEC = dict(
     timeout=dict(type="int", default=30),
     retries=dict(type="int", default=5),
 )
+# The connection options without the caller's token, for a module that calls with another token.
+CONNECTION_ARGUMENT_SPEC = dict((name, option) for name, option in AUTH_ARGUMENT_SPEC.items() if name != "api_token")
 
 
 class AstraModule(AnsibleModule):
     """AnsibleModule with the auth options of the astra.devops.auth doc fragment; every module supports check mode."""
 
+    # The shared options; a subclass that calls with another token than api_token sets CONNECTION_ARGUMENT_SPEC and
+    # overrides bearer().
+    auth_spec = AUTH_ARGUMENT_SPEC
+
     def __init__(self, argument_spec, **kwargs):
-        spec = dict(AUTH_ARGUMENT_SPEC)
+        spec = dict(self.auth_spec)
         spec.update(argument_spec)
         super(AstraModule, self).__init__(argument_spec=spec, supports_check_mode=True, **kwargs)
         if not HAS_REQUESTS:
@@ -51,12 +57,16 @@ class AstraModule(AnsibleModule):
         if self._client is None:
             params = self.params
             self._client = AstraClient(
-                api_token=params["api_token"], api_url=params["api_url"], validate_certs=params["validate_certs"],
+                api_token=self.bearer(), api_url=params["api_url"], validate_certs=params["validate_certs"],
                 ca_path=params["ca_path"], timeout=params["timeout"], retries=params["retries"],
                 on_retry=self._note_retry, ansible_version=ANSIBLE_VERSION)
             if not params["validate_certs"] and self._client.base_url.startswith("https"):
                 self.warn("validate_certs is false: the Astra API's TLS certificate is not checked.")
         return self._client
+
+    def bearer(self):
+        """The token the client calls with."""
+        return self.params["api_token"]
 
     def _note_retry(self, message):
         """Each retry is a warning, which no_log does not hide (astra_token must run under no_log), and is returned in

@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import json
 import re
 
 from ansible_collections.astra.devops.plugins.module_utils._errors import AstraInputError, shown
@@ -104,10 +105,17 @@ def _first(record, *keys):
     return None
 
 
+def role_id_key(value):
+    """A role id in the one form the collection compares and sends: no spaces around it, lower case (the API's ids
+    are UUIDs; the Terraform provider lower-cases them too, so 'AD05...' and 'ad05...' are one role)."""
+    return str(value).strip().lower()
+
+
 def normalise_token(item, role_names=None):
-    """The collection's token metadata from a list item or a create answer; optional fields may be missing."""
+    """The collection's token metadata from a list item or a create answer; optional fields may be missing. Role ids
+    are in lower case (role_id_key)."""
     raw = lower_keys(item)
-    roles = [str(r) for r in (raw.get("roles") or [])]
+    roles = [role_id_key(r) for r in (raw.get("roles") or [])]
     generated = parse_timestamp(_first(raw, "generatedon", "generated_on"))
     expiry = parse_timestamp(_first(raw, "tokenexpiry", "token_expiry", "expiry"))
     return {
@@ -132,20 +140,50 @@ def token_ages(token, reference=None):
     return {"age_days": age_days, "expired": expiry <= reference, "expires_in_days": (expiry - reference).days}
 
 
+# The role Type values that mean built-in: "default" (DataStax's "Managing roles" reference), "built-in" (older docs).
+BUILT_IN_TYPES = ("built-in", "builtin", "default", "system")
+
+
+def _policy(value):
+    """A role's policy as a dict with lower-case keys: the API gives an object (the OpenAPI file, the Java SDK) or a
+    string holding the JSON object (DataStax's "Managing roles" reference); anything unreadable is an empty policy."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else {}
+        except ValueError:
+            return {}
+    return lower_keys(value) if isinstance(value, dict) else {}
+
+
+def _string_list(value):
+    """A list of strings from a list (or a single string) of the API; anything else is empty."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [str(item) for item in value if item is not None]
+    return []
+
+
 def normalise_role(item):
-    """The collection's role record from either key casing of the API."""
+    """The collection's role record from every shape of the API: keys in any case (id/name/policy of the OpenAPI
+    file, ID/Name/Policy/Type/OrgID of the Java SDK and astra-cli, ID/Name/Type with a lower-case policy of the
+    reference), the policy as an object or a JSON string, Type default/built-in/custom or none. The id is in lower
+    case (role_id_key)."""
     raw = lower_keys(item)
-    policy = lower_keys(raw.get("policy"))
-    role_type = str(raw.get("type") or "").lower()
-    resources = list(policy.get("resources") or [])
-    built_in = role_type in ("built-in", "builtin", "default", "system") or (
-        role_type == "" and any("__ORG_ID__" in str(r) for r in resources))
+    policy = _policy(raw.get("policy"))
+    role_type = str(raw.get("type") or "").strip().lower()
+    resources = _string_list(policy.get("resources"))
+    if role_type:
+        built_in = role_type in BUILT_IN_TYPES
+    else:  # no Type (the OpenAPI shape): built-in roles are the ones scoped with the __ORG_ID__ placeholder
+        built_in = any("__ORG_ID__" in r for r in resources)
+    role_id = _first(raw, "id", "roleid", "role_id")
     return {
-        "id": _first(raw, "id", "roleid"),
-        "name": raw.get("name") or "",
-        "description": policy.get("description") or "",
-        "effect": policy.get("effect") or "",
-        "actions": list(policy.get("actions") or []),
+        "id": role_id_key(role_id) if role_id is not None else None,
+        "name": str(raw.get("name") or ""),
+        "description": str(policy.get("description") or ""),
+        "effect": str(policy.get("effect") or ""),
+        "actions": _string_list(policy.get("actions")),
         "resources": resources,
         "built_in": built_in,
     }

@@ -14,7 +14,14 @@ import os
 import re
 
 from ansible_collections.astra.devops.plugins.module_utils._client import check_ca_path, normalise_base_url
-from ansible_collections.astra.devops.plugins.module_utils._errors import AstraInputError, one_line, scrub
+from ansible_collections.astra.devops.plugins.module_utils._errors import (
+    CLIENT_SECRET,
+    TOKEN_HASH,
+    AstraInputError,
+    one_line,
+    scrub,
+    shown,
+)
 from ansible_collections.astra.devops.plugins.module_utils._records import parse_duration, resolve_expiry
 from ansible_collections.astra.devops.plugins.module_utils._tokens import check_description
 
@@ -27,15 +34,6 @@ _DETAIL_MAX = 300
 ROTATION_ACTIONS = ("org-token-read", "org-token-write")
 # Exit status of coreutils' timeout when the command ran out of time.
 TIMEOUT_EXIT = 124
-# A client secret the run does not know (a consumer's previous JSON file holds one): a long run of the characters
-# secrets are made of, with upper case, lower case and digits in it.
-_SECRET_LIKE = re.compile(r"[A-Za-z0-9+._,=-]{40,}")
-
-
-def shown(value):
-    """A user value for a message: one line (control characters escaped), never a token."""
-    text = value if isinstance(value, str) else repr(value)
-    return scrub(text.encode("unicode_escape").decode("ascii"))
 
 
 def caller_client_id(api_token):
@@ -210,22 +208,9 @@ def consumer_problems(consumer):
     return ["Consumer %s: %s Nothing was changed." % (consumer.get("host"), " ".join(problems))] if problems else []
 
 
-def canonical_api_root(api_url):
-    """The API root as the client normalises it, also with the scheme and host in lower case and no default port,
-    so that every spelling of one URL gives one root."""
-    root = normalise_base_url(api_url)
-    scheme, _sep, rest = root.partition("://")
-    scheme = scheme.lower()
-    host, slash, path = rest.partition("/")
-    host = host.lower()
-    if (scheme, host.rpartition(":")[2]) in (("https", "443"), ("http", "80")):
-        host = host.rpartition(":")[0]
-    return "%s://%s%s%s" % (scheme, host, slash, path.rstrip("/"))
-
-
 def lock_path(lock_dir, api_url, org_id, description):
     """The lock file of a family: keyed on the API root and the organization, never on the text the user typed."""
-    key = "%s|%s|%s" % (canonical_api_root(api_url), org_id or "", description)
+    key = "%s|%s|%s" % (normalise_base_url(api_url), org_id or "", description)
     return "%s/%s.lock" % (str(lock_dir).rstrip("/") or "/", hashlib.sha256(key.encode("utf-8")).hexdigest()[:16])
 
 
@@ -242,15 +227,9 @@ def scrub_output(text, secrets, limit=_DETAIL_MAX):
     # Longest first: a token holds its hash, which must not be replaced first and leave the rest behind.
     for secret in sorted(values, key=len, reverse=True):
         text = text.replace(secret, "<hidden>")
-    text = _SECRET_LIKE.sub(_hide_secret_like, scrub(text))
+    # Also secrets the run does not know, such as the client secret in a consumer's previous JSON file.
+    text = CLIENT_SECRET.sub("<hidden>", TOKEN_HASH.sub("<hidden>", scrub(text)))
     return one_line(text, limit)
-
-
-def _hide_secret_like(match):
-    run = match.group(0)
-    mixed = re.search(r"[a-z]", run) and re.search(r"[0-9]", run) and (
-        re.search(r"[A-Z]", run) or re.fullmatch(r"[0-9a-fA-F]+", run))
-    return "<hidden>" if mixed else run
 
 
 _STEP_ADVICE = {

@@ -9,21 +9,24 @@ __metaclass__ = type
 import math
 import re
 
-from ansible_collections.astra.devops.plugins.module_utils._errors import AstraApiError, AstraInputError, shown
+from ansible_collections.astra.devops.plugins.module_utils._errors import (
+    CLIENT_SECRET,
+    TOKEN_HASH,
+    AstraApiError,
+    AstraInputError,
+    shown,
+)
 from ansible_collections.astra.devops.plugins.module_utils._records import format_timestamp, normalise_token
 
 TOKEN_PATHS = {"tokens": "/v2/tokens", "clientIdSecrets": "/v2/clientIdSecrets"}
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9]{16,64}$")
 _ORG_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 DESCRIPTION_MAX = 255
-# What a token or its secret looks like inside a description: the AstraCS: prefix (any case), a token's 64-hex hash, or
-# a run of 100 or more characters of the secret alphabet mixing upper case, lower case and digits (secrets are 100 to
-# 128 such characters).
+# What a token or its secret looks like inside a description.
 _TOKEN_LIKE = (
     ("an AstraCS: token", re.compile(r"astracs:", re.IGNORECASE)),
-    ("a token's 64-character hex hash", re.compile(r"[0-9a-fA-F]{64}")),
-    ("a client secret", re.compile(r"(?=[A-Za-z0-9.,+_-]*[0-9])(?=[A-Za-z0-9.,+_-]*[a-z])(?=[A-Za-z0-9.,+_-]*[A-Z])"
-                                   r"[A-Za-z0-9.,+_-]{100,}")),
+    ("a token's 64-character hex hash", TOKEN_HASH),
+    ("a client secret", CLIENT_SECRET),
 )
 
 

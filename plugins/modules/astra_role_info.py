@@ -12,8 +12,11 @@ short_description: List DataStax Astra roles, built-in and custom
 version_added: 1.0.0
 description:
   - Lists the roles of the organization (or enterprise) of O(api_token) with their permissions, in one API call.
-  - Reads the role records in either key casing the API has been seen to use (C(id)/C(name)/C(policy) and
-    C(ID)/C(Name)/C(Policy)).
+  - Reads the role records in every shape the API has been seen or documented to use, keys in any letter case
+    (C(id)/C(name)/C(policy) of the OpenAPI file, C(ID)/C(Name)/C(Policy)/C(OrgID) of the Java SDK), with the
+    policy as an object or as a JSON-encoded string (C(ID)/C(Name)/C(Type)/C(policy) of DataStax's "Managing roles"
+    reference). A C(Type) of C(default) or C(built-in) is a built-in role, C(custom) a custom one; without a
+    C(Type), roles scoped with the C(__ORG_ID__) placeholder are the built-in ones.
   - Use it to find role ids, to audit what a role allows, or to check a role exists before creating tokens.
 author:
   - Astra DevOps maintainers (@astra-devops)
@@ -34,8 +37,8 @@ options:
     type: str
   id:
     description:
-      - Only the role with this id, a UUID. Anything else fails before the API is called; use O(name) to look a
-        role up by its name.
+      - Only the role with this id, a UUID in any letter case. Anything else fails before the API is called; use
+        O(name) to look a role up by its name.
     type: str
   custom:
     description:
@@ -74,7 +77,7 @@ roles:
   elements: dict
   contains:
     id:
-      description: The role id.
+      description: The role id, in lower case.
       type: str
       sample: b4ed0e9e-67e8-47b6-8b58-c6629be961a9
     name:

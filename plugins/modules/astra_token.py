@@ -54,6 +54,7 @@ options:
     description:
       - The roles of the token, as API names (C(R/W Svc Acct)), portal names (C(Read/Write Service Account)),
         in any letter case, or as role ids. Compared as a set.
+      - Role ids are compared in any letter case and sent to the API in lower case.
       - A comma-separated string is split into names; spaces around each name are ignored.
       - Required to create a token. When replacing a token and not given, the old token's roles are used.
       - Names are resolved with one extra call listing the roles; ids need no extra call when nothing changes.
@@ -193,7 +194,7 @@ token:
       type: str
       sample: inventory-service
     roles:
-      description: The role ids of the token.
+      description: The role ids of the token, in lower case.
       type: list
       elements: str
       sample: [b4ed0e9e-67e8-47b6-8b58-c6629be961a9]
@@ -282,6 +283,7 @@ from ansible_collections.astra.devops.plugins.module_utils._records import (
     now,
     parse_timestamp,
     resolve_expiry,
+    role_id_key,
 )
 from ansible_collections.astra.devops.plugins.module_utils._roles import (
     check_role_list,
@@ -355,7 +357,7 @@ class TokenTask:
         all_ids = all(is_role_id(r) for r in roles)
         # An enterprise caller lists only enterprise roles, so a member org's role ids cannot be checked here.
         if all_ids and (self.params["org_id"] or not for_create):
-            return [r.strip() for r in roles]
+            return [role_id_key(r) for r in roles]
         try:
             return resolve_roles(roles, self.load_catalog())
         except AstraInputError as error:

@@ -15,6 +15,9 @@ description:
     inventories. Never returns a secret, since the API does not give secrets after creation.
   - Makes two API calls, one listing tokens and one listing roles to name them. Filters apply on the controller,
     since the API has none. All filters given must match (AND).
+  - When the API refuses the roles list (HTTP 403, for example to a token that may list tokens but not roles), the
+    tokens are still returned, with RV(tokens[].role_names) null and a warning that says why. A O(roles) filter then
+    works with role ids only; role names fail with a message that says so.
 author:
   - Astra DevOps maintainers (@astra-devops)
 extends_documentation_fragment:
@@ -39,7 +42,8 @@ options:
     type: str
   roles:
     description:
-      - Only tokens holding any of these roles (API names, portal names or role ids).
+      - Only tokens holding any of these roles (API names, portal names or role ids; ids in any letter case).
+      - Names need the roles list; when the API refuses it, give role ids.
       - A comma-separated string is split into names; spaces around each name are ignored.
     type: list
     elements: str
@@ -121,12 +125,14 @@ tokens:
       type: str
       sample: inventory-service
     roles:
-      description: The role ids of the token.
+      description: The role ids of the token, in lower case.
       type: list
       elements: str
       sample: [b4ed0e9e-67e8-47b6-8b58-c6629be961a9]
     role_names:
-      description: The role names, in the order of the ids; an id stays as it is when no role has it.
+      description:
+        - The role names, in the order of the ids; an id stays as it is when no role has it.
+        - Null when the API refused the roles list (the module then warns).
       type: list
       elements: str
       sample: [R/W Svc Acct]
@@ -162,9 +168,22 @@ api_retries:
   sample: ["retry 1 of 5 in 1.0s after Listing tokens: HTTP 503"]
 '''
 
+from ansible_collections.astra.devops.plugins.module_utils._errors import AstraApiError, AstraInputError, shown
 from ansible_collections.astra.devops.plugins.module_utils._module import AstraModule
-from ansible_collections.astra.devops.plugins.module_utils._records import now, parse_duration, parse_timestamp, token_ages
-from ansible_collections.astra.devops.plugins.module_utils._roles import check_role_list, fetch_roles, names_by_id, resolve_roles
+from ansible_collections.astra.devops.plugins.module_utils._records import (
+    now,
+    parse_duration,
+    parse_timestamp,
+    role_id_key,
+    token_ages,
+)
+from ansible_collections.astra.devops.plugins.module_utils._roles import (
+    check_role_list,
+    fetch_roles,
+    is_role_id,
+    names_by_id,
+    resolve_roles,
+)
 from ansible_collections.astra.devops.plugins.module_utils._tokens import TokenApi, check_client_id, check_description
 
 
@@ -192,19 +211,50 @@ def build_filters(params, reference):
     return filters
 
 
+# Statuses of the roles list that leave the token list usable: the caller may read tokens but not roles.
+PARTIAL_STATUSES = (403,)
+
+
+def read_catalog(module):
+    """The roles list, or None with a warning when the API refuses it to this token (the tokens are still worth
+    returning); a refusal about the token itself, or any other failure, fails the module as usual."""
+    try:
+        return fetch_roles(module.client)
+    except AstraApiError as error:
+        if error.status not in PARTIAL_STATUSES or error.bad_token:
+            raise
+        # The status and the hint only: a warning is shown whatever no_log says, so no words of the API go in it.
+        module.warn("Listing roles was refused with HTTP %s, so every role_names is null and a roles filter takes "
+                    "role ids only. %s" % (error.status, error.hint))
+        return None
+
+
+def role_filter(values, catalog):
+    """The role ids a roles filter stands for; without the roles list only ids can be told, names fail clearly."""
+    if catalog is not None:
+        return set(resolve_roles(values, catalog))
+    names = [value for value in values if not is_role_id(value)]
+    if names:
+        raise AstraInputError(
+            "roles must be given as role ids here, got the role name '%s': the API refused to list roles to this "
+            "api_token (see the warning), so names cannot be resolved. Give role ids, or use an api_token whose role "
+            "may list roles (org-role-read)." % shown(names[0]))
+    return set(role_id_key(value) for value in values)
+
+
 def list_tokens(module):
     params = module.params
     reference = now()
     filters = build_filters(params, reference)
     tokens = TokenApi(module.client, params["endpoint"]).list()
-    catalog = fetch_roles(module.client)
+    catalog = read_catalog(module)
     if params["roles"] is not None:
-        wanted = set(resolve_roles(params["roles"], catalog))
+        wanted = role_filter(params["roles"], catalog)
         filters.append(lambda t: bool(wanted.intersection(t["roles"])))
-    names = names_by_id(catalog)
+    names = names_by_id(catalog) if catalog is not None else None
     found = []
     for token in tokens:
-        token["role_names"] = [names.get(r, r) for r in token["roles"]]
+        token["role_names"] = [names.get(r, r) for r in token["roles"]] if names is not None else None
         token.update(token_ages(token, reference))
         if all(keep(token) for keep in filters):
             found.append(token)

@@ -129,20 +129,56 @@ ENTERPRISE_ROLES = (
 BUILTIN_UPDATED = "2021-03-24T16:54:36Z"
 
 DEFAULT_CONFIG = {
+    "profile": "default",
     "role_key_case": "lower",
+    "role_policy": "object",
+    "role_type": None,
     "error_shape": "envelope",
+    "error_shapes": {},
+    "bad_token_status": 401,
+    "list_roles_requires": None,
     "delete_status": 200,
     "activation_delay": 0,
     "echo_create_fields": False,
     "list_legacy_fields": False,
     "list_expired": True,
 }
+ERROR_SHAPES = ("envelope", "string", "text")
 CONFIG_CHOICES = {
-    "role_key_case": ("lower", "upper"),
-    "error_shape": ("envelope", "string", "text"),
+    "role_key_case": ("lower", "upper", "reference"),
+    "role_policy": ("object", "string"),
+    "role_type": (None, "none", "built-in", "default"),
+    "error_shape": ERROR_SHAPES,
+    "bad_token_status": (401, 403),
     "delete_status": (200, 204),
 }
 BOOL_CONFIG = ("echo_create_fields", "list_legacy_fields", "list_expired")
+# Endpoint families whose error bodies can differ (config "error_shapes"): the two token families, the roles, and
+# /v2/currentOrg.
+ERROR_FAMILIES = ("tokens", "roles", "org")
+# Bundles of the shape settings above (config "profile"; README.md gives the evidence of each).
+PROFILES = {
+    "default": {},
+    # DataStax's "Managing roles" reference: {"ID","Name","Type":"default","policy":"<JSON string>"}; the OpenAPI
+    # file's text/plain bodies on the token endpoints; 403 with 340017/340018 for a malformed or unknown token
+    # (astra-cli issue 66).
+    "docs": {"role_key_case": "reference", "role_policy": "string", "error_shapes": {"tokens": "text"},
+             "bad_token_status": 403},
+    # The OpenAPI file v2.3.0: id/name/policy/last_update_datetime/last_update_userid, bare JSON strings as the
+    # error bodies of the role endpoints.
+    "openapi": {"role_key_case": "lower", "role_policy": "object", "error_shapes": {"roles": "string"}},
+}
+
+
+def error_family(path):
+    """The endpoint family of a request path, for the per-family error shape."""
+    if path.startswith(("/v2/tokens", "/v2/clientIdSecrets")):
+        return "tokens"
+    if path.startswith("/v2/organizations/roles"):
+        return "roles"
+    if path.startswith("/v2/currentOrg"):
+        return "org"
+    return None
 
 
 def builtin_role(spec, org_id=None):
@@ -436,15 +472,22 @@ class World:
     # -- auth --------------------------------------------------------------
 
     def authenticate(self, header):
-        """The calling token record, or a 401."""
+        """The calling token record, or a 401 (config bad_token_status 403: a malformed or unknown token gets the
+        403 of astra-cli issue 66, IDs 340017 and 340018)."""
         if not header or not header.strip():
             raise ApiError(401, "missing Authorization header", 340011)
         parts = header.strip().split(None, 1)
         value = parts[1].strip() if len(parts) == 2 else ""
+        forbidden = self.config["bad_token_status"] == 403
         if parts[0].lower() != "bearer" or not TOKEN_RE.match(value):
+            if forbidden:
+                raise ApiError(403, "Resource, token, was malformed. Error: auth-manager returned 403 for call "
+                                    "%s/v2/admin/tokens", 340017)
             raise ApiError(401, "invalid token format", 340012)
         rec = self.by_token.get(value)
         if rec is None:
+            if forbidden:
+                raise ApiError(403, "Resource not found: token with identifier %s" % value.split(":")[1], 340018)
             raise ApiError(401, "the token is not valid: unknown or revoked", 340013)
         now = time.time_ns()
         if rec["tokenExpiry"] is not None and rec["tokenExpiry"] <= now:
@@ -564,17 +607,33 @@ class World:
     # -- roles -------------------------------------------------------------
 
     def render_role(self, role):
-        """A role in the configured key casing."""
+        """A role in the configured shape: key casing (lower: the OpenAPI file; upper: the Java SDK and astra-cli;
+        reference: DataStax's "Managing roles" page), the policy as an object or a JSON string, and the Type of a
+        built-in role (default by casing: none in lower, built-in in upper, default in reference)."""
+        config = self.config
         policy = {"description": role["description"], "resources": list(role["resources"]),
                   "actions": list(role["actions"]), "effect": role["effect"]}
-        if self.config["role_key_case"] == "upper":
-            return {"ID": role["id"], "Name": role["name"], "Policy": policy,
-                    "Type": "built-in" if role["builtin"] else "custom", "OrgID": role["orgId"] or "",
-                    "LastUpdateDateTime": role["updated"]}
-        return {"id": role["id"], "name": role["name"], "policy": policy, "last_update_datetime": role["updated"]}
+        if config["role_policy"] == "string":
+            policy = json.dumps(policy)
+        case = config["role_key_case"]
+        role_type = config["role_type"] or {"lower": "none", "upper": "built-in", "reference": "default"}[case]
+        if case == "lower":
+            rendered = {"id": role["id"], "name": role["name"], "policy": policy,
+                        "last_update_datetime": role["updated"], "last_update_userid": ""}
+        elif case == "upper":
+            rendered = {"ID": role["id"], "Name": role["name"], "Policy": policy, "OrgID": role["orgId"] or "",
+                        "LastUpdateDateTime": role["updated"], "LastUpdateUserID": ""}
+        else:
+            rendered = {"ID": role["id"], "Name": role["name"], "policy": policy}
+        if role_type != "none":
+            rendered["type" if case == "lower" else "Type"] = role_type if role["builtin"] else "custom"
+        return rendered
 
     def list_roles(self, caller, _call):
-        """GET /v2/organizations/roles: any valid token; enterprise tokens see enterprise roles."""
+        """GET /v2/organizations/roles: any valid token (config list_roles_requires: that action); enterprise tokens
+        see enterprise roles."""
+        if self.config["list_roles_requires"]:
+            self.require(caller, self.config["list_roles_requires"])
         return [self.render_role(role) for role in self.roles_of(caller["orgId"])]
 
     def get_role(self, caller, call):
@@ -654,9 +713,10 @@ class World:
             caller = self.authenticate(auth_header)
             return getattr(self, handler_name)(caller, call)
 
-    def error_reply(self, error, headers=None):
-        """Render an ApiError in the configured shape (envelope, bare JSON string or text/plain)."""
-        shape = self.config["error_shape"]
+    def error_reply(self, error, headers=None, family=None):
+        """Render an ApiError in the configured shape (envelope, bare JSON string or text/plain): the shape of the
+        endpoint family in error_shapes, else error_shape."""
+        shape = self.config["error_shapes"].get(family) or self.config["error_shape"]
         if shape == "string":
             return Reply(error.status, json.dumps(error.message).encode("utf-8"), headers=headers)
         if shape == "text":
@@ -690,7 +750,7 @@ class World:
                 return dict(rule)
         return None
 
-    def fault_reply(self, rule):
+    def fault_reply(self, rule, family=None):
         """The injected answer of a status fault rule."""
         status = rule["status"]
         headers = {}
@@ -705,7 +765,7 @@ class World:
                     status, HTTP_REASONS.get(status, ""), status, HTTP_REASONS.get(status, ""))
                 return Reply(status, html.encode("utf-8"), "text/html", headers)
             with self.lock:
-                return self.error_reply(ApiError(status, message, 340500), headers)
+                return self.error_reply(ApiError(status, message, 340500), headers, family)
         if isinstance(body, str) and content_type != "application/json":
             raw = body.encode("utf-8")
         else:
@@ -779,10 +839,21 @@ class Admin:
         return dict(self.world.config)
 
     def route_post_config(self, data):
-        """Merge settings after validating every one."""
+        """Merge settings after validating every one; a "profile" first sets the shape settings it bundles (on top of
+        the defaults), then the other settings given apply."""
         merged = dict(self.world.config)
+        if "profile" in data:
+            name = data["profile"]
+            if name not in PROFILES:
+                raise AdminError(400, "profile must be one of %s" % sorted(PROFILES))
+            for key in ("role_key_case", "role_policy", "role_type", "error_shape", "error_shapes",
+                        "bad_token_status"):
+                merged[key] = DEFAULT_CONFIG[key]
+            merged.update(PROFILES[name])
+            merged["profile"] = name
         for key, value in data.items():
-            merged[key] = check_config(key, value)
+            if key != "profile":
+                merged[key] = check_config(key, value)
         self.world.config = merged
         return dict(merged)
 
@@ -893,6 +964,15 @@ class Admin:
 
 def check_config(key, value):
     """Validate one config setting."""
+    if key == "error_shapes":
+        if not isinstance(value, dict) or any(k not in ERROR_FAMILIES or v not in ERROR_SHAPES for k, v in value.items()):
+            raise AdminError(400, "error_shapes must map families %s to shapes %s" % (list(ERROR_FAMILIES),
+                                                                                     list(ERROR_SHAPES)))
+        return dict(value)
+    if key == "list_roles_requires":
+        if value is not None and value not in KNOWN_ORG_ACTIONS:
+            raise AdminError(400, "list_roles_requires must be null or an organization action")
+        return value
     if key in CONFIG_CHOICES:
         if value not in CONFIG_CHOICES[key] or isinstance(value, bool):
             raise AdminError(400, "%s must be one of %s" % (key, list(CONFIG_CHOICES[key])))
@@ -1011,7 +1091,7 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if rule and rule["status"] is not None:
-            reply = world.fault_reply(rule)
+            reply = world.fault_reply(rule, error_family(path))
         else:
             reply = self.answer(route, handler_name, params, body)
         world.record(self.command, path, route, reply.status, rule["id"] if rule else None)
@@ -1032,10 +1112,11 @@ class Handler(BaseHTTPRequestHandler):
             result = world.handle_api(handler_name, self.headers.get("Authorization"), call)
         except ApiError as exc:
             with world.lock:
-                return world.error_reply(exc)
+                return world.error_reply(exc, family=error_family(route or ""))
         except Exception as exc:  # pylint: disable=broad-exception-caught
             with world.lock:
-                return world.error_reply(ApiError(500, "internal emulator error: %s" % exc))
+                return world.error_reply(ApiError(500, "internal emulator error: %s" % exc),
+                                         family=error_family(route or ""))
         return result if isinstance(result, Reply) else json_reply(200, result)
 
     def send(self, reply):

@@ -397,7 +397,7 @@ def test_builtin_roles_lower_case(emu):
     assert {r["name"] for r in roles} == BUILTIN_NAMES
     oa = next(r for r in roles if r["name"] == "Organization Administrator")
     assert oa["id"] == OA_ID
-    assert set(oa) == {"id", "name", "policy", "last_update_datetime"}
+    assert set(oa) == {"id", "name", "policy", "last_update_datetime", "last_update_userid"}
     assert {"org-token-read", "org-token-write", "org-role-read", "org-role-write", "org-role-delete"} <= set(
         oa["policy"]["actions"])
     assert "drn:astra:org:__ORG_ID__" in oa["policy"]["resources"]
@@ -461,6 +461,104 @@ def test_error_shapes(emu):
     assert body.startswith("insufficient permissions") and "org-token-read" in body
 
 
+# ---------------------------------------------------------------------------
+# Issue 10: the shapes of the evidence, switchable
+# ---------------------------------------------------------------------------
+
+def _oa(roles):
+    return next(r for r in roles if (r.get("Name") or r.get("name")) == "Organization Administrator")
+
+
+@pytest.mark.parametrize("case, policy, role_type, keys, type_value", [
+    ("lower", "object", None, {"id", "name", "policy", "last_update_datetime", "last_update_userid"}, None),
+    ("lower", "string", "default", {"id", "name", "policy", "type", "last_update_datetime", "last_update_userid"},
+     "default"),
+    ("upper", "object", None, {"ID", "Name", "Policy", "Type", "OrgID", "LastUpdateDateTime", "LastUpdateUserID"},
+     "built-in"),
+    ("upper", "string", "none", {"ID", "Name", "Policy", "OrgID", "LastUpdateDateTime", "LastUpdateUserID"}, None),
+    ("reference", "string", None, {"ID", "Name", "Type", "policy"}, "default"),
+    ("reference", "object", "built-in", {"ID", "Name", "Type", "policy"}, "built-in"),
+])
+def test_role_shapes(emu, case, policy, role_type, keys, type_value):
+    made = emu.call("POST", "/v2/organizations/roles", body={"name": "shape probe", "policy": {
+        "description": "probe", "actions": ["db-cql"], "resources": [], "effect": "allow"}})
+    assert made[0] == 201
+    emu.config(role_key_case=case, role_policy=policy, role_type=role_type)
+    _status, _headers, roles = emu.call("GET", "/v2/organizations/roles")
+    oa = _oa(roles)
+    assert set(oa) == keys
+    value = oa.get("policy", oa.get("Policy"))
+    assert isinstance(value, str) == (policy == "string")
+    parsed = json.loads(value) if policy == "string" else value
+    assert "org-token-write" in parsed["actions"] and parsed["effect"] == "allow"
+    assert oa.get("Type", oa.get("type")) == type_value
+    custom = next(r for r in roles if (r.get("Name") or r.get("name")) == "shape probe")
+    if type_value:
+        assert custom.get("Type", custom.get("type")) == "custom"
+    emu.reset()
+
+
+@pytest.mark.parametrize("profile, expected", [
+    ("docs", {"role_key_case": "reference", "role_policy": "string", "error_shapes": {"tokens": "text"},
+              "bad_token_status": 403}),
+    ("openapi", {"role_key_case": "lower", "role_policy": "object", "error_shapes": {"roles": "string"},
+                 "bad_token_status": 401}),
+    ("default", {"role_key_case": "lower", "role_policy": "object", "error_shapes": {}, "bad_token_status": 401,
+                 "error_shape": "envelope"}),
+])
+def test_profiles_bundle_the_shape_settings(emu, profile, expected):
+    emu.config(role_key_case="upper", error_shape="text", delete_status=204)
+    config = emu.config(profile=profile)
+    assert config["profile"] == profile
+    for key, value in expected.items():
+        assert config[key] == value, key
+    assert config["delete_status"] == 204  # a profile sets only the shape settings
+    emu.reset()
+    assert emu.state()["config"]["profile"] == "default"
+
+
+def test_error_shapes_per_endpoint_family(emu):
+    ro_token = emu.mint(roles=["RO User"])["token"]
+    emu.config(error_shapes={"tokens": "text", "roles": "string"}, list_roles_requires="org-role-read")
+    status, headers, body = emu.call("GET", "/v2/tokens", token=ro_token)
+    assert status == 403 and headers["content-type"].startswith("text/plain") and "org-token-read" in body
+    status, headers, body = emu.call("GET", "/v2/organizations/roles", token=ro_token)
+    assert status == 403 and headers["content-type"] == "application/json"
+    assert isinstance(body, str) and "org-role-read" in body
+    status, _headers, body = emu.call("GET", "/v2/organizations/roles/" + OA_ID, token=ro_token)
+    assert status == 403 and isinstance(body, str)
+    status, _headers, body = emu.call("GET", "/v2/tokens/AAAA")  # a known path, another method: its family's
+    assert status == 405 and isinstance(body, str) and "not allowed" in body
+    status, _headers, body = emu.call("GET", "/v2/nothing")  # an unknown route: the global shape
+    assert status == 404 and "errors" in body
+    emu.fault(method="GET", path="/v2/organizations/roles", status=503, times=1)
+    status, _headers, body = emu.call("GET", "/v2/organizations/roles")
+    assert status == 503 and body == "Service Unavailable (injected fault)"
+    emu.fault(method="GET", path="/v2/currentOrg", status=503, times=1)
+    status, _headers, body = emu.call("GET", "/v2/currentOrg")
+    assert status == 503 and body["errors"][0]["message"] == "Service Unavailable (injected fault)"
+    emu.reset()
+
+
+def test_403_for_malformed_and_unknown_tokens(emu):
+    revoked = emu.mint(roles=["Organization Administrator"])
+    emu.revoke(revoked["clientId"])
+    expired = emu.mint(roles=["Organization Administrator"], expires_in_days=-1)
+    for setting, statuses in ((401, (401, 401, 401)), (403, (403, 403, 401))):
+        emu.config(bad_token_status=setting)
+        answers = [emu.call("GET", "/v2/currentOrg", token=token) for token in
+                   ("AstraCS:not-a-token", revoked["token"], expired["token"])]
+        assert tuple(a[0] for a in answers) == statuses
+        if setting == 403:
+            malformed, unknown = answers[0][2]["errors"][0], answers[1][2]["errors"][0]
+            assert malformed["ID"] == 340017 and malformed["message"].startswith("Resource, token, was malformed.")
+            assert unknown["ID"] == 340018
+            assert unknown["message"] == "Resource not found: token with identifier %s" % revoked["clientId"]
+        assert emu.call("GET", "/v2/currentOrg", token="")[0] == 401  # no token at all stays 401
+    assert emu.call("GET", "/v2/currentOrg")[0] == 200
+    emu.reset()
+
+
 def test_unknown_route_and_method(emu):
     assert emu.call("GET", "/v2/nothing")[0] == 404
     assert emu.call("PATCH", "/v2/tokens")[0] == 405
@@ -469,7 +567,9 @@ def test_unknown_route_and_method(emu):
 
 def test_bad_config_is_refused(emu):
     for bad in ({"role_key_case": "camel"}, {"delete_status": 201}, {"activation_delay": -1}, {"bogus": 1},
-                {"list_expired": "yes"}):
+                {"list_expired": "yes"}, {"profile": "nope"}, {"error_shapes": {"tokens": "xml"}},
+                {"error_shapes": {"databases": "text"}}, {"bad_token_status": 404}, {"role_policy": "yaml"},
+                {"list_roles_requires": "fly"}):
         status, _headers, body = emu.call("POST", "/_emulator/config", token="", body=bad)
         assert status == 400 and "error" in body
     assert emu.state()["config"]["role_key_case"] == "lower"

@@ -94,14 +94,19 @@ class Target:
         return http_json(method, self.url.rstrip('/') + path, token or self.api_token, body)
 
     def roles(self, token=None):
-        """The role list as the API gives it, keys lower-cased at the top level and in the policy."""
+        """The role list as the API gives it, keys lower-cased at the top level and in the policy (a policy given as
+        a JSON string, as DataStax's reference shows it, is parsed)."""
         status, body = self.api('GET', '/v2/organizations/roles', token=token)
         assert status == 200, (status, body)
         roles = []
         for role in body:
             lowered = {k.lower(): v for k, v in role.items()}
-            policy = {k.lower(): v for k, v in (lowered.get('policy') or {}).items()}
-            roles.append({'id': lowered['id'], 'name': lowered['name'], 'policy': policy})
+            policy = lowered.get('policy') or {}
+            if isinstance(policy, str):
+                policy = json.loads(policy)
+            policy = {k.lower(): v for k, v in policy.items()}
+            roles.append({'id': lowered['id'], 'name': lowered['name'], 'policy': policy,
+                          'type': lowered.get('type')})
         return roles
 
     def role_id(self, name):
@@ -123,6 +128,27 @@ class Target:
 
     def cleanup(self):
         """Delete every token this session created (real Astra)."""
+
+
+API_PROFILES = ('default', 'docs', 'openapi')
+
+
+class ApiProfile:
+    """The emulator profile a test runs against (the api_profile fixture): its name and the emulator's whole config
+    once the profile is applied, so a test reads what to expect (config['bad_token_status'], ...) instead of being
+    written once per profile. Against real Astra: the name 'real' and an empty config."""
+
+    def __init__(self, name, config=None):
+        self.name = name
+        self.config = dict(config or {})
+
+    @property
+    def bad_token_status(self):
+        """The status of a malformed or unknown token: 401, or 403 (astra-cli issue 66)."""
+        return self.config.get('bad_token_status', 401)
+
+    def __repr__(self):
+        return '<ApiProfile %s>' % self.name
 
 
 class EmulatorTarget(Target):

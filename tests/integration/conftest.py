@@ -5,6 +5,11 @@
 - ``target``: the API under test for the whole session: the local emulator (default), or a real Astra organisation
   when ASTRA_IT_API_TOKEN is set (ASTRA_IT_API_URL optional).
 - ``emu``: the emulator, reset before the test; skips the test (with a reason) against real Astra.
+- ``api_profile``: the emulator profile of the test (issue 10). The module tests (PROFILED_MODULES) run once per
+  profile of API_PROFILES: ``default``, ``docs`` and ``openapi``, the response shapes the emulator can play
+  (tests/emulator/README.md). A test that only makes sense in some profiles says which with
+  ``@pytest.mark.api_profiles('default', reason=...)``; a test that expects something that differs by profile reads
+  it from the fixture (``api_profile.bad_token_status``). Every other test runs in the default profile.
 - ``run_playbook``: runs ansible-playbook and scans everything it produced for secrets.
 """
 
@@ -21,9 +26,51 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # pylint: disable=wrong-import-position
-from _astra_it import LEAK_SCANS, REPO, RealAstraTarget, Runner, collections_path, start_emulator  # noqa: E402
+from _astra_it import (  # noqa: E402
+    API_PROFILES,
+    LEAK_SCANS,
+    REPO,
+    ApiProfile,
+    RealAstraTarget,
+    Runner,
+    collections_path,
+    start_emulator,
+)
 
 REAL_TOKEN = os.environ.get('ASTRA_IT_API_TOKEN')
+# The module tests, run in every profile of API_PROFILES (issue 10).
+PROFILED_MODULES = ('test_astra_token', 'test_token_info', 'test_role_info', 'test_errors')
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        'markers', 'api_profiles(*names, reason): run this test of a profiled module only in these emulator profiles '
+                   '(the reason says why the others add nothing)')
+
+
+def pytest_generate_tests(metafunc):
+    """The module tests get one instance per emulator profile (fewer with the api_profiles marker; against real
+    Astra, one instance, 'real')."""
+    if metafunc.module.__name__.rsplit('.', 1)[-1] not in PROFILED_MODULES or 'api_profile' not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker('api_profiles')
+    names = tuple(marker.args) if marker else API_PROFILES
+    unknown = set(names) - set(API_PROFILES)
+    assert not unknown and (not marker or marker.kwargs.get('reason')), \
+        '%s: api_profiles takes names of %s and a reason' % (metafunc.definition.nodeid, API_PROFILES)
+    if REAL_TOKEN:
+        names = ('real',)
+    metafunc.parametrize('api_profile', names, indirect=True)
+
+
+@pytest.fixture
+def api_profile(request, target):
+    """The profile of this test, applied to the emulator after its reset (see pytest_generate_tests)."""
+    name = getattr(request, 'param', 'real' if not target.is_emulator else 'default')
+    if not target.is_emulator:
+        return ApiProfile(name)
+    target.reset()
+    return ApiProfile(name, target.config(profile=name))
 
 
 @pytest.fixture(scope='session')
@@ -38,10 +85,9 @@ def target(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_target(target):
-    """Every test starts from the initial emulator world; against real Astra, its tokens are deleted afterwards."""
-    if target.is_emulator:
-        target.reset()
+def _fresh_target(target, api_profile):  # pylint: disable=unused-argument,redefined-outer-name
+    """Every test starts from the initial emulator world in its profile (api_profile resets and applies it); against
+    real Astra, its tokens are deleted afterwards."""
     yield
     if not target.is_emulator:
         target.cleanup()

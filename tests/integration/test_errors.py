@@ -8,6 +8,8 @@ from __future__ import annotations
 import random
 import string
 
+import pytest
+
 from _astra_it import closed_port, info, play, show, task, token
 
 RW = 'R/W Svc Acct'
@@ -44,7 +46,9 @@ def fake_token():
 # 401 / 403 / 404
 # ----------------------------------------------------------------------------------------------------------------
 
-def test_401_for_invalid_revoked_and_expired_tokens(emu, run_playbook):
+def test_401_for_invalid_revoked_and_expired_tokens(emu, run_playbook, api_profile):
+    """Unknown, revoked and malformed tokens get the profile's status for a bad token (401, or the 403 with 340018 /
+    340017 of astra-cli issue 66 in the docs profile), expired ones 401; every one gets the invalid-token hint."""
     revoked = emu.mint(description='it-revoked', roles=['Organization Administrator'])
     emu.revoke(revoked['clientId'])
     expired = emu.mint(description='it-expired', roles=['Organization Administrator'], expires_in_days=-1)
@@ -60,11 +64,14 @@ def test_401_for_invalid_revoked_and_expired_tokens(emu, run_playbook):
     for name in ('list with an unknown token', 'list with a revoked token', 'list with an expired token',
                  'list with a malformed token', 'delete with a revoked token'):
         msg = one_line(run, name)
-        assert '401' in msg, msg
+        status = 401 if name == 'list with an expired token' else api_profile.bad_token_status
+        assert 'HTTP %d' % status in msg, msg
         assert 'api_token' in msg and 'invalid, revoked or expired' in msg, msg
+        assert 'permission' not in msg, msg
     assert emu.writes() == {}
 
 
+@pytest.mark.api_profiles('default', reason='no API call is made')
 def test_missing_api_token_is_a_clear_error(target, run_playbook):
     run = run_playbook(play([failing_info('list without any api_token')]), extra_env={'ASTRA_API_TOKEN': None})
     msg = one_line(run, 'list without any api_token')
@@ -94,10 +101,12 @@ def test_403_names_the_missing_permission(emu, run_playbook):
     assert '403' in msg and 'org-token-write' in msg, msg
     msg = one_line(run, 'delete with a token that can only read tokens')
     assert '403' in msg and 'org-token-write' in msg, msg
+    assert 'invalid, revoked or expired' not in msg, msg
     assert emu.state_tokens('it-denied') == []
     assert len(emu.state_tokens('it-victim')) == 1
 
 
+@pytest.mark.api_profiles('default', reason="the roles' 404 is a fault with its own body")
 def test_404_unknown_client_id_and_404_answers(emu, run_playbook):
     missing = 'ZZZZZZZZZZZZZZZZZZZZZZZZ'
     emu.fault(method='GET', path='/v2/organizations/roles', status=404,
@@ -122,6 +131,7 @@ def test_404_unknown_client_id_and_404_answers(emu, run_playbook):
 # throttling and server errors
 # ----------------------------------------------------------------------------------------------------------------
 
+@pytest.mark.api_profiles('default', reason='faults with bodies of their own')
 def test_429_is_retried_then_fails_clearly(emu, run_playbook):
     # four 429 answers: the first task (retries 2) spends three and gives up, the second gets one and recovers
     emu.fault(method='GET', path='/v2/tokens', status=429, retry_after=0, times=4,
@@ -138,6 +148,7 @@ def test_429_is_retried_then_fails_clearly(emu, run_playbook):
     assert emu.counts()['GET /v2/tokens'] == 3 + 2
 
 
+@pytest.mark.api_profiles('default', reason='faults with bodies of their own')
 def test_5xx_is_retried_then_fails_clearly(emu, run_playbook):
     emu.fault(method='GET', path='/v2/tokens', status=503, retry_after=0, times=-1,
               body={'errors': [{'ID': 503, 'message': 'service unavailable'}]})
@@ -154,6 +165,7 @@ def test_5xx_is_retried_then_fails_clearly(emu, run_playbook):
     assert emu.counts()['GET /v2/tokens'] == 2 + 1
 
 
+@pytest.mark.api_profiles('default', reason='faults with bodies of their own')
 def test_retry_after_is_honoured(emu, run_playbook):
     emu.fault(method='GET', path='/v2/tokens', status=503, retry_after=2, times=1)
     run = run_playbook(play([info('list after one 503 with Retry-After 2', 'listed', retries=1)]))
@@ -162,6 +174,7 @@ def test_retry_after_is_honoured(emu, run_playbook):
     assert emu.counts()['GET /v2/tokens'] == 2
 
 
+@pytest.mark.api_profiles('default', reason='it sets the error shapes itself')
 def test_error_bodies_plain_text_html_and_bare_string(emu, run_playbook):
     ro_user = emu.mint(description='it-ro-user', roles=['RO User'])
     emu.fault(method='GET', path='/v2/tokens', status=502, times=1, content_type='text/plain',
@@ -187,6 +200,7 @@ def test_error_bodies_plain_text_html_and_bare_string(emu, run_playbook):
         assert '403' in msg and 'org-token-read' in msg, msg
 
 
+@pytest.mark.api_profiles('default', reason='dropped connections and a 503 fault: no error body of the profile')
 def test_ambiguous_create_leaves_no_orphan_token(emu, run_playbook):
     # the connection drops after the emulator made the token: the secret is lost, so that token must go
     emu.fault(method='POST', path='/v2/tokens', drop='after', times=1)
@@ -224,6 +238,7 @@ def test_ambiguous_create_leaves_no_orphan_token(emu, run_playbook):
 # connection problems and api_url
 # ----------------------------------------------------------------------------------------------------------------
 
+@pytest.mark.api_profiles('default', reason='connection and api_url problems: no error body of the profile')
 def test_connection_refused_bad_api_url_and_timeout(target, run_playbook):
     port = closed_port()
     base = target.url.rstrip('/')
@@ -244,11 +259,47 @@ def test_connection_refused_bad_api_url_and_timeout(target, run_playbook):
     assert run.status('api_url with /v2/') == 'ok'
 
 
+@pytest.mark.api_profiles('default', reason='a timeout: no error body')
 def test_timeout_is_a_clear_error(emu, run_playbook):
     emu.fault(method='GET', path='/v2/tokens', latency=3, times=1)
     run = run_playbook(play([failing_info('an API slower than the timeout', timeout=1, retries=0)]))
     msg = one_line(run, 'an API slower than the timeout')
     assert '1 second' in msg, msg
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# issue 10: a 403 about the token itself, in every body shape of the evidence
+# ----------------------------------------------------------------------------------------------------------------
+
+TOKEN_403_BODIES = [
+    # (endpoint, body, content type): astra-cli issue 66's envelope, and the same words as the OpenAPI file's
+    # text/plain (token endpoints) and bare JSON string (role endpoints)
+    ('/v2/tokens', {'errors': [{'ID': 340017, 'message': 'Resource, token, was malformed. Error: auth-manager '
+                                                         'returned 403 for call %s/v2/admin/tokens'}]},
+     'application/json'),
+    ('/v2/tokens', 'Resource not found: token with identifier AAAAAAAAAAAAAAAAAAAAAAAA', 'text/plain'),
+    ('/v2/organizations/roles', 'Resource, token, was malformed', 'application/json'),
+    ('/v2/organizations/roles', {'errors': [{'ID': 340018, 'message': 'no words here'}]}, 'application/json'),
+]
+
+
+@pytest.mark.api_profiles('default', reason='faults with bodies of their own')
+def test_403_about_the_token_gets_the_invalid_token_hint(emu, run_playbook):
+    """A 403 whose body says the token is malformed, unknown or not found (by its ID or its words) is a bad token,
+    not a missing permission; a 403 about a permission keeps the permission hint."""
+    # Faults fire in the order they were added, first match first: each task meets its own.
+    emu.fault(method='GET', path='/v2/tokens', status=403, content_type='text/plain', times=1,
+              body='insufficient permissions: the token lacks the org-token-read permission')
+    tasks = [failing_info('403 about a permission')]
+    for index, (path, body, content_type) in enumerate(TOKEN_403_BODIES):
+        emu.fault(method='GET', path=path, status=403, body=body, content_type=content_type, times=1)
+        tasks.append(failing_info('403 about the token %d' % index))
+    run = run_playbook(play(tasks, module_defaults=FAST))
+    for index in range(len(TOKEN_403_BODIES)):
+        msg = one_line(run, '403 about the token %d' % index)
+        assert 'HTTP 403' in msg and 'invalid, revoked or expired' in msg and 'permission' not in msg, msg
+    msg = one_line(run, '403 about a permission')
+    assert "lacks the 'org-token-read' permission" in msg and 'invalid, revoked' not in msg, msg
 
 
 # ----------------------------------------------------------------------------------------------------------------

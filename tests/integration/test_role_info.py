@@ -1,6 +1,7 @@
 # Copyright (c) astra.devops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""astra.devops.astra_role_info on both key casings of the API's role objects."""
+"""astra.devops.astra_role_info on every shape of the API's role objects: each emulator profile's (the api_profile
+fixture), and the other casings, policy forms and Type values of the evidence (FACTS.md, Roles)."""
 
 from __future__ import annotations
 
@@ -71,24 +72,53 @@ def _make_custom_role(target, name):
     assert status in (200, 201), (status, body)
 
 
-def test_role_info_on_both_key_casings(emu, run_playbook):
-    """The API's role objects come as id/name/policy (the spec) or ID/Name/Policy (recorded responses)."""
+def _raw_roles(emu):
+    status, body = emu.api('GET', '/v2/organizations/roles')
+    assert status == 200, (status, body)
+    return body
+
+
+def test_role_info_in_the_profile(emu, run_playbook, api_profile):
+    """The profile's role shape: id/name/policy (default, openapi: the OpenAPI file), or ID/Name/Type with the
+    policy as a JSON string (docs: DataStax's "Managing roles" reference, which crashed the module before issue 10)."""
+    _make_custom_role(emu, 'it custom reader')
+    raw = _raw_roles(emu)
+    if api_profile.name == 'docs':
+        assert {'ID', 'Name', 'Type', 'policy'} == set(raw[0]) and isinstance(raw[0]['policy'], str), raw[0]
+        assert {r['Type'] for r in raw} == {'default', 'custom'}
+    else:
+        assert {'id', 'name', 'policy'} <= set(raw[0]) and isinstance(raw[0]['policy'], dict), raw[0]
+    rw_id = emu.role_id('R/W Svc Acct')
+    _check(run_playbook(_playbook(rw_id)), rw_id, custom_name='it custom reader')
+
+
+# (casing, policy form, Type of built-in roles) beyond the profiles: the Java SDK and astra-cli fixtures
+# (samples/roles-list.json: ID/Name/Policy, no Type), older docs (Type built-in, OrgID), and the policy string with
+# the upper-case keys.
+OTHER_SHAPES = [('upper', 'object', 'none'), ('upper', 'string', 'built-in'), ('lower', 'string', 'default')]
+
+
+@pytest.mark.api_profiles('default', reason='it sets every role shape itself, whatever the profile')
+def test_role_info_on_every_role_shape(emu, run_playbook):
+    """The same roles read from each of these shapes give one result (each checked like the profiles' shapes)."""
     _make_custom_role(emu, 'it custom reader')
     rw_id = emu.role_id('R/W Svc Acct')
-    every = {}
-    for case in ('lower', 'upper'):
-        emu.config(role_key_case=case)
-        status, body = emu.api('GET', '/v2/organizations/roles')
-        assert status == 200 and ('Name' in body[0]) == (case == 'upper'), body[0]
+    results = []
+    for case, policy, role_type in OTHER_SHAPES:
+        emu.config(role_key_case=case, role_policy=policy, role_type=role_type)
+        raw = _raw_roles(emu)
+        assert ('Name' in raw[0]) == (case == 'upper') and isinstance(raw[0].get('policy', raw[0].get('Policy')),
+                                                                     str if policy == 'string' else dict), raw[0]
         run = run_playbook(_playbook(rw_id))
-        every[case] = sorted(_check(run, rw_id, custom_name='it custom reader'), key=lambda r: r['id'])
-    assert every['lower'] == every['upper']
+        results.append(sorted(_check(run, rw_id, custom_name='it custom reader'), key=lambda r: r['id']))
+    assert results[0] == results[1] == results[2]
 
 
+@pytest.mark.api_profiles('default', reason='runs against real Astra only')
 def test_role_info_against_the_target(target, run_playbook):
     """Read-only, for real Astra; on the emulator the test above covers it."""
     if target.is_emulator:
-        pytest.skip('runs against real Astra only; test_role_info_on_both_key_casings covers the emulator')
+        pytest.skip('runs against real Astra only; test_role_info_in_the_profile covers the emulator')
     rw_id = target.role_id('R/W Svc Acct')
     run = run_playbook(_playbook(rw_id, custom=False))
     _check(run, rw_id)

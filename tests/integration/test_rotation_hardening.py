@@ -6,6 +6,7 @@ consumer files), at -vvvv unless a test says otherwise."""
 
 from __future__ import annotations
 
+import calendar
 import json
 import os
 import stat
@@ -230,6 +231,24 @@ def test_f7_a_good_template_still_renders_the_new_token(emu, run_playbook, consu
     text = consumers.path('c1').read_text()
     (new,) = family_ids(emu, desc)
     assert 'client_id = %s\n' % new in text and 'token = AstraCS:%s:' % new in text
+
+
+# F9 -----------------------------------------------------------------------------------------------------------
+
+def test_f9_a_rotation_without_expiry_keeps_the_old_tokens_lifetime(emu, run_playbook, consumers):
+    """The family's token was made 10 days ago to expire in 80 days (a 90-day token): without token_rotation_expiry
+    the new token gets 90 days from now, not 'never'; the result says so."""
+    desc = emu.desc('f9-lifetime')
+    seed_family(emu, consumers, desc, age_days=10, expires_in_days=80)
+    started = time.time()
+    result = result_of(rotate(run_playbook, consumers, desc))
+    assert result['expiry_source'] == 'replaced_token_lifetime', result
+    (token,) = [t for t in emu.state_tokens(desc) if t['clientId'] == result['new_client_id']]
+    expiry = token['tokenExpiry']
+    assert expiry, token
+    seconds = calendar.timegm(time.strptime(expiry[:19], '%Y-%m-%dT%H:%M:%S')) - started
+    assert abs(seconds - 90 * 86400) < 600, (expiry, seconds / 86400)
+    assert result['new_expiry'][:16] == expiry[:16], (result['new_expiry'], expiry)
 
 
 # F10, F14, F15 ------------------------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from _astra_it import info, play
 
 RW = 'R/W Svc Acct'
@@ -87,6 +89,7 @@ def test_token_info_filters_on_tokens_of_known_ages(emu, run_playbook):
         assert 'secret' not in item and 'token' not in item
 
 
+@pytest.mark.api_profiles('default', reason='the legacy list shape is a setting of its own, not part of a profile')
 def test_token_info_on_the_legacy_list_shape(emu, run_playbook):
     """Older API answers carry only clientId, roles and generatedOn."""
     minted = emu.mint(description='it-legacy-shape', roles=[RW], age_days=3)
@@ -111,3 +114,33 @@ def test_token_info_in_a_10000_token_organisation(emu, run_playbook):
     assert [t['description'] for t in run.result('find one among 10000')['tokens']] == ['it-needle']
     assert [t['description'] for t in run.result('find it by role among 10000')['tokens']] == ['it-needle']
     assert elapsed < 30, elapsed
+
+
+def test_token_info_when_the_roles_list_is_refused(emu, run_playbook, api_profile):
+    """Issue 10: a token that may list tokens but not roles (403 on the roles list, in the profile's error shape)
+    still gets the tokens, with role_names null and a warning that says why; a roles filter then takes ids (in any
+    letter case), and a role name fails in one line that says so."""
+    emu.config(list_roles_requires='org-role-read')
+    status, body = emu.api('POST', '/v2/organizations/roles', body={'name': 'it token reader', 'policy': {
+        'description': 'lists tokens only', 'resources': ['drn:astra:org:%s' % emu.org_id],
+        'actions': ['org-token-read'], 'effect': 'allow'}})
+    assert status == 201, (status, body)
+    reader = emu.mint(description='it-token-reader', roles=['it token reader'])
+    minted = emu.mint(description='it-old', roles=[RO], age_days=100)
+    ro_id = emu.role_id(RO)
+    run = run_playbook(play([
+        info('list without the roles list', older_than='30d'),
+        info('filter by an upper-case role id', roles=[ro_id.upper()]),
+        info('filter by a role name', ignore_errors=True, roles=[RO]),
+    ]), extra_env={'ASTRA_API_TOKEN': reader['token']})
+    listed = run.result('list without the roles list')
+    (token,) = listed['tokens']
+    assert token['client_id'] == minted['clientId'] and token['roles'] == [ro_id] and token['role_names'] is None
+    assert abs(token['age_days'] - 100) <= 1
+    (warning,) = [w for w in listed.get('warnings', []) if 'roles' in w]
+    assert 'HTTP 403' in warning and 'role_names is null' in warning and 'org-role-read' in warning, warning
+    (by_id,) = run.result('filter by an upper-case role id')['tokens']
+    assert by_id['client_id'] == minted['clientId']
+    assert run.status('filter by a role name') == 'ignored'
+    msg = run.result('filter by a role name')['msg']
+    assert '\n' not in msg and 'role ids' in msg and RO in msg, msg

@@ -301,8 +301,8 @@ def with_args(args, function):
 
 
 def test_the_module_sets_up_what_astra_module_does(capsys):
-    """TokenCheckModule skips AstraModule.__init__ (it would add api_token) and repeats the rest of it: the same
-    attributes, and the same no_log values apart from the token option's (a password typed into api_url too)."""
+    """TokenCheckModule is AstraModule without api_token: the same attributes, and the same no_log values apart
+    from the token option's (a password typed into api_url too)."""
     url = "https://someone:pa55word-in-url@api.example.com"
     base = with_args({"api_token": TOKEN, "api_url": url}, lambda: AstraModule(argument_spec={}))
     check = with_args({"token": TOKEN, "api_url": url}, lambda: TokenCheckModule(argument_spec=ARGUMENT_SPEC))
