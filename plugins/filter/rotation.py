@@ -38,6 +38,17 @@ def rotation_consumer_failure(failure):
     return _rotation.consumer_failure(_mapping(failure, "rotation_consumer_failure"))
 
 
+def rotation_plan(situation):
+    try:
+        return _rotation.plan(_mapping(situation, "rotation_plan"))
+    except AstraError as error:
+        raise AnsibleFilterError(str(error))
+
+
+def rotation_result(outcome):
+    return _rotation.result(_mapping(outcome, "rotation_result"))
+
+
 def rotation_missing_actions(tokens, roles, client_id):
     return _rotation.missing_actions(client_id, tokens, roles)
 
@@ -52,4 +63,6 @@ class FilterModule(object):
             "rotation_lock_path": rotation_lock_path,
             "rotation_consumer_failure": rotation_consumer_failure,
             "rotation_missing_actions": rotation_missing_actions,
+            "rotation_plan": rotation_plan,
+            "rotation_result": rotation_result,
         }

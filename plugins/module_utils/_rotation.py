@@ -22,7 +22,7 @@ from ansible_collections.astra.devops.plugins.module_utils._errors import (
     scrub,
     shown,
 )
-from ansible_collections.astra.devops.plugins.module_utils._records import parse_duration, resolve_expiry
+from ansible_collections.astra.devops.plugins.module_utils._records import now, parse_duration, parse_timestamp, resolve_expiry
 from ansible_collections.astra.devops.plugins.module_utils._tokens import check_description
 
 CONSUMER_FORMATS = ("raw", "env", "json", "template")
@@ -290,3 +290,150 @@ def missing_actions(caller_client_id_, tokens, roles, needed=ROTATION_ACTIONS):
             actions.update(role.get("actions") or ())
     return [action for action in needed
             if action not in actions and "enterprise-" + action[len("org-"):] not in actions]
+
+
+def _age_text(seconds):
+    seconds = int(seconds or 0)
+    if seconds >= 86400:
+        return "%dd %dh" % (seconds // 86400, seconds % 86400 // 3600)
+    if seconds >= 3600:
+        return "%dh %dm" % (seconds // 3600, seconds % 3600 // 60)
+    return "%dm %ds" % (seconds // 60, seconds % 60)
+
+
+def _seconds(value, option):
+    return None if value is None else int(parse_duration(value, option).total_seconds())
+
+
+def plan(situation, reference=None):
+    """What this run does and why, from one decision.
+
+    situation: description, family (the family's tokens, oldest first: client_id, generated_on), held ({host:
+    client id, 'missing' or 'unknown'} for the consumers with a file), play_hosts, hook (a distribute tasks file is
+    set), roles, min_age, retire_after, limit (the --limit text, or None).
+    Returns action (provision, skip, rotate, complete), reason, newest_client_id, newest_age_seconds,
+    file_consumers, held, needy (the consumers that do not hold the newest token), others (the tokens to retire once
+    every consumer holds the new one), keep (whether they are kept instead) and keep_message."""
+    reference = reference or now()
+    family = list(situation.get("family") or [])
+    held = dict(situation.get("held") or {})
+    hook = bool(situation.get("hook"))
+    ids = [token["client_id"] for token in family]
+    newest = family[-1] if family else {}
+    generated = parse_timestamp(newest.get("generated_on"))
+    age = int((reference - generated).total_seconds()) if generated else None
+    min_age = _seconds(situation.get("min_age"), "token_rotation_min_age")
+    retire_after = _seconds(situation.get("retire_after"), "token_rotation_retire_after")
+    consumers = sorted(held)
+    needy = [host for host in consumers if held[host] not in (newest.get("client_id"), "unknown")]
+    all_hold_newest = bool(consumers) and set(held.values()) == {newest.get("client_id")}
+    young = min_age is not None and age is not None and age < min_age
+
+    family_text = "'%s'" % situation.get("description")
+    id_text = ", ".join(ids)
+    held_text = ", ".join("%s holds %s" % (host, held[host]) for host in consumers) or "no consumer file"
+    targets = ", ".join(situation.get("play_hosts") or ()) if hook else (", ".join(consumers) or "no consumer")
+    if not family:
+        action = "provision"
+        reason = "Provision: the family %s has no token yet. Creating one with the roles %s and distributing it to %s." % (
+            family_text, ", ".join(situation.get("roles") or ()), targets)
+    elif len(family) == 1 and young and not needy:
+        action = "skip"
+        reason = ("Skip: the only token of the family %s, %s, is %s old, younger than token_rotation_min_age (%s), and "
+                  "every consumer holds it. Nothing changes." % (family_text, id_text, _age_text(age),
+                                                                 situation.get("min_age")))
+    elif len(family) > 1 and all_hold_newest and not hook:
+        action = "complete"
+        reason = ("Complete an unfinished rotation: the family %s has %d tokens (%s), and every consumer already holds "
+                  "the newest, %s (%s). No new token: reloading and verifying the consumers, then retiring the others."
+                  % (family_text, len(family), id_text, newest["client_id"], held_text))
+    elif len(family) == 1:
+        action = "rotate"
+        reason = "Rotate: replacing %s (%s old) of the family %s%s. Creating a new token, distributing it to %s, then " \
+                 "deleting %s." % (id_text, _age_text(age), family_text,
+                                   ", although it is younger than token_rotation_min_age, because these consumers do "
+                                   "not hold it: %s" % ", ".join(needy) if young else "", targets, id_text)
+    else:
+        action = "rotate"
+        why = ("a distribute tasks file is set, whose destination the role cannot read" if hook and all_hold_newest
+               else "the consumers do not all hold the newest (%s)" % held_text)
+        reason = ("Rotate to finish an unfinished rotation: the family %s has %d tokens (%s) and %s. Creating a new "
+                  "token, distributing it to %s, then deleting every other token of the family."
+                  % (family_text, len(family), id_text, why, targets))
+
+    others = ids[:-1] if action == "complete" else ids
+    keep_message = None
+    if situation.get("limit") and others:
+        keep_message = ("Keeping %s: this run is limited (--limit %s), and consumers outside the limit may still hold "
+                        "%s. Run the role without --limit to give every consumer the new token and retire %s."
+                        % (", ".join(others), situation["limit"], _them(others), _them(others)))
+    elif retire_after is not None and others and (age if action == "complete" else 0) < retire_after:
+        keep_message = ("Keeping %s until the new token is %s old (token_rotation_retire_after): a later run deletes %s."
+                        % (", ".join(others), situation.get("retire_after"), _them(others)))
+    if situation.get("limit") and action != "skip":
+        reason += " This run is limited (--limit %s): it deletes no token." % situation["limit"]
+    return {
+        "action": action,
+        "reason": reason,
+        "newest_client_id": newest.get("client_id"),
+        "newest_age_seconds": age,
+        "file_consumers": consumers,
+        "held": held,
+        "needy": needy,
+        "others": others,
+        "keep": keep_message is not None,
+        "keep_message": keep_message,
+    }
+
+
+def _them(items):
+    return "it" if len(items) == 1 else "them"
+
+
+ACTION_DONE = {"provision": "provisioned", "rotate": "rotated", "complete": "completed", "skip": "skipped"}
+
+
+def result(outcome):
+    """token_rotation_result (client ids, hosts, timings; never a secret) and the closing summary line.
+
+    outcome: description, plan, check_mode, new_client_id, created (the create's result, without its secret: token,
+    expiry_source), deleted_client_ids, play_hosts, hook, marks ([step, unix time] in order; the last is the end)."""
+    plan_ = outcome["plan"]
+    ran = plan_["action"] != "skip" and not outcome.get("check_mode")
+    new = outcome.get("new_client_id") if ran else None
+    created = outcome.get("created") or {}
+    updated = set(plan_["file_consumers"]) if ran else set()
+    if ran and plan_["action"] != "complete" and outcome.get("hook"):
+        updated.update(outcome.get("play_hosts") or ())
+    marks = outcome.get("marks") or []
+    timings = dict((step, round(marks[index + 1][1] - start, 3)) for index, (step, start) in enumerate(marks[:-1]))
+    if marks:
+        timings["total"] = round(marks[-1][1] - marks[0][1], 3)
+    planned = ACTION_DONE[plan_["action"]]
+    report = {
+        "description": outcome.get("description"),
+        "action": planned if ran else "skipped",
+        "planned_action": planned,
+        "check_mode": bool(outcome.get("check_mode")),
+        "reason": plan_["reason"],
+        "old_client_ids": [cid for cid in plan_["others"] if cid != new] if ran else [],
+        "new_client_id": new,
+        "new_expiry": (created.get("token") or {}).get("expiry") if ran else None,
+        "expiry_source": created.get("expiry_source") if ran else None,
+        "current_client_id": new if ran else plan_["newest_client_id"],
+        "consumers_updated": sorted(updated),
+        "deleted_client_ids": list(outcome.get("deleted_client_ids") or []) if ran else [],
+        "kept_client_ids": list(plan_["others"]) if ran and plan_["keep"] else [],
+        "timings": timings,
+    }
+    parts = ["%s%s: family '%s', %s" % (
+        report["action"].capitalize(),
+        " (check mode: nothing was changed; this run would have %s)" % planned if report["check_mode"] else "",
+        report["description"],
+        "token %s" % new if new else "current token %s" % (report["current_client_id"] or "none"))]
+    for label, key in (("held by", "consumers_updated"), ("deleted", "deleted_client_ids"),
+                       ("kept", "kept_client_ids")):
+        if report[key]:
+            parts.append("%s %s" % (label, ", ".join(report[key])))
+    parts.append("%s s" % timings.get("total", 0))
+    return {"result": report, "summary": "; ".join(parts) + "."}

@@ -22,6 +22,7 @@ author:
   - Astra DevOps maintainers (@astra-devops)
 extends_documentation_fragment:
   - astra.devops.auth
+  - astra.devops.auth.api_token
 attributes:
   check_mode:
     support: full

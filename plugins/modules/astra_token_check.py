@@ -19,9 +19,9 @@ description:
     seconds have passed; then it fails, naming the client id and the last answer. A new token may take a moment to
     work everywhere, and a deleted one to stop working.
   - The API refuses a token with HTTP 401 (unknown, deleted, expired or not yet active). A 403 or 400 about the
-    token itself counts as refused too, since the API answers so for some bad tokens: one whose body carries the
-    error ID 340012, 340017 or 340018, or whose message says the token is malformed, invalid, unknown or not found
-    (the same rule as the other modules' invalid-token hint). Any other error (another 403, 5xx after the
+    token itself counts as refused too, since the API answers so for some bad tokens. That is one whose body
+    carries the error ID 340012, 340017 or 340018, or whose message says the token is malformed, invalid, unknown
+    or not found (the same rule as the other modules' invalid-token hint). Any other error (another 403, 5xx after the
     retries, a connection or TLS failure) fails the module, whatever O(state) is.
   - The token is never returned, logged or shown in a message; the result names it by its client id, the middle
     part of C(AstraCS:<client id>:<hash>).
@@ -30,7 +30,7 @@ description:
 author:
   - Astra DevOps maintainers (@astra-devops)
 extends_documentation_fragment:
-  - astra.devops.auth.connection
+  - astra.devops.auth
 attributes:
   check_mode:
     support: full

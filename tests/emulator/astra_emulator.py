@@ -966,8 +966,8 @@ def check_config(key, value):
     """Validate one config setting."""
     if key == "error_shapes":
         if not isinstance(value, dict) or any(k not in ERROR_FAMILIES or v not in ERROR_SHAPES for k, v in value.items()):
-            raise AdminError(400, "error_shapes must map families %s to shapes %s" % (list(ERROR_FAMILIES),
-                                                                                     list(ERROR_SHAPES)))
+            raise AdminError(400, "error_shapes must map families %s to shapes %s"
+                             % (list(ERROR_FAMILIES), list(ERROR_SHAPES)))
         return dict(value)
     if key == "list_roles_requires":
         if value is not None and value not in KNOWN_ORG_ACTIONS:

@@ -107,8 +107,9 @@ def test_role_info_on_every_role_shape(emu, run_playbook):
     for case, policy, role_type in OTHER_SHAPES:
         emu.config(role_key_case=case, role_policy=policy, role_type=role_type)
         raw = _raw_roles(emu)
-        assert ('Name' in raw[0]) == (case == 'upper') and isinstance(raw[0].get('policy', raw[0].get('Policy')),
-                                                                     str if policy == 'string' else dict), raw[0]
+        value = raw[0].get('policy', raw[0].get('Policy'))
+        assert ('Name' in raw[0]) == (case == 'upper'), raw[0]
+        assert isinstance(value, str if policy == 'string' else dict), raw[0]
         run = run_playbook(_playbook(rw_id))
         results.append(sorted(_check(run, rw_id, custom_name='it custom reader'), key=lambda r: r['id']))
     assert results[0] == results[1] == results[2]

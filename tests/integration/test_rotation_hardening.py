@@ -128,7 +128,7 @@ def test_f3_a_limited_run_never_retires_a_token_held_outside_the_limit(emu, run_
         assert token_status(emu, consumers.token(host)) == 200
     result = result_of(run)
     assert result['deleted_client_ids'] == [] and result['kept_client_ids'] == [old['clientId']], result
-    assert 'this run was limited (--limit c1)' in run.stdout
+    assert 'this run is limited (--limit c1)' in run.stdout
 
     rotate(run_playbook, consumers, desc)
     assert_converged(emu, consumers, desc)

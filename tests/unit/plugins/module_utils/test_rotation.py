@@ -6,9 +6,12 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import datetime
+
 import pytest
 
 from ansible_collections.astra.devops.plugins.module_utils import _rotation
+from ansible_collections.astra.devops.plugins.module_utils._records import UTC, format_timestamp
 
 TOKEN = "AstraCS:AbCdEfGhIjKlMnOpQrStUvWx:" + "0123456789abcdef" * 4
 SECRET = "Xy-9KLmN8oPq1RsTuVwY+ZaBcDeFgHiJkLmNoPqRs.TuV-WxYz0123.4567abcdEfGhIjKlMnOpQrStUvWxYzAbCdEfGhIjKlMnOpQr" \
@@ -209,3 +212,107 @@ def test_missing_actions_reads_the_caller_roles():
     assert _rotation.missing_actions("me", tokens, [{"id": "r1", "actions": [
         "enterprise-token-read", "enterprise-token-write"]}]) == []
     assert _rotation.missing_actions("other", tokens, roles) is None
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the plan (issue 11): one decision gives the action, the consumers to update and the reason
+# --------------------------------------------------------------------------------------------------------------
+
+NOW = datetime.datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def tok(client_id, days_old):
+    return {"client_id": client_id, "generated_on": format_timestamp(NOW - datetime.timedelta(days=days_old))}
+
+
+HOSTS = ["c1", "c2", "c3"]
+
+
+@pytest.mark.parametrize("family, held, options, action, needy, others, phrase", [
+    ([], {"c1": "missing", "c2": "missing"}, {"roles": ["R/W Svc Acct"]}, "provision", ["c1", "c2"], [],
+     "has no token yet. Creating one with the roles R/W Svc Acct and distributing it to c1, c2."),
+    ([], {}, {"hook": True}, "provision", [], [], "distributing it to c1, c2, c3."),
+    ([tok("A", 40)], {"c1": "A", "c2": "A"}, {}, "rotate", [], ["A"], "Rotate: replacing A (40d 0h old)"),
+    ([tok("A", 40)], {"c1": "A"}, {"min_age": "30d"}, "rotate", [], ["A"], "then deleting A."),
+    ([tok("A", 3)], {"c1": "A", "c2": "A"}, {"min_age": "30d"}, "skip", [], ["A"],
+     "is 3d 0h old, younger than token_rotation_min_age (30d)"),
+    ([tok("A", 3)], {"c1": "A", "c2": "unknown"}, {"min_age": "30d"}, "skip", [], ["A"], "Nothing changes."),
+    ([tok("A", 3)], {"c1": "A", "c2": "missing"}, {"min_age": "30d"}, "rotate", ["c2"], ["A"],
+     "although it is younger than token_rotation_min_age, because these consumers do not hold it: c2"),
+    ([tok("A", 3)], {"c1": "OLD"}, {"min_age": "30d"}, "rotate", ["c1"], ["A"], "do not hold it: c1"),
+    ([tok("A", 3)], {}, {"min_age": "30d", "hook": True}, "skip", [], ["A"], "Skip:"),
+    ([tok("A", 40), tok("B", 1)], {"c1": "B", "c2": "B"}, {}, "complete", [], ["A"],
+     "every consumer already holds the newest, B (c1 holds B, c2 holds B). No new token"),
+    ([tok("A", 40), tok("B", 1)], {"c1": "B", "c2": "B"}, {"min_age": "30d"}, "complete", [], ["A"], "Complete"),
+    ([tok("A", 40), tok("B", 1)], {"c1": "B", "c2": "A"}, {}, "rotate", ["c2"], ["A", "B"],
+     "the consumers do not all hold the newest (c1 holds B, c2 holds A)"),
+    ([tok("A", 40), tok("B", 1)], {"c1": "B", "c2": "B"}, {"hook": True}, "rotate", [], ["A", "B"],
+     "a distribute tasks file is set, whose destination the role cannot read"),
+    ([tok("A", 40), tok("B", 1)], {}, {}, "rotate", [], ["A", "B"], "distributing it to no consumer"),
+    ([tok("A", 50), tok("B", 20), tok("C", 1)], {"c1": "C", "c2": "C", "c3": "C"}, {}, "complete", [], ["A", "B"],
+     "has 3 tokens (A, B, C)"),
+    ([tok("A", 50), tok("B", 20), tok("C", 1)], {"c1": "C", "c2": "B", "c3": "missing"}, {}, "rotate",
+     ["c2", "c3"], ["A", "B", "C"], "then deleting every other token of the family."),
+])
+def test_plan_table(family, held, options, action, needy, others, phrase):
+    situation = dict({"description": "orders", "family": family, "held": held, "play_hosts": HOSTS}, **options)
+    decided = _rotation.plan(situation, reference=NOW)
+    assert decided["action"] == action, decided["reason"]
+    assert decided["needy"] == needy
+    assert decided["others"] == others
+    assert phrase in decided["reason"], decided["reason"]
+    assert decided["file_consumers"] == sorted(held)
+    assert decided["keep"] is False and decided["keep_message"] is None
+
+
+@pytest.mark.parametrize("family, held, options, keep, words", [
+    ([tok("A", 40)], {"c1": "A"}, {"retire_after": "1d"}, True, "Keeping A until the new token is 1d old"),
+    ([tok("A", 40), tok("B", 0.5)], {"c1": "B"}, {"retire_after": "1d"}, True, "Keeping A until"),
+    ([tok("A", 40), tok("B", 2)], {"c1": "B"}, {"retire_after": "1d"}, False, None),
+    ([tok("A", 40)], {"c1": "A"}, {"limit": "c1"}, True,
+     "Keeping A: this run is limited (--limit c1), and consumers outside the limit may still hold it."),
+    ([tok("A", 40), tok("B", 2)], {"c1": "B"}, {"limit": "c1", "retire_after": "1d"}, True, "limited"),
+    ([], {"c1": "missing"}, {"limit": "c1", "roles": ["x"]}, False, None),
+])
+def test_plan_keeps_the_other_tokens_when_limited_or_too_young_f3(family, held, options, keep, words):
+    situation = dict({"description": "orders", "family": family, "held": held, "play_hosts": HOSTS}, **options)
+    decided = _rotation.plan(situation, reference=NOW)
+    assert decided["keep"] is keep
+    if words:
+        assert words in decided["keep_message"], decided["keep_message"]
+    if options.get("limit") and decided["action"] != "skip":
+        assert "This run is limited (--limit c1): it deletes no token." in decided["reason"]
+
+
+def outcome(**changes):
+    decided = _rotation.plan({"description": "orders", "family": [tok("A", 40)], "held": {"c1": "A", "c2": "A"},
+                              "play_hosts": HOSTS}, reference=NOW)
+    base = {"description": "orders", "plan": decided, "check_mode": False, "new_client_id": "B",
+            "created": {"token": {"expiry": "2027-01-01T00:00:00Z"}, "expiry_source": "option"},
+            "deleted_client_ids": ["A"], "play_hosts": HOSTS, "hook": False,
+            "marks": [["validate", 100.0], ["discover", 100.5], ["end", 103.25]]}
+    base.update(changes)
+    return _rotation.result(base)
+
+
+def test_result_of_a_rotation():
+    report = outcome()
+    assert report["result"] == {
+        "description": "orders", "action": "rotated", "planned_action": "rotated", "check_mode": False,
+        "reason": report["result"]["reason"], "old_client_ids": ["A"], "new_client_id": "B",
+        "new_expiry": "2027-01-01T00:00:00Z", "expiry_source": "option", "current_client_id": "B",
+        "consumers_updated": ["c1", "c2"], "deleted_client_ids": ["A"], "kept_client_ids": [],
+        "timings": {"validate": 0.5, "discover": 2.75, "total": 3.25}}
+    assert report["summary"] == "Rotated: family 'orders', token B; held by c1, c2; deleted A; 3.25 s."
+
+
+def test_result_in_check_mode_says_what_would_have_happened_f12():
+    report = outcome(check_mode=True, new_client_id=None, deleted_client_ids=[])
+    assert report["result"]["action"] == "skipped" and report["result"]["planned_action"] == "rotated"
+    assert report["result"]["current_client_id"] == "A" and report["result"]["consumers_updated"] == []
+    assert report["summary"].startswith("Skipped (check mode: nothing was changed; this run would have rotated): "
+                                        "family 'orders', current token A;")
+
+
+def test_result_with_a_hook_counts_every_host_as_updated():
+    assert outcome(hook=True)["result"]["consumers_updated"] == HOSTS
