@@ -49,6 +49,10 @@ def rotation_result(outcome):
     return _rotation.result(_mapping(outcome, "rotation_result"))
 
 
+def rotation_file_content(new_token, fmt, env_var=None):
+    return _rotation.file_content(_mapping(new_token, "rotation_file_content"), fmt, env_var)
+
+
 def rotation_missing_actions(tokens, roles, client_id):
     return _rotation.missing_actions(client_id, tokens, roles)
 
@@ -64,5 +68,6 @@ class FilterModule(object):
             "rotation_consumer_failure": rotation_consumer_failure,
             "rotation_missing_actions": rotation_missing_actions,
             "rotation_plan": rotation_plan,
+            "rotation_file_content": rotation_file_content,
             "rotation_result": rotation_result,
         }

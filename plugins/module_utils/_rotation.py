@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
+import json
 import os
 import re
 
@@ -81,7 +82,8 @@ def play_problems(settings):
 
     settings: the role's variables under their names without the token_rotation_ prefix, and what only the play
     knows: debug (ansible-core's debug mode), play_hosts, batch_hosts, failed_hosts, limit, consumer_paths (how many
-    consumers have a file), distribute_tasks_found."""
+    consumers have a file), distribute_tasks_found, and the AWX job's awx_job_template_name and
+    awx_workflow_job_name."""
     problems = []
     if settings.get("debug"):
         problems.append(
@@ -137,6 +139,15 @@ def play_problems(settings):
             "The play runs with --limit (%s): consumers outside the limit would not get the new token. Run without "
             "--limit, or set token_rotation_allow_limit=true to update only these consumers; such a run never "
             "deletes a token, and a later run without --limit retires the old ones." % shown(settings["limit"]))
+    # AWX passes no slice number to a slice job, but the workflow job it runs in is named after the job template
+    # (awx/main/models/jobs.py, JobTemplate.create_unified_job); a workflow of the user's own has its own name.
+    template = settings.get("awx_job_template_name")
+    if template and template == settings.get("awx_workflow_job_name"):
+        problems.append(
+            "This AWX job is a slice of the sliced job template '%s': its slices run at the same time, each would "
+            "rotate the family for its share of the consumers and delete the token another slice has just "
+            "distributed. Set Job Slicing to 1 on the template. (A workflow named exactly like its job template "
+            "looks the same: rename the workflow.)" % shown(template))
     if settings.get("failed_hosts"):
         problems.append("These consumers already failed or were unreachable before the role started: %s. Nothing was "
                         "changed; fix them and run again." % ", ".join(settings["failed_hosts"]))
@@ -437,3 +448,13 @@ def result(outcome):
             parts.append("%s %s" % (label, ", ".join(report[key])))
     parts.append("%s s" % timings.get("total", 0))
     return {"result": report, "summary": "; ".join(parts) + "."}
+
+
+def file_content(new_token, fmt, env_var=None):
+    """What a consumer file of the format raw, env or json holds (the template format is rendered by the role)."""
+    if fmt == "env":
+        return "%s=%s\n" % (env_var, new_token["token"])
+    if fmt == "json":
+        return json.dumps({"clientId": new_token["client_id"], "secret": new_token["client_secret"],
+                           "token": new_token["token"]}, indent=4) + "\n"
+    return new_token["token"] + "\n"

@@ -334,3 +334,20 @@ def test_f16_the_lock_folder_is_empty_after_a_rotation(emu, run_playbook, consum
     locks = tmp_path / 'locks'
     rotate(run_playbook, consumers, desc, token_rotation_lock_dir=str(locks))
     assert locks.is_dir() and sorted(os.listdir(locks)) == []
+
+
+# Issue 11: one URL rule ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('suffix', ['/V2', '/v2/', ''])
+def test_api_url_spellings_give_the_same_calls_as_the_modules(emu, run_playbook, consumers, suffix):
+    """The role's probes go through astra_token_check, the modules' own client: an api_url ending in /V2, /v2/ or
+    nothing rotates with the same requests (before, the probes called /V2/v2/currentOrg)."""
+    desc = emu.desc('api-url-' + (suffix.strip('/') or 'root'))
+    seed_family(emu, consumers, desc, age_days=3)
+    emu.reset_counts()
+    rotate(run_playbook, consumers, desc, verbosity=1, extra_env={'ASTRA_API_URL': emu.url.rstrip('/') + suffix})
+    assert_converged(emu, consumers, desc)
+    counts = api_counts(emu)
+    assert set(counts) <= {'GET /v2/tokens', 'GET /v2/organizations/roles', 'GET /v2/currentOrg', CREATE_ROUTE,
+                           DELETE_ROUTE}, counts
+    assert counts[CREATE_ROUTE] == 1 and counts[DELETE_ROUTE] == 1 and counts['GET /v2/currentOrg'] >= 3, counts

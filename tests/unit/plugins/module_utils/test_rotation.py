@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import json
 
 import pytest
 
@@ -91,6 +92,46 @@ def test_ca_path_must_be_a_file_unless_certificates_are_not_checked(tmp_path):
     problems = _rotation.play_problems(settings(ca_path=str(tmp_path / "none.pem")))
     assert len(problems) == 1 and problems[0].startswith("token_rotation_ca_path must be a readable file")
     assert _rotation.play_problems(settings(ca_path=str(tmp_path / "none.pem"), validate_certs=False)) == []
+
+
+@pytest.mark.parametrize("changes, variable", [
+    ({"description": 42}, "token_rotation_description"),
+    ({"description": "x" * 256}, "token_rotation_description"),
+    ({"description": "caf\u00e9"}, "token_rotation_description"),
+    ({"api_token": "not-a-token"}, "token_rotation_api_token"),
+    ({"api_token": "AstraCS::abc"}, "token_rotation_api_token"),
+    ({"api_url": "api.astra.datastax.com"}, "token_rotation_api_url"),
+    ({"api_url": "https://"}, "token_rotation_api_url"),
+    ({"api_url": 8080}, "token_rotation_api_url"),
+    ({"api_url": "https://host:99999"}, "token_rotation_api_url"),
+    ({"expiry": "tomorrow"}, "token_rotation_expiry"),
+    ({"expiry": "2027-13-01T00:00:00Z"}, "token_rotation_expiry"),
+    ({"min_age": "30"}, "token_rotation_min_age"),
+    ({"min_age": "-5d"}, "token_rotation_min_age"),
+    ({"retire_after": "1y"}, "token_rotation_retire_after"),
+    ({"grace_period": 1.5}, "token_rotation_grace_period"),
+    ({"propagation_timeout": "2m"}, "token_rotation_propagation_timeout"),
+    ({"command_timeout": 0}, "token_rotation_command_timeout"),
+    ({"distribute_tasks": "missing.yml"}, "token_rotation_distribute_tasks"),
+    ({"retire_after": "1d", "distribute_tasks": "hook.yml", "distribute_tasks_found": True},
+     "token_rotation_retire_after cannot be combined"),
+    ({"retire_after": "1d", "consumer_paths": 0}, "token_rotation_retire_after needs"),
+    ({"batch_hosts": []}, "serial"),
+    ({"failed_hosts": ["c9"]}, "already failed or were unreachable before the role started: c9."),
+])
+def test_more_bad_values_give_one_line_naming_the_variable(changes, variable):
+    problems = _rotation.play_problems(settings(**changes))
+    assert len(problems) == 1 and variable in problems[0], problems
+    assert "\n" not in problems[0] and problems[0].endswith("."), problems
+
+
+def test_a_slice_of_a_sliced_awx_job_template_is_refused():
+    problems = _rotation.play_problems(settings(awx_job_template_name="Astra: rotate token",
+                                                awx_workflow_job_name="Astra: rotate token"))
+    assert len(problems) == 1 and "Set Job Slicing to 1" in problems[0]
+    assert _rotation.play_problems(settings(awx_job_template_name="Astra: rotate token",
+                                            awx_workflow_job_name="Nightly rotations")) == []
+    assert _rotation.play_problems(settings(awx_job_template_name="Astra: rotate token")) == []
 
 
 def test_missing_token_and_description():
@@ -316,3 +357,11 @@ def test_result_in_check_mode_says_what_would_have_happened_f12():
 
 def test_result_with_a_hook_counts_every_host_as_updated():
     assert outcome(hook=True)["result"]["consumers_updated"] == HOSTS
+
+
+def test_file_content_of_each_format():
+    new = {"token": TOKEN, "client_id": "AbCdEfGhIjKlMnOpQrStUvWx", "client_secret": SECRET}
+    assert _rotation.file_content(new, "raw") == TOKEN + "\n"
+    assert _rotation.file_content(new, "env", "APP_TOKEN") == "APP_TOKEN=%s\n" % TOKEN
+    text = _rotation.file_content(new, "json")
+    assert text.endswith("}\n") and json.loads(text) == {"clientId": new["client_id"], "secret": SECRET, "token": TOKEN}
