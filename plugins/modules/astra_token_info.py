@@ -13,8 +13,8 @@ version_added: 1.0.0
 description:
   - Lists the application tokens of the organization (or enterprise) of O(api_token), with filters, for audits and
     inventories. Never returns a secret, since the API does not give secrets after creation.
-  - Makes two API calls, one listing tokens and one listing roles to name them. Filters apply on the controller,
-    since the API has none. All filters given must match (AND).
+  - Makes two API calls, one listing tokens and one listing roles to name them (one call with O(role_names=false)).
+    Filters apply on the controller, since the API has none. All filters given must match (AND).
   - When the API refuses the roles list (HTTP 403, for example to a token that may list tokens but not roles), the
     tokens are still returned, with RV(tokens[].role_names) null and a warning that says why. A O(roles) filter then
     works with role ids only; role names fail with a message that says so.
@@ -67,6 +67,14 @@ options:
     description:
       - V(true) keeps only expired tokens (when the API still lists them); V(false) only tokens not expired.
     type: bool
+  role_names:
+    description:
+      - V(false) leaves out the call that lists roles, when only client ids, descriptions and dates matter (as in the
+        P(astra.devops.token_rotation#role) role). RV(tokens[].role_names) is then null. A O(roles) filter still lists
+        roles.
+    type: bool
+    default: true
+    version_added: 1.1.0
   endpoint:
     description:
       - The API family to list from. V(tokens) lists organization or enterprise tokens (by the caller's token);
@@ -133,7 +141,7 @@ tokens:
     role_names:
       description:
         - The role names, in the order of the ids; an id stays as it is when no role has it.
-        - Null when the API refused the roles list (the module then warns).
+        - Null when the API refused the roles list (the module then warns), or with O(role_names=false).
       type: list
       elements: str
       sample: [R/W Svc Acct]
@@ -248,11 +256,11 @@ def list_tokens(module):
     reference = now()
     filters = build_filters(params, reference)
     tokens = TokenApi(module.client, params["endpoint"]).list()
-    catalog = read_catalog(module)
+    catalog = read_catalog(module) if params["role_names"] or params["roles"] is not None else None
     if params["roles"] is not None:
         wanted = role_filter(params["roles"], catalog)
         filters.append(lambda t: bool(wanted.intersection(t["roles"])))
-    names = names_by_id(catalog) if catalog is not None else None
+    names = names_by_id(catalog) if catalog is not None and params["role_names"] else None
     found = []
     for token in tokens:
         token["role_names"] = [names.get(r, r) for r in token["roles"]] if names is not None else None
@@ -272,6 +280,7 @@ def main():
         expires_within=dict(type="str"),
         never_expires=dict(type="bool"),
         expired=dict(type="bool"),
+        role_names=dict(type="bool", default=True),
         endpoint=dict(type="str", default="tokens", choices=["tokens", "clientIdSecrets"]),
     ))
     module.run(lambda: list_tokens(module))

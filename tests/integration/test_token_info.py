@@ -144,3 +144,19 @@ def test_token_info_when_the_roles_list_is_refused(emu, run_playbook, api_profil
     assert run.status('filter by a role name') == 'ignored'
     msg = run.result('filter by a role name')['msg']
     assert '\n' not in msg and 'role ids' in msg and RO in msg, msg
+
+
+def test_token_info_without_role_names_makes_one_call(emu, run_playbook):
+    """Issue 11: role_names=false leaves out the roles call (the rotation role lists its family so); a roles filter
+    still resolves names."""
+    minted = emu.mint(description='it-no-names', roles=[RO])
+    emu.reset_counts()
+    run = run_playbook(play([info('list without names', description='it-no-names', role_names=False)]))
+    (token,) = run.result('list without names')['tokens']
+    assert token['client_id'] == minted['clientId'] and token['role_names'] is None
+    assert {route: n for route, n in emu.counts().items() if n} == {'GET /v2/tokens': 1}
+    emu.reset_counts()
+    run = run_playbook(play([info('filter by name', roles=[RO], role_names=False)]))
+    assert minted['clientId'] in [t['client_id'] for t in run.result('filter by name')['tokens']]
+    expected = {'GET /v2/tokens': 1, 'GET /v2/organizations/roles': 1}
+    assert {route: n for route, n in emu.counts().items() if n} == expected
