@@ -35,8 +35,10 @@ class Client:
 
     def __init__(self, roles_error=None):
         self.roles_error = roles_error
+        self.paths = []
 
     def call(self, method, path, action, **kwargs):
+        self.paths.append(path)
         if path == "/v2/tokens":
             return 200, TOKENS
         if self.roles_error:
@@ -52,7 +54,7 @@ class Module:
         self.client = client
         self.warnings = []
         self.params = dict(client_id=None, description=None, roles=None, older_than=None, expires_within=None,
-                           never_expires=None, expired=None, endpoint="tokens")
+                           never_expires=None, expired=None, endpoint="tokens", role_names=True)
         self.params.update(params)
 
     def warn(self, text):
@@ -99,3 +101,12 @@ def test_role_filter_without_the_roles_list():
     assert role_filter([RO_ID.upper(), RW_ID], None) == {RO_ID, RW_ID}
     with pytest.raises(AstraInputError):
         role_filter([RO_ID, "RO Svc Acct"], None)
+
+
+def test_without_role_names_the_roles_are_not_listed_unless_a_filter_needs_them():
+    client = Client()
+    result = list_tokens(Module(client, role_names=False))
+    assert client.paths == ["/v2/tokens"] and all(t["role_names"] is None for t in result["tokens"])
+    client = Client()
+    result = list_tokens(Module(client, role_names=False, roles=["RO Svc Acct"]))
+    assert len(client.paths) == 2 and [t["role_names"] for t in result["tokens"]] == [None]
