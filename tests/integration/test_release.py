@@ -118,8 +118,9 @@ def test_installed_tarball_works(release, tmp_path_factory, emu, run_playbook):
     """An offline install into an empty folder, then a playbook with only that folder as collections path."""
     tarball = release[0]
     clean = tmp_path_factory.mktemp('release-install')
-    env = dict(os.environ, ANSIBLE_GALAXY_CACHE_DIR=str(clean / '.galaxy-cache'))
-    env.pop('ANSIBLE_COLLECTIONS_PATH', None)
+    # Only the empty folder as collections path: a copy in ~/.ansible/collections (ansible-lint leaves one there)
+    # would make ansible-galaxy skip the install as done.
+    env = dict(os.environ, ANSIBLE_GALAXY_CACHE_DIR=str(clean / '.galaxy-cache'), ANSIBLE_COLLECTIONS_PATH=str(clean))
     galaxy('collection', 'install', '--offline', '-p', str(clean), str(tarball), env=env)
     installed = clean / 'ansible_collections' / 'astra' / 'devops'
     assert (installed / 'MANIFEST.json').is_file() and not installed.is_symlink()
