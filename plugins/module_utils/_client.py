@@ -54,23 +54,30 @@ _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 _HOST = re.compile(r"^(?:[\w.-]+|[0-9a-f:.]+)$", re.UNICODE)
 
 
+def _split_userinfo(text):
+    """(scheme and '://', user name and password, the rest) of a URL: the user name and password are what stands
+    between '://' (or the start) and the last '@'; None when there is no '@'."""
+    if "@" not in text:
+        return None
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "", text
+    userinfo, _at, host = rest.rpartition("@")
+    return scheme + sep, userinfo, host
+
+
 def _masked_url(text):
-    """A URL for a message: anything between '://' (or the start) and the last '@' is a user name and password."""
-    text = str(text)
-    if "@" in text:
-        scheme, sep, rest = text.partition("://")
-        if not sep:
-            scheme, rest = "", text
-        text = "%s%s***@%s" % (scheme, sep, rest.rsplit("@", 1)[1])
-    return shown(text)
+    """A URL for a message, its user name and password replaced by ***."""
+    parts = _split_userinfo(str(text))
+    return shown("%s***@%s" % (parts[0], parts[2]) if parts else text)
 
 
 def url_credentials(api_url):
     """The user name and password part of api_url, and the password alone, for hiding them from every output."""
-    text = str(api_url or "").strip()
-    if "@" not in text:
+    parts = _split_userinfo(str(api_url or "").strip())
+    if parts is None:
         return []
-    userinfo = text.partition("://")[2].rsplit("@", 1)[0] if "://" in text else text.rsplit("@", 1)[0]
+    userinfo = parts[1]
     found = [userinfo] if userinfo else []
     password = userinfo.partition(":")[2]
     if len(password) >= 3:

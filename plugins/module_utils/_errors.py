@@ -57,9 +57,11 @@ class AstraInputError(AstraError):
 
 class AstraApiError(AstraError):
     """The API answered with an error, or could not be reached. bad_token: the answer says the caller's token itself
-    is malformed, unknown or otherwise not accepted (a 401, or a 400/403 about the token, see about_the_token)."""
+    is malformed, unknown or otherwise not accepted (a 401, or a 400/403 about the token, see about_the_token); said:
+    the API's own words, scrubbed ('' when it said nothing or was not reached)."""
 
     bad_token = False
+    said = ""
 
 
 def scrub(text, secrets=()):
@@ -206,4 +208,5 @@ def error_from_response(status, body, content_type, action, permission=None, res
     hint = TOKEN_HINT if bad_token else hint_for_status(status, permission, resource)
     error = AstraApiError(scrub(message, secrets), status=status, hint=scrub(hint, secrets))
     error.bad_token = bad_token
+    error.said = scrub(said.rstrip("."), secrets)
     return error

@@ -9,7 +9,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.astra.devops.plugins.module_utils._errors import AstraInputError, shown
-from ansible_collections.astra.devops.plugins.module_utils._records import normalise_role
+from ansible_collections.astra.devops.plugins.module_utils._records import normalise_role, role_id_key
 
 ROLES_PATH = "/v2/organizations/roles"
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -61,7 +61,7 @@ def check_role_list(values, option="roles"):
         if not str(value).strip():
             raise AstraInputError("%s must not contain empty entries, got '%s'; give role names or ids."
                                   % (option, shown(value)))
-        key = str(value).strip().lower() if is_role_id(value) else role_key(value)
+        key = role_id_key(value) if is_role_id(value) else role_key(value)
         if key in seen:
             raise AstraInputError("%s must name each role once, got one role more than once: '%s' and '%s'."
                                   % (option, shown(seen[key]), shown(value)))
@@ -71,7 +71,7 @@ def check_role_list(values, option="roles"):
 
 def resolve_roles(values, roles, option="roles"):
     """Role ids for names or ids, in the given order; an unknown or repeated one is an input error."""
-    by_id = dict((str(role["id"]).lower(), role["id"]) for role in roles)
+    by_id = dict((role_id_key(role["id"]), role["id"]) for role in roles)
     by_key = {}
     for role in roles:
         by_key.setdefault(role_key(role["name"]), role["id"])
@@ -79,7 +79,7 @@ def resolve_roles(values, roles, option="roles"):
     given = {}
     for value in values:
         text = str(value).strip()
-        found = by_id.get(text.lower()) if is_role_id(text) else by_key.get(role_key(text))
+        found = by_id.get(role_id_key(text)) if is_role_id(text) else by_key.get(role_key(text))
         if found is None:
             available = ", ".join(sorted(shown(role["name"]) for role in roles))
             raise AstraInputError("%s must name roles of this organization (API or portal names, or role ids), "

@@ -24,7 +24,7 @@ from ansible_collections.astra.devops.plugins.module_utils._errors import (
     shown,
 )
 from ansible_collections.astra.devops.plugins.module_utils._records import now, parse_duration, parse_timestamp, resolve_expiry
-from ansible_collections.astra.devops.plugins.module_utils._tokens import check_description
+from ansible_collections.astra.devops.plugins.module_utils._tokens import check_description, client_id_of
 
 CONSUMER_FORMATS = ("raw", "env", "json", "template")
 _ENV_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -35,12 +35,6 @@ _DETAIL_MAX = 300
 ROTATION_ACTIONS = ("org-token-read", "org-token-write")
 # Exit status of coreutils' timeout when the command ran out of time.
 TIMEOUT_EXIT = 124
-
-
-def caller_client_id(api_token):
-    """The client id of an AstraCS:<clientId>:<hash> token ('' when it is not one); the token itself is not kept."""
-    parts = api_token.split(":") if isinstance(api_token, str) else []
-    return parts[1] if len(parts) == 3 and parts[0] == "AstraCS" and parts[1] else ""
 
 
 def normalise_roles(value, option="token_rotation_roles"):
@@ -96,7 +90,7 @@ def play_problems(settings):
                         "family to rotate, got none.")
     else:
         _collect(problems, check_description, description, "token_rotation_description")
-    if not caller_client_id(settings.get("api_token")):
+    if not client_id_of(settings.get("api_token")):
         problems.append("token_rotation_api_token must be an AstraCS: token whose role can list, create and delete "
                         "tokens (Organization Administrator): set it, or the environment variable ASTRA_API_TOKEN.")
     api_url = settings.get("api_url")
@@ -243,17 +237,12 @@ def scrub_output(text, secrets, limit=_DETAIL_MAX):
     return one_line(text, limit)
 
 
-_STEP_ADVICE = {
-    "write": "the path, owner, group or mode of %(path)s",
-    "reload": "the reload command (token_rotation_consumer_reload_command)",
-    "distribute": "the distribute tasks file (%(tasks)s)",
-    "verify": "the verify command (token_rotation_consumer_verify_command), or what it checks,",
-}
-_STEP_NAMES = {
-    "write": "writing the token file",
-    "reload": "the reload command",
-    "distribute": "the distribute tasks file",
-    "verify": "the verify command",
+# Each step of a consumer: what the message calls it, and what to fix when it failed.
+_STEPS = {
+    "write": ("writing the token file", "the path, owner, group or mode of %(path)s"),
+    "reload": ("the reload command", "the reload command (token_rotation_consumer_reload_command)"),
+    "distribute": ("the distribute tasks file", "the distribute tasks file (%(tasks)s)"),
+    "verify": ("the verify command", "the verify command (token_rotation_consumer_verify_command), or what it checks,"),
 }
 
 
@@ -283,16 +272,17 @@ def consumer_failure(failure):
         holds = "its file holds the new token %s" % new
     else:
         holds = "it holds the new token %s or its previous one, which stays valid" % new
-    advice = _STEP_ADVICE[step] % {"path": failure.get("path") or "the consumer file", "tasks": failure.get("tasks")}
+    name, advice = _STEPS[step]
+    advice %= {"path": failure.get("path") or "the consumer file", "tasks": failure.get("tasks")}
     return ("Consumer %s failed at %s: %s. Nothing was deleted: %s, and every other token of the family stays valid. "
             "Fix %s on %s and run the role again: the next run finishes the rotation."
-            % (failure.get("host"), _STEP_NAMES[step], detail.rstrip("."), holds, advice, failure.get("host")))
+            % (failure.get("host"), name, detail.rstrip("."), holds, advice, failure.get("host")))
 
 
-def missing_actions(caller_client_id_, tokens, roles, needed=ROTATION_ACTIONS):
+def missing_actions(client_id, tokens, roles, needed=ROTATION_ACTIONS):
     """The actions of `needed` that the caller's token lacks (an enterprise- twin counts), from the token list and
     the role list; None when the caller's token is not in the list, so its roles cannot be told."""
-    mine = [token for token in tokens or () if token.get("client_id") == caller_client_id_]
+    mine = [token for token in tokens or () if token.get("client_id") == client_id]
     if not mine:
         return None
     actions = set()
@@ -323,8 +313,9 @@ def plan(situation, reference=None):
     client id, 'missing' or 'unknown'} for the consumers with a file), play_hosts, hook (a distribute tasks file is
     set), roles, min_age, retire_after, limit (the --limit text, or None).
     Returns action (provision, skip, rotate, complete), reason, newest_client_id, newest_age_seconds,
-    file_consumers, held, needy (the consumers that do not hold the newest token), others (the tokens to retire once
-    every consumer holds the new one), keep (whether they are kept instead) and keep_message."""
+    file_consumers, held, needy (the consumers that do not hold the newest token), others (the family's other tokens
+    once every consumer holds the new one), keep (whether they are kept), keep_message, and retire and kept: others
+    split by keep."""
     reference = reference or now()
     family = list(situation.get("family") or [])
     held = dict(situation.get("held") or {})
@@ -394,6 +385,8 @@ def plan(situation, reference=None):
         "others": others,
         "keep": keep_message is not None,
         "keep_message": keep_message,
+        "retire": [] if keep_message else others,
+        "kept": others if keep_message else [],
     }
 
 
@@ -434,7 +427,7 @@ def result(outcome):
         "current_client_id": new if ran else plan_["newest_client_id"],
         "consumers_updated": sorted(updated),
         "deleted_client_ids": list(outcome.get("deleted_client_ids") or []) if ran else [],
-        "kept_client_ids": list(plan_["others"]) if ran and plan_["keep"] else [],
+        "kept_client_ids": list(plan_["kept"]) if ran else [],
         "timings": timings,
     }
     parts = ["%s%s: family '%s', %s" % (

@@ -20,6 +20,7 @@ from ansible_collections.astra.devops.plugins.module_utils._records import forma
 
 TOKEN_PATHS = {"tokens": "/v2/tokens", "clientIdSecrets": "/v2/clientIdSecrets"}
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9]{16,64}$")
+_TOKEN = re.compile(r"^AstraCS:([A-Za-z0-9]{16,64}):[0-9a-fA-F]{64}$")
 _ORG_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 DESCRIPTION_MAX = 255
 # What a token or its secret looks like inside a description.
@@ -35,6 +36,13 @@ def check_client_id(value, option="client_id"):
         raise AstraInputError(
             "%s must be an Astra client id (16 to 64 letters and digits, such as BOjPpMRcaWergiKIyHXEAymP), got '%s'."
             % (option, shown(value)))
+
+
+def client_id_of(token):
+    """The client id of an AstraCS:<clientId>:<64 hex> token (spaces around it ignored), None for anything else; the
+    token itself is not kept."""
+    match = _TOKEN.match(token.strip()) if isinstance(token, str) else None
+    return match.group(1) if match else None
 
 
 def check_org_id(value, option="org_id"):
@@ -71,11 +79,6 @@ def current_org(client):
     """The caller's organization (or enterprise, for an enterprise token) as the API gives it: id, name, type."""
     _status, data = client.call("GET", "/v2/currentOrg", "Reading the caller's organization")
     return data if isinstance(data, dict) else {}
-
-
-def current_org_id(client):
-    """The id of the caller's organization (or enterprise, for an enterprise token)."""
-    return current_org(client).get("id")
 
 
 def other_org_hint(org_id, caller):

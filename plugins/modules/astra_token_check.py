@@ -132,23 +132,22 @@ api_retries:
   sample: ["retry 1 of 5 in 1.0s after Checking token BOjPpMRcaWergiKIyHXEAymP: HTTP 503"]
 '''
 
-import re
 import time
 
 from ansible_collections.astra.devops.plugins.module_utils._errors import AstraApiError, AstraInputError
 from ansible_collections.astra.devops.plugins.module_utils._module import CONNECTION_ARGUMENT_SPEC, AstraModule
+from ansible_collections.astra.devops.plugins.module_utils._tokens import client_id_of
 
 POLL_INTERVAL = 2.0
 CURRENT_ORG = "/v2/currentOrg"
-_TOKEN = re.compile(r"^AstraCS:([A-Za-z0-9]{16,64}):([0-9a-fA-F]{64})$")
 
 
 def parse_token(value):
     """The client id of an AstraCS token; any other shape is an input error whose message never shows the value."""
+    client_id = client_id_of(value)
+    if client_id:
+        return client_id
     text = (value or "").strip()
-    match = _TOKEN.match(text)
-    if match:
-        return match.group(1)
     # No 'AstraCS:' in the message: the scrubbing of every message would take it for a token.
     if not text:
         reason = "got an empty value"
@@ -165,28 +164,14 @@ def check_wait(value):
         raise AstraInputError("wait must be 0 or a positive number of seconds, got '%s'." % value)
 
 
-def api_said(error, action):
-    """The API's own words in an AstraApiError message built by error_from_response, without the action around them."""
-    prefix = "%s failed with HTTP %s" % (action, error.status)
-    message = error.message
-    if not message.startswith(prefix):
-        return ""
-    return message[len(prefix):].lstrip(":").strip().rstrip(".")
-
-
-def refuses_token(error, action=None):
-    """Whether an API error means 'this token is not accepted' rather than a failure of the check: a 401, or a 400 or
-    403 about the token itself (the one rule of module_utils/_errors.py, about_the_token, which set bad_token)."""
-    return error.status == 401 or bool(error.bad_token)
-
-
 def probe(client, action):
     """One call of GET /v2/currentOrg: (accepted, org_id, HTTP status, what the API said when it refused)."""
     try:
         status, data = client.call("GET", CURRENT_ORG, action)
     except AstraApiError as error:
-        if error.status is not None and refuses_token(error, action):
-            return False, None, error.status, api_said(error, action)
+        # A 401, or a 400/403 about the token itself: the one rule of module_utils/_errors.py, about_the_token.
+        if error.bad_token:
+            return False, None, error.status, error.said
         if error.status == 403:
             error.hint = ("Any valid token may read its own organization, so the API refused this token for another "
                           "reason: check the organization's access list and any proxy between here and the API.")

@@ -25,10 +25,6 @@ def consumers(tmp_path):
     return Consumers(tmp_path / 'consumers')
 
 
-def writes(emu):
-    return {route: n for route, n in api_counts(emu).items() if not route.startswith('GET ')}
-
-
 def one_failure(run, *words):
     messages = [m for m in failure_messages(run) if all(w in m for w in words)]
     assert messages, 'no failure message with %s; failures: %s\n%s' % (words, failure_messages(run), run.describe())
@@ -79,7 +75,7 @@ def test_f1_secret_printed_by_a_consumer_command_is_hidden(emu, run_playbook, co
     else:
         assert 'exit code 3' in message and '<hidden>' in message, message
         assert '"clientId": "%s"' % new['clientId'] in message, message  # the client id is no secret
-    assert writes(emu).get(DELETE_ROUTE, 0) == 0
+    assert emu.writes().get(DELETE_ROUTE, 0) == 0
 
 
 # F2 -----------------------------------------------------------------------------------------------------------
@@ -120,7 +116,7 @@ def test_f3_a_limited_run_never_retires_a_token_held_outside_the_limit(emu, run_
     finally:
         prober.stop()
     assert prober.failures == [] and prober.probes > 5, prober.failures[:10]
-    assert writes(emu) == {CREATE_ROUTE: 1}, writes(emu)
+    assert emu.writes() == {CREATE_ROUTE: 1}, emu.writes()
     held = consumers.client_ids()
     new = held['c1']
     assert new != old['clientId'] and held['c2'] == held['c3'] == old['clientId']
@@ -162,7 +158,7 @@ def test_f5_a_command_past_token_rotation_command_timeout_fails_its_consumer(emu
     assert run.rc != 0
     one_failure(run, 'Consumer c2 failed at the %s command' % which, 'did not finish within 3 seconds',
                 'token_rotation_command_timeout', 'Nothing was deleted')
-    assert writes(emu).get(DELETE_ROUTE, 0) == 0
+    assert emu.writes().get(DELETE_ROUTE, 0) == 0
     left = subprocess.run(['pgrep', '-f', marker], capture_output=True, text=True, check=False).stdout.split()
     assert left == [], 'the timed-out command is still running: %s' % left
 
@@ -181,7 +177,7 @@ def test_f6_a_symlink_consumer_path_is_refused_and_its_target_untouched(emu, run
     run = rotate(run_playbook, consumers, desc, {'c1': {'token_rotation_consumer_path': str(link)}}, expect_rc=None)
     assert run.rc != 0
     one_failure(run, 'Consumer c1', str(link), 'symbolic link', str(target), 'Nothing was changed')
-    assert writes(emu) == {}
+    assert emu.writes() == {}
     assert link.is_symlink() and target.read_text() == 'other = settings\n'
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
 
@@ -195,7 +191,7 @@ def test_f6_a_folder_consumer_path_names_the_consumer_path_and_why(emu, run_play
     assert run.rc != 0
     one_failure(run, 'Consumer c2', str(consumers.folder), 'is a folder', 'Nothing was changed')
     assert "'failed_when' expression" not in run.output
-    assert writes(emu) == {}
+    assert emu.writes() == {}
 
 
 # F7 -----------------------------------------------------------------------------------------------------------
@@ -217,7 +213,7 @@ def test_f7_unknown_owner_group_or_broken_template_is_found_before_the_create(em
     run = rotate(run_playbook, consumers, desc, {'c3': override}, expect_rc=None)
     assert run.rc != 0
     one_failure(run, 'Consumer c3', 'Nothing was changed', *words)
-    assert writes(emu) == {}
+    assert emu.writes() == {}
 
 
 def test_f7_a_good_template_still_renders_the_new_token(emu, run_playbook, consumers, tmp_path):
@@ -305,7 +301,7 @@ def test_f12_check_mode_reports_changed_and_changes_nothing(emu, run_playbook, c
                        allowed_secret_files=consumers.paths, extra_args=rotation_args(token_rotation_description=desc))
     assert 'would have rotated' in run.stdout
     assert sum(host.get('changed', 0) for host in run.stats.values()) >= 1, run.stats
-    assert writes(emu) == {} and family_ids(emu, desc) == [old['clientId']]
+    assert emu.writes() == {} and family_ids(emu, desc) == [old['clientId']]
 
 
 def test_f12_check_mode_finds_a_token_that_cannot_write(emu, run_playbook, consumers):
@@ -323,7 +319,7 @@ def test_f12_check_mode_finds_a_token_that_cannot_write(emu, run_playbook, consu
                        extra_args=rotation_args(token_rotation_description=desc))
     assert run.rc != 0
     one_failure(run, 'Check mode', 'lacks org-token-write', 'Nothing was changed')
-    assert writes(emu) == {}
+    assert emu.writes() == {}
 
 
 # F16 ----------------------------------------------------------------------------------------------------------

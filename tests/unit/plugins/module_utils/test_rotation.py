@@ -304,6 +304,7 @@ def test_plan_table(family, held, options, action, needy, others, phrase):
     assert phrase in decided["reason"], decided["reason"]
     assert decided["file_consumers"] == sorted(held)
     assert decided["keep"] is False and decided["keep_message"] is None
+    assert decided["retire"] == others and decided["kept"] == []
 
 
 @pytest.mark.parametrize("family, held, options, keep, words", [
@@ -319,6 +320,7 @@ def test_plan_keeps_the_other_tokens_when_limited_or_too_young_f3(family, held, 
     situation = dict({"description": "orders", "family": family, "held": held, "play_hosts": HOSTS}, **options)
     decided = _rotation.plan(situation, reference=NOW)
     assert decided["keep"] is keep
+    assert (decided["kept"], decided["retire"]) == ((decided["others"], []) if keep else ([], decided["others"]))
     if words:
         assert words in decided["keep_message"], decided["keep_message"]
     if options.get("limit") and decided["action"] != "skip":

@@ -14,6 +14,7 @@ from ansible_collections.astra.devops.plugins.module_utils._tokens import (
     check_client_id,
     check_description,
     check_org_id,
+    client_id_of,
     other_org_hint,
 )
 
@@ -187,3 +188,12 @@ def test_f13_create_retry_reason_has_no_body():
     client = Recording([(None, error), "ok"])
     TokenApi(client).create([ROLE], "app")
     assert reasons == ["Creating token 'app': HTTP 503 (no token was left behind.)"], reasons
+
+
+@pytest.mark.parametrize("token, client_id", [
+    ("AstraCS:AbCdEfGhIjKlMnOpQrStUvWx:" + "0a" * 32, "AbCdEfGhIjKlMnOpQrStUvWx"),
+    (" AstraCS:AbCdEfGhIjKlMnOpQrStUvWx:%s\n" % ("0a" * 32), "AbCdEfGhIjKlMnOpQrStUvWx"),
+    ("AstraCS:short:" + "0a" * 32, None), ("AstraCS:AbCdEfGhIjKlMnOpQrStUvWx:xyz", None), ("", None), (None, None),
+])
+def test_client_id_of_a_token(token, client_id):
+    assert client_id_of(token) == client_id

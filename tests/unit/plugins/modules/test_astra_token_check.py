@@ -30,7 +30,6 @@ from ansible_collections.astra.devops.plugins.modules.astra_token_check import (
     check_token,
     check_wait,
     parse_token,
-    refuses_token,
 )
 
 CLIENT_ID = "BOjPpMRcaWergiKIyHXEAymP"
@@ -98,7 +97,7 @@ def test_wait_must_not_be_negative():
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# refuses_token: 401, and a 403 (or 400) that is about the token itself
+# refused: 401, and a 403 (or 400) that is about the token itself (AstraApiError.bad_token)
 # ---------------------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("error", [
@@ -114,7 +113,7 @@ def test_wait_must_not_be_negative():
 ], ids=["401", "401-empty", "401-text", "403-340017", "403-340018", "403-string", "403-text", "400-340012",
         "403-token-in-body"])
 def test_what_counts_as_refused(error):
-    assert refuses_token(error, ACTION) is True
+    assert error.bad_token is True
 
 
 @pytest.mark.parametrize("error", [
@@ -128,7 +127,7 @@ def test_what_counts_as_refused(error):
     AstraApiError("Checking token %s failed: the connection was refused." % CLIENT_ID),
 ], ids=["403-permission", "403-string", "403-html", "400-other", "404", "500", "503", "connection"])
 def test_what_is_a_failure_of_the_check(error):
-    assert refuses_token(error, ACTION) is False
+    assert error.bad_token is False
 
 
 # ---------------------------------------------------------------------------------------------------------------
