@@ -23,10 +23,6 @@ def rotation_problems(settings):
     return _rotation.play_problems(_mapping(settings, "rotation_problems"))
 
 
-def rotation_consumer_problems(consumer):
-    return _rotation.consumer_problems(_mapping(consumer, "rotation_consumer_problems"))
-
-
 def rotation_lock_path(lock_dir, api_url, org_id, description):
     try:
         return _rotation.lock_path(lock_dir, api_url, org_id, description)
@@ -63,7 +59,6 @@ class FilterModule(object):
     def filters(self):
         return {
             "rotation_problems": rotation_problems,
-            "rotation_consumer_problems": rotation_consumer_problems,
             "rotation_lock_path": rotation_lock_path,
             "rotation_consumer_failure": rotation_consumer_failure,
             "rotation_missing_actions": rotation_missing_actions,

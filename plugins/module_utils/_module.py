@@ -55,14 +55,18 @@ class AstraModule(AnsibleModule):
     @property
     def client(self):
         if self._client is None:
-            params = self.params
-            self._client = AstraClient(
-                api_token=self.bearer(), api_url=params["api_url"], validate_certs=params["validate_certs"],
-                ca_path=params["ca_path"], timeout=params["timeout"], retries=params["retries"],
-                on_retry=self._note_retry, ansible_version=ANSIBLE_VERSION)
-            if not params["validate_certs"] and self._client.base_url.startswith("https"):
+            self._client = self.client_for(self.bearer())
+            if not self.params["validate_certs"] and self._client.base_url.startswith("https"):
                 self.warn("validate_certs is false: the Astra API's TLS certificate is not checked.")
         return self._client
+
+    def client_for(self, token):
+        """A client with this module's connection options that calls with token (to probe another token)."""
+        params = self.params
+        return AstraClient(
+            api_token=token, api_url=params["api_url"], validate_certs=params["validate_certs"],
+            ca_path=params["ca_path"], timeout=params["timeout"], retries=params["retries"],
+            on_retry=self._note_retry, ansible_version=ANSIBLE_VERSION)
 
     def bearer(self):
         """The token the client calls with."""

@@ -26,9 +26,6 @@ from ansible_collections.astra.devops.plugins.module_utils._errors import (
 from ansible_collections.astra.devops.plugins.module_utils._records import now, parse_duration, parse_timestamp, resolve_expiry
 from ansible_collections.astra.devops.plugins.module_utils._tokens import check_description, client_id_of
 
-CONSUMER_FORMATS = ("raw", "env", "json", "template")
-_ENV_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_MODE = re.compile(r"^0?[0-7][0-7]0$")
 _WHOLE = re.compile(r"^\d+$")
 _DETAIL_MAX = 300
 # The actions a caller needs to rotate (an enterprise token holds the enterprise- twin of each).
@@ -157,62 +154,6 @@ def _option_error(check, value, generic, option):
         raise
 
 
-def consumer_problems(consumer):
-    """Problems of one consumer's variables and of its file's place, found before anything is created.
-
-    consumer: host, path, format, env_var, template, template_error (what rendering it with a placeholder token
-    said, or None), mode, owner, owner_found, group, group_found, path_stat and dir_stat (the stat results of the
-    file, without following a link, and of its folder)."""
-    path = consumer.get("path")
-    if not path:
-        return []
-    problems = []
-    if not isinstance(path, str) or not path.startswith("/") or path.endswith("/"):
-        return ["token_rotation_consumer_path must be the absolute path of a file, got '%s'." % shown(path)]
-    stat = consumer.get("path_stat") or {}
-    if stat.get("exists"):
-        if stat.get("islnk"):
-            problems.append(
-                "token_rotation_consumer_path %s is a symbolic link (to %s): the role writes the token file itself "
-                "and never through a link, which could change another file. Give the path of the file the "
-                "application reads." % (path, shown(stat.get("lnk_source") or stat.get("lnk_target") or "?")))
-        elif stat.get("isdir"):
-            problems.append("token_rotation_consumer_path %s is a folder: give the path of the token file in it "
-                            "(for example %s/astra-token)." % (path, path.rstrip("/")))
-        elif not stat.get("isreg", True):
-            problems.append("token_rotation_consumer_path %s is not a regular file (a device, socket or pipe)."
-                            % path)
-    elif not (consumer.get("dir_stat") or {}).get("isdir"):
-        problems.append("token_rotation_consumer_path must be in an existing folder, got '%s', whose folder does not "
-                        "exist on this host." % path)
-    fmt = consumer.get("format")
-    if fmt not in CONSUMER_FORMATS:
-        problems.append("token_rotation_consumer_format must be one of %s, got '%s'."
-                        % (", ".join(CONSUMER_FORMATS), shown(fmt)))
-    elif fmt == "env" and not _ENV_VAR.match(str(consumer.get("env_var"))):
-        problems.append("token_rotation_consumer_env_var must be a variable name (letters, digits, _), got '%s'."
-                        % shown(consumer.get("env_var")))
-    elif fmt == "template":
-        if not consumer.get("template"):
-            problems.append("token_rotation_consumer_template must be set to a template file when "
-                            "token_rotation_consumer_format is template, got none.")
-        elif consumer.get("template_error"):
-            # What the lookup said, without ansible-core's preamble about the task and the lookup.
-            said = re.sub(r"^.*(?:failed: |Error while resolving value for '[^']*': )", "", str(consumer["template_error"]))
-            problems.append("token_rotation_consumer_template must be a readable template file on the controller "
-                            "(absolute, or in the templates folder of the role or the playbook) that renders, got "
-                            "'%s': %s" % (shown(consumer["template"]), one_line(scrub(said), _DETAIL_MAX).rstrip(".") + "."))
-    mode = consumer.get("mode")
-    if not isinstance(mode, str) or not _MODE.match(mode):
-        problems.append(
-            "token_rotation_consumer_mode must be a quoted octal mode that gives others no access, such as '0600' or "
-            "'0640', got '%s'%s." % (shown(mode), " (a number: quote it)" if isinstance(mode, int) else ""))
-    for kind in ("owner", "group"):
-        if consumer.get(kind) and consumer.get(kind + "_found") is False:
-            problems.append("token_rotation_consumer_%s '%s' does not exist on this host." % (kind, shown(consumer[kind])))
-    return ["Consumer %s: %s Nothing was changed." % (consumer.get("host"), " ".join(problems))] if problems else []
-
-
 def lock_path(lock_dir, api_url, org_id, description):
     """The lock file of a family: keyed on the API root and the organization, never on the text the user typed."""
     key = "%s|%s|%s" % (normalise_base_url(api_url), org_id or "", description)
@@ -314,8 +255,8 @@ def plan(situation, reference=None):
     set), roles, min_age, retire_after, limit (the --limit text, or None).
     Returns action (provision, skip, rotate, complete), reason, newest_client_id, newest_age_seconds,
     file_consumers, held, needy (the consumers that do not hold the newest token), others (the family's other tokens
-    once every consumer holds the new one), keep (whether they are kept), keep_message, and retire and kept: others
-    split by keep."""
+    once every consumer holds the new one), keep (whether they are kept), keep_message, retire and kept (others
+    split by keep), and replaces (the newest token, whose roles and lifetime a rotation's new token carries over)."""
     reference = reference or now()
     family = list(situation.get("family") or [])
     held = dict(situation.get("held") or {})
@@ -387,6 +328,7 @@ def plan(situation, reference=None):
         "keep_message": keep_message,
         "retire": [] if keep_message else others,
         "kept": others if keep_message else [],
+        "replaces": newest if action == "rotate" else None,
     }
 
 

@@ -16,7 +16,13 @@ from ansible_collections.astra.devops.plugins.module_utils._errors import (
     AstraInputError,
     shown,
 )
-from ansible_collections.astra.devops.plugins.module_utils._records import format_timestamp, normalise_token
+from ansible_collections.astra.devops.plugins.module_utils._records import (
+    MAX_INSTANT,
+    format_timestamp,
+    normalise_token,
+    now,
+    parse_timestamp,
+)
 
 TOKEN_PATHS = {"tokens": "/v2/tokens", "clientIdSecrets": "/v2/clientIdSecrets"}
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9]{16,64}$")
@@ -93,6 +99,30 @@ def other_org_hint(org_id, caller):
     return ("The api_token belongs to organization %s, and org_id %s is another organization: an organization token "
             "creates tokens only in its own organization. Creating a token in %s needs an enterprise token of its "
             "enterprise (Enterprise Administrator), or a token of organization %s itself." % (own, org_id, org_id, org_id))
+
+
+def replacement_expiry(asked, current, reference=None):
+    """(expiry, source) of a token to create: the asked expiry; else, when replacing a token that expires, its
+    lifetime (expiry minus creation) counted from now, or its own expiry when its creation time is unknown; else
+    none. A replacement must not silently outlive the token it replaces, nor expire sooner."""
+    if asked is not None:
+        return asked, "option"
+    old_expiry = parse_timestamp(current["expiry"]) if current else None
+    if old_expiry is None:
+        return None, "none"
+    generated = parse_timestamp(current["generated_on"])
+    reference = reference or now()
+    if generated is not None and old_expiry > generated:
+        try:
+            return min(reference + (old_expiry - generated), MAX_INSTANT), "replaced_token_lifetime"
+        except OverflowError:
+            return MAX_INSTANT, "replaced_token_lifetime"
+    if old_expiry > reference:
+        return old_expiry, "replaced_token_expiry"
+    raise AstraInputError(
+        "expiry must be given to replace token %s (an ISO-8601 instant or a duration such as 90d): it expired at %s "
+        "and its creation time is unknown, so its lifetime cannot be carried over."
+        % (current["client_id"], current["expiry"]))
 
 
 class TokenApi:

@@ -279,10 +279,7 @@ from ansible_collections.astra.devops.plugins.module_utils._errors import (
 )
 from ansible_collections.astra.devops.plugins.module_utils._module import AstraModule
 from ansible_collections.astra.devops.plugins.module_utils._records import (
-    MAX_INSTANT,
     format_timestamp,
-    now,
-    parse_timestamp,
     resolve_expiry,
     role_id_key,
 )
@@ -300,6 +297,7 @@ from ansible_collections.astra.devops.plugins.module_utils._tokens import (
     check_org_id,
     current_org,
     other_org_hint,
+    replacement_expiry,
 )
 
 
@@ -457,33 +455,10 @@ class TokenTask:
         names = names_by_id(self.catalog) if self.catalog is not None else {}
         return "[%s]" % ", ".join(sorted(names.get(r, r) for r in role_ids))
 
-    def new_expiry(self, current):
-        """(expiry, source) of the token to create: the expiry option; else, when replacing a token that expires, its
-        lifetime (expiry minus creation) counted from now, or its own expiry when its creation time is unknown; else
-        none. A replacement must not silently outlive the token it replaces, nor expire sooner."""
-        if self.expiry is not None:
-            return self.expiry, "option"
-        old_expiry = parse_timestamp(current["expiry"]) if current else None
-        if old_expiry is None:
-            return None, "none"
-        generated = parse_timestamp(current["generated_on"])
-        reference = now()
-        if generated is not None and old_expiry > generated:
-            try:
-                return min(reference + (old_expiry - generated), MAX_INSTANT), "replaced_token_lifetime"
-            except OverflowError:
-                return MAX_INSTANT, "replaced_token_lifetime"
-        if old_expiry > reference:
-            return old_expiry, "replaced_token_expiry"
-        raise AstraInputError(
-            "expiry must be given to replace token %s (an ISO-8601 instant or a duration such as 90d): it expired at %s "
-            "and its creation time is unknown, so its lifetime cannot be carried over."
-            % (current["client_id"], current["expiry"]))
-
     def create(self, current, role_ids, tokens):
         """Create (and, when replacing, then delete the old token): the new one exists before the old one goes."""
         description = self.params["description"] if self.params["description"] is not None else current["description"]
-        expiry, self.expiry_source = self.new_expiry(current)
+        expiry, self.expiry_source = replacement_expiry(self.expiry, current)
         if self.module.check_mode:
             planned = {"client_id": None, "description": description, "roles": role_ids, "role_names": None,
                        "generated_on": None, "expiry": format_timestamp(expiry), "org_id": self.params["org_id"]}

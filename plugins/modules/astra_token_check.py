@@ -132,14 +132,10 @@ api_retries:
   sample: ["retry 1 of 5 in 1.0s after Checking token BOjPpMRcaWergiKIyHXEAymP: HTTP 503"]
 '''
 
-import time
-
-from ansible_collections.astra.devops.plugins.module_utils._errors import AstraApiError, AstraInputError
+from ansible_collections.astra.devops.plugins.module_utils._errors import AstraInputError
 from ansible_collections.astra.devops.plugins.module_utils._module import CONNECTION_ARGUMENT_SPEC, AstraModule
+from ansible_collections.astra.devops.plugins.module_utils._probe import NotReached, check_token
 from ansible_collections.astra.devops.plugins.module_utils._tokens import client_id_of
-
-POLL_INTERVAL = 2.0
-CURRENT_ORG = "/v2/currentOrg"
 
 
 def parse_token(value):
@@ -162,55 +158,6 @@ def parse_token(value):
 def check_wait(value):
     if value is None or value < 0:
         raise AstraInputError("wait must be 0 or a positive number of seconds, got '%s'." % value)
-
-
-def probe(client, action):
-    """One call of GET /v2/currentOrg: (accepted, org_id, HTTP status, what the API said when it refused)."""
-    try:
-        status, data = client.call("GET", CURRENT_ORG, action)
-    except AstraApiError as error:
-        # A 401, or a 400/403 about the token itself: the one rule of module_utils/_errors.py, about_the_token.
-        if error.bad_token:
-            return False, None, error.status, error.said
-        if error.status == 403:
-            error.hint = ("Any valid token may read its own organization, so the API refused this token for another "
-                          "reason: check the organization's access list and any proxy between here and the API.")
-        raise
-    org_id = data.get("id") if isinstance(data, dict) else None
-    return True, org_id, status, ""
-
-
-class NotReached(Exception):
-    """The answer stayed the other one until wait ran out; carries the result to fail with."""
-
-    def __init__(self, message, result):
-        super(NotReached, self).__init__(message)
-        self.message = message
-        self.result = result
-
-
-def check_token(client, client_id, state, wait, clock=time.monotonic):
-    """Ask until the answer is the one state asks for, or wait seconds have passed (then NotReached)."""
-    want = state == "accepted"
-    action = "Checking token %s" % client_id
-    start = clock()
-    while True:
-        accepted, org_id, status, said = probe(client, action)
-        waited = clock() - start
-        result = {"changed": False, "client_id": client_id, "accepted": accepted, "waited": round(waited, 1)}
-        if accepted:
-            result["org_id"] = org_id
-        if accepted == want:
-            return result
-        remaining = wait - waited
-        if remaining <= 0:
-            break
-        client.pause(min(POLL_INTERVAL, remaining))
-    message = "token %s was not %s%s (last answer HTTP %s)." % (
-        client_id, state, " within %d seconds" % wait if wait else "", status)
-    if said:
-        message += " The API said: %s." % said
-    raise NotReached(message, result)
 
 
 class TokenCheckModule(AstraModule):

@@ -36,6 +36,7 @@ from _rotation import (CREATE_ROUTE, CURRENT_ORG_ROUTE, DELETE_ROUTE, FAMILY_ROL
                        client_id, family_ids, rotation_args, seed_family, token_status, wait_for)
 
 ROLES = FAMILY_ROLES
+ROLES_ROUTE = 'GET /v2/organizations/roles'
 MEASUREMENTS = REPO / 'tests' / 'output' / 'rotation-measurements.json'
 
 
@@ -181,6 +182,35 @@ def test_no_outage_while_rotating(emu, run_playbook, consumers, variant):
 
 
 # --------------------------------------------------------------------------------------------------------------
+# The fewest API requests (issue 12): counted exactly, without a prober
+# --------------------------------------------------------------------------------------------------------------
+
+# A rotation's requests, each needed once: the caller's organization (the lock's key, and the caller is not in the
+# family), discover the family, create, the new token accepted, delete, the deleted token refused, confirm the family.
+ROTATION_REQUESTS = {CURRENT_ORG_ROUTE: 3, 'GET /v2/tokens': 2, CREATE_ROUTE: 1, DELETE_ROUTE: 1}
+
+
+@pytest.mark.parametrize('roles', ['carried_over', 'ids', 'names'])
+def test_a_rotation_sends_the_fewest_api_requests(emu, run_playbook, consumers, roles):
+    desc = emu.desc('rotation-requests-' + roles)
+    old = seed_family(emu, consumers, desc, age_days=3)
+    role_vars = {}
+    if roles == 'ids':
+        role_vars['token_rotation_roles'] = old['roles']
+    if roles == 'names':
+        role_vars['token_rotation_roles'] = FAMILY_ROLES
+    emu.reset_counts()
+    run = rotate(run_playbook, consumers, desc, verbosity=0, **role_vars)
+    counts = api_counts(emu)  # before the checks below, which call the API too
+    assert result_of(run)['action'] == 'rotated'
+    assert_converged(emu, consumers, desc)
+    expected = dict(ROTATION_REQUESTS)
+    if roles == 'names':  # names are resolved to ids: the one roles call
+        expected[ROLES_ROUTE] = 1
+    assert counts == expected
+
+
+# --------------------------------------------------------------------------------------------------------------
 # Nothing deleted early
 # --------------------------------------------------------------------------------------------------------------
 
@@ -278,8 +308,8 @@ def test_killed_run_then_rerun_converges(emu, run_playbook, consumers, moment):
 
     if moment == 'after_create':
         wait_for(lambda: emu.counts().get(CREATE_ROUTE) == 1, 60, 'POST /v2/tokens', alive=alive)
-        wait_for(lambda: TASK_BANNER % 'Call the API with the new token' in job.log_text(), 30,
-                 'the new-token check', alive=alive)
+        wait_for(lambda: TASK_BANNER % 'Create the new token of the family, then call the API with it' in job.log_text(),
+                 30, 'the new-token check', alive=alive)
         time.sleep(0.5)
     elif moment == 'during_distribution':
         wait_for(lambda: consumers.client_ids()['c1'] not in (None, old_id), 60, 'c1 holds the new token', alive=alive)

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from ansible_collections.astra.devops.plugins.module_utils import _rotation
+from ansible_collections.astra.devops.plugins.module_utils import _consumer, _rotation
 from ansible_collections.astra.devops.plugins.module_utils._records import UTC, format_timestamp
 
 TOKEN = "AstraCS:AbCdEfGhIjKlMnOpQrStUvWx:" + "0123456789abcdef" * 4
@@ -213,7 +213,7 @@ def consumer(**changes):
     base = {"host": "c1", "path": "/etc/app/token", "format": "raw", "env_var": "X", "mode": "0600",
             "path_stat": {"exists": True, "isreg": True}, "dir_stat": {}}
     base.update(changes)
-    return _rotation.consumer_problems(base)
+    return _consumer.consumer_problems(base)
 
 
 def test_a_good_consumer_and_one_without_a_file_have_no_problem():

@@ -25,12 +25,11 @@ from ansible_collections.astra.devops.plugins.modules import astra_token_check a
 from ansible_collections.astra.devops.plugins.modules.astra_token_check import (
     ARGUMENT_SPEC,
     DOCUMENTATION,
-    NotReached,
     TokenCheckModule,
-    check_token,
     check_wait,
     parse_token,
 )
+from ansible_collections.astra.devops.plugins.module_utils._probe import NotReached, check_token
 
 CLIENT_ID = "BOjPpMRcaWergiKIyHXEAymP"
 TOKEN = "AstraCS:%s:%s" % (CLIENT_ID, "0123456789abcdef" * 4)

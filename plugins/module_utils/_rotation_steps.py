@@ -1,0 +1,86 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) astra.devops contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The token_rotation role's two API steps, each one module run with no listing that discovery already did:
+create the new token and wait until it works; retire the other tokens, wait until the deleted ones are refused,
+and confirm what is left of the family. Every failure is an AstraError whose message says what each consumer holds
+and what to do, since the role stops on it."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible_collections.astra.devops.plugins.module_utils._errors import AstraError, AstraInputError, sentence
+from ansible_collections.astra.devops.plugins.module_utils._probe import NotReached, check_token
+from ansible_collections.astra.devops.plugins.module_utils._records import role_id_key
+from ansible_collections.astra.devops.plugins.module_utils._roles import fetch_roles, is_role_id, resolve_roles
+from ansible_collections.astra.devops.plugins.module_utils._tokens import client_id_of, replacement_expiry
+
+
+def new_role_ids(client, roles, replaces):
+    """Role ids of the new token: the asked ones (the roles list is read only to resolve names), else the replaced
+    token's, carried over as the API listed them."""
+    if roles:
+        if all(is_role_id(role) for role in roles):
+            return [role_id_key(role) for role in roles]
+        return resolve_roles(roles, fetch_roles(client), "token_rotation_roles")
+    if replaces and replaces.get("roles"):
+        return list(replaces["roles"])
+    raise AstraInputError("token_rotation_roles must be set to create the first token of the family.")
+
+
+def create(api, client_for, description, replaces, roles, expiry, known_client_ids, wait):
+    """POST the new token (the replaced token's roles and lifetime unless asked otherwise), then ask with it until the
+    API accepts it. Returns (metadata, secret, expiry_source, seconds waited)."""
+    role_ids = new_role_ids(api.client, roles, replaces)
+    expiry, source = replacement_expiry(expiry, replaces)
+    try:
+        token, secret = api.create(role_ids, description, expiry, None, known_client_ids)
+    except AstraError as error:
+        raise AstraError("Creating the new token of the family '%s' failed: %s Nothing was distributed or deleted: "
+                         "every consumer still holds its working token. Fix the cause and run the role again."
+                         % (description, sentence(str(error))), status=error.status)
+    try:
+        waited = check_token(client_for(secret["token"]), token["client_id"], "accepted", wait)["waited"]
+    except (NotReached, AstraError) as outcome:
+        raise AstraError(
+            "The new token %s was not accepted by the API within %s seconds (%s). Nothing was distributed or deleted: "
+            "every consumer still holds its working token. The new token stays in the family; the next run replaces "
+            "it and removes it. Raise token_rotation_propagation_timeout if the API is slow to accept new tokens."
+            % (token["client_id"], wait, str(outcome).rstrip(".")))
+    return token, secret, source, waited
+
+
+def retire(api, client_for, description, client_ids, old_tokens, expected, new_client_id, wait):
+    """DELETE each token of client_ids (one already gone counts as deleted by someone else), ask with each deleted
+    token a consumer held until the API refuses it, then list the family once to confirm only `expected` is left.
+    Returns (deleted client ids, client ids left in the family)."""
+    deleted = []
+    for index, client_id in enumerate(client_ids):
+        try:
+            if api.delete(client_id):
+                deleted.append(client_id)
+        except AstraError as error:
+            raise AstraError(
+                "Deleting the old tokens of the family '%s' failed: %s Every consumer holds the new token %s, which "
+                "works; the tokens not deleted (%s) stay valid and unused. Fix the cause and run the role again: it "
+                "completes the rotation without a new token."
+                % (description, sentence(str(error)), new_client_id, ", ".join(client_ids[index:])),
+                status=error.status)
+    for token in sorted(set(old_tokens)):
+        client_id = client_id_of(token)
+        if client_id not in deleted:
+            continue
+        try:
+            check_token(client_for(token), client_id, "refused", wait)
+        except (NotReached, AstraError):
+            raise AstraError(
+                "A deleted token of the family '%s' (%s) was still accepted by the API %s seconds after its deletion. "
+                "Every consumer holds the new token %s; check the organization's tokens in the Astra portal."
+                % (description, client_id, wait, new_client_id))
+    left = [token["client_id"] for token in api.list() if token["description"] == description]
+    if sorted(left) != sorted(set(expected)):
+        raise AstraError(
+            "After the rotation the family '%s' holds %s, but only %s were expected (another process changed it?). "
+            "Every consumer holds %s; run the role again to clean up."
+            % (description, ", ".join(left) or "no token", ", ".join(sorted(set(expected))), new_client_id))
+    return deleted, left
