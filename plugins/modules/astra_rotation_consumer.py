@@ -11,8 +11,9 @@ module: astra_rotation_consumer
 short_description: One consumer's token file, for the astra.devops.token_rotation role (internal)
 version_added: 1.1.0
 description:
-  - Internal to the C(astra.devops.token_rotation) role; not meant for playbooks, and its options may change, which runs it once per consumer to observe and once to
-    write; each is one module run on the consumer, so a rotation's cost grows as little as possible with its consumers.
+  - Internal to the C(astra.devops.token_rotation) role; not meant for playbooks, and its options may change.
+  - The role runs it once per consumer to observe and once to write; each is one module run on the consumer, so a
+    rotation's cost grows as little as possible with its consumers.
   - Runs on the consumer's Python without the Astra client (no C(requests) needed there).
   - O(action=observe) looks at the file without following a link, checks the consumer's variables against it (folder,
     link, owner and group on this host, format, mode), fails with one line naming the consumer when one is wrong, and
@@ -22,7 +23,8 @@ description:
 attributes:
   check_mode:
     support: partial
-    description: O(action=observe) reads in check mode too; O(action=write) writes nothing in check mode.
+    details: O(action=observe) reads in check mode too; O(action=write) writes nothing in check mode.
+    description: Can run in check_mode and return changed status prediction without modifying target.
   diff_mode:
     support: none
     description: The file holds a secret, so there is never a diff.
@@ -65,7 +67,7 @@ options:
     description: What O(action=write) writes. A secret, never logged or returned.
     type: str
 author:
-  - astra.devops contributors
+  - Astra DevOps maintainers (@astra-devops)
 '''
 
 EXAMPLES = r'''

@@ -11,8 +11,8 @@ module: astra_rotation_step
 short_description: The create and retire steps of the astra.devops.token_rotation role (internal)
 version_added: 1.1.0
 description:
-  - Internal to the C(astra.devops.token_rotation) role; not meant for playbooks, and its options may change. Each action is one module run on the controller, and lists
-    nothing that the role's discovery already listed.
+  - Internal to the C(astra.devops.token_rotation) role; not meant for playbooks, and its options may change.
+  - Each action is one module run on the controller, and lists nothing that the role's discovery already listed.
   - O(action=create) creates the family's new token (POST), with O(roles), else the roles of O(replaces) as the API
     listed them (no roles call), and with O(expiry), else the lifetime of O(replaces). Then it asks with the new token
     (C(GET /v2/currentOrg)) until the API accepts it, for up to O(wait) seconds.
@@ -24,8 +24,9 @@ extends_documentation_fragment:
   - astra.devops.auth.api_token
 attributes:
   check_mode:
-    support: none
-    description: In check mode the module calls nothing and reports a change; the role never runs it in check mode.
+    support: partial
+    details: In check mode the module calls nothing and reports a change; the role never runs it in check mode.
+    description: Can run in check_mode and return changed status prediction without modifying target.
   diff_mode:
     support: none
     description: No diff; the role shows what it changes in C(token_rotation_result).
@@ -78,7 +79,7 @@ options:
     description: With O(action=retire), the client id every consumer now holds, for the messages.
     type: str
 author:
-  - astra.devops contributors
+  - Astra DevOps maintainers (@astra-devops)
 '''
 
 EXAMPLES = r'''

@@ -109,8 +109,8 @@ def test_a_new_token_never_accepted_stops_before_anything_is_distributed():
 
 
 def test_a_failed_create_says_nothing_was_distributed():
-    server = API(fail={("POST", "/v2/tokens"): AstraApiError("Creating token 'app' failed: HTTP 403.", status=403,
-                                                            hint="The api_token needs org-token-write.")})
+    refusal = AstraApiError("Creating token 'app' failed: HTTP 403.", status=403, hint="The api_token needs org-token-write.")
+    server = API(fail={("POST", "/v2/tokens"): refusal})
     with pytest.raises(AstraError) as caught:
         create(server)
     assert str(caught.value) == (
@@ -153,8 +153,8 @@ def _keep_accepting(call, server):
 
 
 def test_a_failed_delete_names_the_tokens_left():
-    server = API(family=(OLD, NEW), fail={("DELETE", "/v2/tokens/%s" % OLD): AstraApiError("Deleting failed: HTTP 500.",
-                                                                                          status=500)})
+    failure = AstraApiError("Deleting failed: HTTP 500.", status=500)
+    server = API(family=(OLD, NEW), fail={("DELETE", "/v2/tokens/%s" % OLD): failure})
     with pytest.raises(AstraError) as caught:
         retire(server)
     assert "the tokens not deleted (%s) stay valid and unused" % OLD in str(caught.value)
