@@ -67,19 +67,33 @@ DOCS_HTML := $(ROOT)/docs/build/html
 DOCS_SCREENSHOT := $(BUILD_DIR)/docs-astra_token.png
 DOCS_ENV := PATH="$(DOCS_VENV)/bin:$$PATH" ANSIBLE_COLLECTIONS_PATH="$(INSTALL_ROOT)"
 
+# 'make bench' / 'make bench-smoke' (tools/bench/): matplotlib on top of .venv. The BENCH_* variables and BASE are
+# passed on only when given, so the defaults live in one place (tools/bench/bench.py, OPTIONS).
+BENCH_REQUIREMENTS := tests/requirements-bench.txt
+BENCH_STAMP := $(VENV)/.installed-bench
+BENCH_ARGS = --collection "$(TARBALL)" $(if $(BENCH_RUNS),--runs '$(BENCH_RUNS)') \
+	$(if $(BENCH_WARMUP),--warmup '$(BENCH_WARMUP)') $(if $(BENCH_BIG_RUNS),--big-runs '$(BENCH_BIG_RUNS)') \
+	$(if $(BENCH_TASKS),--tasks '$(BENCH_TASKS)') \
+	$(if $(BENCH_ORG),--org-size '$(BENCH_ORG)') $(if $(BENCH_HOSTS),--hosts '$(BENCH_HOSTS)') \
+	$(if $(BENCH_FORKS),--forks '$(BENCH_FORKS)') $(if $(BENCH_BASE_HOSTS),--base-hosts '$(BENCH_BASE_HOSTS)') \
+	$(if $(BENCH_ONLY),--only '$(BENCH_ONLY)') $(if $(BASE),--base '$(BASE)')
+
 heading = @printf '\n==== %s ====\n' "$(1)"
 
 .PHONY: changelog help venv compat-venv docs-venv units emulator-tests sanity lint docs-lint changelog-lint build integration \
-	compat docs docs-test test demo clean
+	compat docs docs-test test demo bench bench-smoke clean
 
 help:
 	@echo "make demo            build and install the collection, then run the demo against the local emulator"
-	@echo "make test            units, emulator-tests, sanity, lint, docs-lint, changelog-lint, build, integration, compat, docs-test"
+	@echo "make test            units, emulator-tests, sanity, lint, docs-lint, changelog-lint, build, integration, bench-smoke, compat, docs-test"
 	@echo "make venv            create .venv with ansible-core, ansible-lint, antsibull-docs, antsibull-changelog, pytest"
 	@echo "make <step>          run one step of 'make test'"
 	@echo "make compat          with ansible-core 2.19 on Python 3.11 (.venv-compat): sanity, then an integration smoke subset"
 	@echo "make docs            build the collection's HTML docsite (antsibull-docs, Sphinx; .venv-docs) into docs/build/html"
 	@echo "make docs-test       make docs, then check every module page in headless Chromium (Debian's chromium, installed if missing)"
+	@echo "make bench           benchmark against the local emulator (about 15 min): tests/output/bench.{md,json,png}, docs/performance.md"
+	@echo "                     options: BENCH_RUNS BENCH_WARMUP BENCH_BIG_RUNS BENCH_TASKS BENCH_ORG BENCH_HOSTS BENCH_FORKS BENCH_ONLY; BASE=<git ref>"
+	@echo "make bench-smoke     the bench at small sizes, one round (about a minute): tests/output/bench-smoke.*"
 	@echo "make changelog       fold changelogs/fragments and new modules into the galaxy.yml version's entry, regenerate CHANGELOG.rst"
 	@echo "make clean           remove .venv, .venv-compat, .venv-docs, .tools, .ansible, build/, docs/build/ and test output"
 
@@ -225,7 +239,7 @@ docs-test: docs
 # Each step runs in order; make stops at the first one that fails.
 test:
 	@start=$$(date +%s); \
-	for step in units emulator-tests sanity lint docs-lint changelog-lint build integration compat docs-test; do \
+	for step in units emulator-tests sanity lint docs-lint changelog-lint build integration bench-smoke compat docs-test; do \
 		t0=$$(date +%s); \
 		$(MAKE) --no-print-directory $$step || { echo "==== make test: step '$$step' FAILED" >&2; exit 1; }; \
 		echo "==== $$step: OK in $$(( $$(date +%s) - t0 )) s"; \
@@ -236,6 +250,20 @@ demo: build
 	$(call heading,demo: tools/run_demo.py)
 	PATH="$(VENV)/bin:$$PATH" ANSIBLE_COLLECTIONS_PATH="$(INSTALL_ROOT)" ANSIBLE_PYTHON_INTERPRETER="$(VPY)" \
 		"$(VPY)" tools/run_demo.py
+
+# ---------------------------------------------------------------------------------------------
+$(BENCH_STAMP): $(STAMP) $(BENCH_REQUIREMENTS)
+	@echo "pip install -r $(BENCH_REQUIREMENTS)"
+	@"$(VPY)" -m pip install --quiet --disable-pip-version-check -r $(BENCH_REQUIREMENTS) $(PIP_QUIET)
+	@touch $@
+
+bench: build $(BENCH_STAMP)
+	$(call heading,bench: tools/bench/bench.py against the emulator)
+	PATH="$(VENV)/bin:$$PATH" "$(VPY)" tools/bench/bench.py $(BENCH_ARGS)
+
+bench-smoke: build $(BENCH_STAMP)
+	$(call heading,bench-smoke: tools/bench/bench.py --smoke against the emulator)
+	PATH="$(VENV)/bin:$$PATH" "$(VPY)" tools/bench/bench.py --smoke $(BENCH_ARGS)
 
 clean:
 	rm -rf "$(VENV)" "$(COMPAT_VENV)" "$(DOCS_VENV)" "$(TOOLS_DIR)" "$(ROOT)/.ansible" "$(BUILD_DIR)" "$(ROOT)/docs/build" \

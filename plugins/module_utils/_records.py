@@ -22,6 +22,9 @@ MAX_DURATION = datetime.timedelta(days=MAX_DURATION_DAYS)
 MAX_INSTANT = datetime.datetime(9998, 12, 31, 23, 59, 59, tzinfo=UTC)
 DURATION_RANGE = "from 1s up to %dd (100 years), such as 90d, 12h, 30m, 45s or 2w" % MAX_DURATION_DAYS
 INSTANT_RANGE = "up to %sZ" % MAX_INSTANT.strftime("%Y-%m-%dT%H:%M:%S")
+# The API's own timestamp shape (see token_stamp), in ASCII digits, from year 1000 (strftime writes earlier years
+# with fewer digits), hours 00 to 23.
+_API_STAMP = re.compile(r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?Z\Z")
 _ISO = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$",
     re.IGNORECASE,
@@ -111,33 +114,150 @@ def role_id_key(value):
     return str(value).strip().lower()
 
 
+# The API's spellings of each token field (lower case), in the order normalise_token prefers them.
+TOKEN_FIELDS = (
+    ("client_id", ("clientid", "client_id")),
+    ("description", ("description",)),
+    ("roles", ("roles",)),
+    ("generated_on", ("generatedon", "generated_on")),
+    ("expiry", ("tokenexpiry", "token_expiry", "expiry")),
+    ("org_id", ("orgid", "org_id")),
+)
+# Per key layout of a token item (its keys, in their order): for each field, the item's own keys that spell it, in
+# TOKEN_FIELDS order. A list answer has one or two layouts, so 10,000 items lower-case their keys once, not 10,000
+# times. Bounded, for answers whose items all differ.
+_LAYOUTS = {}
+_LAYOUTS_MAX = 64
+
+
+def _layout(item):
+    keys = tuple(item)
+    layout = _LAYOUTS.get(keys)
+    if layout is None:
+        spelled = dict((str(key).lower(), key) for key in keys)  # the last of two spellings wins, as in lower_keys
+        layout = dict((field, tuple(spelled[name] for name in names if name in spelled))
+                      for field, names in TOKEN_FIELDS)
+        if len(_LAYOUTS) < _LAYOUTS_MAX:
+            _LAYOUTS[keys] = layout
+    return layout
+
+
+def _canonical_stamp(value):
+    """(output form, instant) of the API's own shape, 'YYYY-MM-DDTHH:MM:SS[.digits]Z' in ASCII digits from year 1000,
+    without the general regular expression, strftime and a second parse: the output form is the text up to the
+    seconds plus Z. None for any other shape, or an impossible date, which token_stamp then leaves to parse_timestamp.
+    (Hour 24 is left out of the shape: some Python versions read it as midnight of the next day.)"""
+    if _API_STAMP.match(value) is None:
+        return None
+    try:
+        instant = datetime.datetime.fromisoformat(value[:19]).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return value[:19] + "Z", instant
+
+
+def token_stamp(value):
+    """(output form, instant) of a timestamp of the API: the output form is format_timestamp(parse_timestamp(value)),
+    the instant is parse_timestamp of that form (seconds precision, what ages and filters compare); (None, None) when
+    value is not an instant."""
+    if not value or not isinstance(value, str):
+        return None, None
+    found = _canonical_stamp(value)
+    if found is None:
+        text = format_timestamp(parse_timestamp(value))
+        found = (text, parse_timestamp(text))
+    return found
+
+
+class TokenFields:
+    """One token item of the API (a list item or a create answer), read in the normal form of normalise_token one
+    field at a time: a filter on the description or client id reads that field only, without copying the item,
+    lower-casing its keys, copying its roles or parsing its timestamps; normalised() builds the whole record. Roles and
+    timestamps are read once, whichever of the filters and the record asks first."""
+
+    __slots__ = ("item", "keys", "_roles", "_generated", "_expiry")
+
+    def __init__(self, item):
+        self.item = item
+        self.keys = _layout(item)
+        self._roles = self._generated = self._expiry = None
+
+    def raw(self, field):
+        """The first value that is not null among the item's spellings of a TOKEN_FIELDS field, else None."""
+        item = self.item
+        for key in self.keys[field]:
+            value = item[key]
+            if value is not None:
+                return value
+        return None
+
+    @property
+    def client_id(self):
+        return self.raw("client_id")
+
+    @property
+    def description(self):
+        return self.raw("description") or ""
+
+    @property
+    def roles(self):
+        """Role ids in lower case (role_id_key)."""
+        if self._roles is None:
+            self._roles = [role_id_key(r) for r in (self.raw("roles") or [])]
+        return self._roles
+
+    @property
+    def generated(self):
+        """(output form, instant) of the creation time, see token_stamp."""
+        if self._generated is None:
+            self._generated = token_stamp(self.raw("generated_on"))
+        return self._generated
+
+    @property
+    def expiry(self):
+        """(output form, instant) of the expiry, see token_stamp; (None, None) for a token that never expires."""
+        if self._expiry is None:
+            self._expiry = token_stamp(self.raw("expiry"))
+        return self._expiry
+
+    def normalised(self, role_names=None):
+        """The collection's token metadata (normalise_token)."""
+        raw, roles = self.raw, self.roles
+        return {
+            "client_id": raw("client_id"),
+            "description": raw("description") or "",
+            "roles": roles,
+            "role_names": [role_names.get(r, r) for r in roles] if role_names is not None else None,
+            "generated_on": self.generated[0],
+            "expiry": self.expiry[0],
+            "org_id": raw("org_id"),
+        }
+
+
 def normalise_token(item, role_names=None):
     """The collection's token metadata from a list item or a create answer; optional fields may be missing. Role ids
     are in lower case (role_id_key)."""
-    raw = lower_keys(item)
-    roles = [role_id_key(r) for r in (raw.get("roles") or [])]
-    generated = parse_timestamp(_first(raw, "generatedon", "generated_on"))
-    expiry = parse_timestamp(_first(raw, "tokenexpiry", "token_expiry", "expiry"))
-    return {
-        "client_id": _first(raw, "clientid", "client_id"),
-        "description": raw.get("description") or "",
-        "roles": roles,
-        "role_names": [role_names.get(r, r) for r in roles] if role_names is not None else None,
-        "generated_on": format_timestamp(generated),
-        "expiry": format_timestamp(expiry),
-        "org_id": _first(raw, "orgid", "org_id"),
-    }
+    return TokenFields(item or {}).normalised(role_names)
+
+
+def ages(generated, expiry, reference):
+    """age_days, expired and expires_in_days from the creation and expiry instants (whole days, rounded down)."""
+    age_days = (reference - generated).days if generated else None
+    if expiry is None:
+        return {"age_days": age_days, "expired": False, "expires_in_days": None}
+    return {"age_days": age_days, "expired": expiry <= reference, "expires_in_days": (expiry - reference).days}
 
 
 def token_ages(token, reference=None):
     """age_days, expired and expires_in_days for a normalised token (whole days, rounded down)."""
     reference = reference or now()
-    generated = parse_timestamp(token.get("generated_on"))
-    expiry = parse_timestamp(token.get("expiry"))
-    age_days = (reference - generated).days if generated else None
-    if expiry is None:
-        return {"age_days": age_days, "expired": False, "expires_in_days": None}
-    return {"age_days": age_days, "expired": expiry <= reference, "expires_in_days": (expiry - reference).days}
+    return ages(parse_timestamp(token.get("generated_on")), parse_timestamp(token.get("expiry")), reference)
+
+
+def token_items(data):
+    """The token objects of a list answer: the array of its {"clients": [...]} envelope, or a bare array."""
+    items = data.get("clients") if isinstance(data, dict) else data
+    return [item for item in (items or []) if isinstance(item, dict)]
 
 
 # The role Type values that mean built-in: "default" (DataStax's "Managing roles" reference), "built-in" (older docs).

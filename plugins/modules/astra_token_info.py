@@ -180,11 +180,12 @@ api_retries:
 from ansible_collections.astra.devops.plugins.module_utils._errors import AstraApiError, AstraInputError, shown
 from ansible_collections.astra.devops.plugins.module_utils._module import AstraModule
 from ansible_collections.astra.devops.plugins.module_utils._records import (
+    TokenFields,
+    ages,
     now,
     parse_duration,
-    parse_timestamp,
     role_id_key,
-    token_ages,
+    token_items,
 )
 from ansible_collections.astra.devops.plugins.module_utils._roles import (
     check_role_list,
@@ -193,28 +194,50 @@ from ansible_collections.astra.devops.plugins.module_utils._roles import (
     names_by_id,
     resolve_roles,
 )
-from ansible_collections.astra.devops.plugins.module_utils._tokens import TokenApi, check_client_id, check_description
+from ansible_collections.astra.devops.plugins.module_utils._tokens import (
+    TOKEN_PATHS,
+    check_client_id,
+    check_description,
+)
+
+
+def expired(token, reference):
+    """Whether a token's expiry (TokenFields) has passed."""
+    expiry = token.expiry[1]
+    return expiry is not None and expiry <= reference
 
 
 def build_filters(params, reference):
-    """Predicates for the filters given; inputs are checked here, before any call."""
+    """Predicates on TokenFields for the filters given, cheapest first (all must hold, so the order does not change
+    the result); inputs are checked here, before any call."""
     check_client_id(params["client_id"])
     check_description(params["description"])
     filters = []
-    if params["client_id"]:
-        filters.append(lambda t: t["client_id"] == params["client_id"])
-    if params["description"] is not None:
-        filters.append(lambda t: t["description"] == params["description"])
+    client_id, description = params["client_id"], params["description"]
+    if client_id:
+        filters.append(lambda t: t.client_id == client_id)
+    if description is not None:
+        filters.append(lambda t: t.description == description)
+    if params["never_expires"] is not None:
+        never = params["never_expires"]
+        filters.append(lambda t: (t.expiry[0] is None) == never)
     if params["older_than"]:
         cutoff = reference - parse_duration(params["older_than"], "older_than")
-        filters.append(lambda t: t["generated_on"] is not None and parse_timestamp(t["generated_on"]) < cutoff)
+
+        def older(token):
+            generated = token.generated[1]
+            return generated is not None and generated < cutoff
+        filters.append(older)
     if params["expires_within"]:
         horizon = reference + parse_duration(params["expires_within"], "expires_within")
-        filters.append(lambda t: t["expiry"] is not None and reference < parse_timestamp(t["expiry"]) <= horizon)
-    if params["never_expires"] is not None:
-        filters.append(lambda t: (t["expiry"] is None) == params["never_expires"])
+
+        def expires_soon(token):
+            expiry = token.expiry[1]
+            return expiry is not None and reference < expiry <= horizon
+        filters.append(expires_soon)
     if params["expired"] is not None:
-        filters.append(lambda t: t["expired"] == params["expired"])
+        wanted_expired = params["expired"]
+        filters.append(lambda t: expired(t, reference) == wanted_expired)
     if params["roles"] is not None:
         params["roles"] = check_role_list(params["roles"])
     return filters
@@ -251,22 +274,43 @@ def role_filter(values, catalog):
     return set(role_id_key(value) for value in values)
 
 
+def list_token_items(client, endpoint):
+    """The token objects of the list answer as the API gave them: filters read them through TokenFields, and only
+    the tokens kept are normalised."""
+    _status, data = client.call("GET", TOKEN_PATHS[endpoint], "Listing tokens", permission="org-token-read")
+    return token_items(data)
+
+
+def select(items, filters):
+    """TokenFields of the items that pass every filter, in the order of the list."""
+    if not filters:
+        return [TokenFields(item) for item in items]
+    kept = []
+    for item in items:
+        token = TokenFields(item)
+        for keep in filters:
+            if not keep(token):
+                break
+        else:
+            kept.append(token)
+    return kept
+
+
 def list_tokens(module):
     params = module.params
     reference = now()
     filters = build_filters(params, reference)
-    tokens = TokenApi(module.client, params["endpoint"]).list()
+    items = list_token_items(module.client, params["endpoint"])
     catalog = read_catalog(module) if params["role_names"] or params["roles"] is not None else None
     if params["roles"] is not None:
         wanted = role_filter(params["roles"], catalog)
-        filters.append(lambda t: bool(wanted.intersection(t["roles"])))
+        filters.append(lambda t: not wanted.isdisjoint(t.roles))
     names = names_by_id(catalog) if catalog is not None and params["role_names"] else None
     found = []
-    for token in tokens:
-        token["role_names"] = [names.get(r, r) for r in token["roles"]] if names is not None else None
-        token.update(token_ages(token, reference))
-        if all(keep(token) for keep in filters):
-            found.append(token)
+    for token in select(items, filters):
+        record = token.normalised(names)
+        record.update(ages(token.generated[1], token.expiry[1], reference))
+        found.append(record)
     found.sort(key=lambda t: (t["generated_on"] or "", t["client_id"] or ""))
     return {"changed": False, "tokens": found}
 

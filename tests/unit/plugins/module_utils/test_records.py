@@ -6,19 +6,26 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import random
 
 import pytest
 
 from ansible_collections.astra.devops.plugins.module_utils._errors import AstraInputError
 from ansible_collections.astra.devops.plugins.module_utils._records import (
     UTC,
+    TokenFields,
+    ages,
     format_timestamp,
+    lower_keys,
     normalise_role,
     normalise_token,
     parse_duration,
     parse_timestamp,
     resolve_expiry,
+    role_id_key,
     token_ages,
+    token_items,
+    token_stamp,
 )
 
 REFERENCE = datetime.datetime(2026, 1, 1, tzinfo=UTC)
@@ -152,3 +159,109 @@ def test_f16_echoed_values_are_one_line(text):
             call()
         message = str(caught.value)
         assert not any(ord(c) < 32 or ord(c) == 127 for c in message), repr(message)
+
+
+# ---- issue 12: token items read field by field (TokenFields, token_stamp) give what the whole-record reading gave --
+
+def _first_of(raw, *keys):
+    for key in keys:
+        if raw.get(key) is not None:
+            return raw[key]
+    return None
+
+
+def whole_record_token(item, role_names=None):
+    """normalise_token as it was before issue 12: every key lower-cased, every timestamp parsed and formatted."""
+    raw = lower_keys(item)
+    roles = [role_id_key(r) for r in (raw.get("roles") or [])]
+    return {
+        "client_id": _first_of(raw, "clientid", "client_id"),
+        "description": raw.get("description") or "",
+        "roles": roles,
+        "role_names": [role_names.get(r, r) for r in roles] if role_names is not None else None,
+        "generated_on": format_timestamp(parse_timestamp(_first_of(raw, "generatedon", "generated_on"))),
+        "expiry": format_timestamp(parse_timestamp(_first_of(raw, "tokenexpiry", "token_expiry", "expiry"))),
+        "org_id": _first_of(raw, "orgid", "org_id"),
+    }
+
+
+# Every timestamp shape parse_timestamp takes or refuses, and the API's own ones.
+STAMP_TEXTS = [
+    "2025-06-17T02:26:29.846Z", "2025-09-02T19:18:10.799083554Z", "2025-06-17T02:26:29Z", "2025-06-17T02:26:29.Z",
+    "2025-06-17t02:26:29.846z", "2025-06-17 02:26:29Z", "2025-06-17T02:26:29.846+02:00", "2025-06-17T02:26:29-0130",
+    "2025-06-17T02:26Z", "2025-06-17", " 2025-06-17T02:26:29Z ", "2025-06-17T02:26:29.846Z ", "2025-06-17T02:26:29",
+    "0999-06-17T02:26:29Z", "0001-01-01T00:00:00Z", "1000-01-01T00:00:00.5Z", "9999-12-31T23:59:59.999Z",
+    "2027-02-30T00:00:00Z", "2027-01-01T24:00:00Z", "2027-01-01T00:60:00Z", "2027-13-01T00:00:00.000Z",
+    "2027-01-01T00:00:00+24:00", "2027-01-01T24:00:00.000Z", "2027-01-01T23:59:59.999Z", "2024-02-29T12:00:00.000Z",
+    "2023-02-29T12:00:00.000Z", "2027-01-01T00:00:60.5Z", "2025-06-17T02:26:29.000000000000Z", "2025-06-17X02:26:29Z",
+    "2025-06-17T02:26:29.84a6Z", "2025-06-17T02:26:29.\u0663Z",
+    "\u0662\u0660\u0662\u0665-06-17T02:26:29Z", "2025-06-17T02:26:29.846ZZ", "yesterday", "", None, 12, ["x"],
+]
+
+
+@pytest.mark.parametrize("text", STAMP_TEXTS)
+def test_token_stamp_is_the_output_form_and_what_it_stands_for(text):
+    shown_as = format_timestamp(parse_timestamp(text))
+    assert token_stamp(text) == (shown_as, parse_timestamp(shown_as))
+
+
+def generated_items(count=600, seed=12):
+    """Token items in every key spelling and timestamp shape seen or possible, with duplicates of a spelling."""
+    rand = random.Random(seed)
+    spellings = {
+        "client_id": ["clientId", "ClientID", "client_id", "clientid"],
+        "description": ["description", "Description"],
+        "roles": ["roles", "Roles"],
+        "generated_on": ["generatedOn", "generated_on", "GeneratedOn"],
+        "expiry": ["tokenExpiry", "token_expiry", "expiry", "TokenExpiry"],
+        "org_id": ["orgId", "org_id", "OrgID"],
+    }
+    role_ids = ["16a4b1d7-a615-41f8-95ca-52b0280f4d77", "B4ED0E9E-67E8-47B6-8B58-C6629BE961A9", " ad0566b5-2a67 "]
+    items = []
+    for i in range(count):
+        item = {}
+        for field, names in spellings.items():
+            for name in rand.sample(names, rand.choice((0, 1, 1, 1, 2))):
+                if field == "client_id":
+                    value = rand.choice(["C%023d" % i, None])
+                elif field == "description":
+                    value = rand.choice(["svc-%d" % (i % 7), "", None, "needle"])
+                elif field == "roles":
+                    value = rand.choice([rand.sample(role_ids, rand.randint(0, 3)), None, []])
+                elif field in ("generated_on", "expiry"):
+                    value = rand.choice(STAMP_TEXTS + [None, None, None])
+                else:
+                    value = rand.choice(["6ad4e4a4-0c3f-4b4c-8f0e-0e0b7d61f1c9", None])
+                item[name] = value
+        item["activeAt"] = i  # a key the collection does not read
+        items.append(item)
+    return items
+
+
+def test_normalise_token_field_by_field_equals_the_whole_record_reading():
+    names = {"16a4b1d7-a615-41f8-95ca-52b0280f4d77": "RO Svc Acct"}
+    for item in generated_items():
+        for role_names in (None, names):
+            assert normalise_token(item, role_names) == whole_record_token(item, role_names), item
+            fields = TokenFields(item)
+            assert fields.generated[0] == whole_record_token(item)["generated_on"]
+            assert fields.expiry[0] == whole_record_token(item)["expiry"]
+            assert fields.normalised(role_names) == whole_record_token(item, role_names)  # after the fields
+
+
+def test_normalise_token_of_an_empty_answer():
+    assert normalise_token(None) == normalise_token({}) == whole_record_token({})
+
+
+def test_ages_are_token_ages_of_the_normalised_record():
+    for item in generated_items(200):
+        token = normalise_token(item)
+        fields = TokenFields(item)
+        assert ages(fields.generated[1], fields.expiry[1], REFERENCE) == token_ages(token, REFERENCE), item
+
+
+def test_token_items_of_every_answer_shape():
+    item = {"clientId": "x"}
+    assert token_items({"clients": [item, "y", None, 3]}) == [item]
+    assert token_items([item, [item]]) == [item]
+    assert token_items({"clients": None}) == token_items(None) == token_items({}) == []
