@@ -14,6 +14,7 @@ from ansible_collections.astra.devops.plugins.module_utils._errors import AstraI
 from ansible_collections.astra.devops.plugins.module_utils._records import MAX_INSTANT, UTC, now, parse_timestamp
 from ansible_collections.astra.devops.plugins.module_utils._tokens import replacement_expiry
 
+
 def old(expiry, generated="2025-01-01T00:00:00Z"):
     return {"client_id": "BOjPpMRcaWergiKIyHXEAymP", "expiry": expiry, "generated_on": generated}
 
