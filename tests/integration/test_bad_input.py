@@ -45,7 +45,7 @@ ACCEPTED = re.compile(r"\bmust\b|one of|expected|choices|accepted|required|unabl
 MUST = re.compile(r"\b([a-z_]+) must\b")
 
 # The role's own checks; a role row must fail in one of these tasks, before anything is listed or created.
-ROLE_CHECK_TASKS = ('Check the role\'s variables and the shape of the play', 'Check the consumer variables of this host')
+ROLE_CHECK_TASKS = ('Check the role\'s variables and the shape of the play', 'Stop, since this consumer cannot take a token')
 ARGSPEC_ACTIONS = ('validate_argument_spec', 'ansible.builtin.validate_argument_spec')
 
 ROWS = [
@@ -290,8 +290,10 @@ def test_role_play_fails_before_any_post(emu, run_playbook, tmp_path):
         '-e', 'token_rotation_description=%s' % DESC, '-e', 'token_rotation_consumer_path=%s' % consumer,
         '-e', 'token_rotation_consumer_mode=0644', '-e', '{"token_rotation_roles": ["%s"]}' % RW))
     failed = [r for r in run.results if r['status'] == 'failed']
-    assert [r['task'].split(' : ')[-1] for r in failed] == ['Check the consumer variables of this host'], failed
-    msg = failed[0]['result']['msg']
+    # the consumer's module run fails with its whole result hidden (no_log), then its rescue says why
+    assert [r['task'].split(' : ')[-1].split(' (')[0] for r in failed] == [
+        'Check this consumer and learn which token its file holds', 'Stop, since this consumer cannot take a token'], failed
+    msg = failed[-1]['result']['msg']
     assert '\n' not in msg and "token_rotation_consumer_mode must be" in msg and "got '0644'" in msg, msg
     assert emu.counts() == {}, emu.counts()  # not even a list call
     assert not consumer.exists()
