@@ -17,7 +17,8 @@ description:
   - Runs on the consumer's Python without the Astra client (no C(requests) needed there).
   - O(action=observe) looks at the file without following a link, checks the consumer's variables against it (folder,
     link, owner and group on this host, format, mode), fails with one line naming the consumer when one is wrong, and
-    reads which token the file holds.
+    reads which token the file holds. It also sets the host fact C(token_rotation_held_client_id), the client id of
+    the token the file holds, or null.
   - O(action=write) writes O(content) atomically. A temporary file in the same folder gets the content, owner, group
     and mode first, then replaces the file in one rename, so no reader sees a partial file or one others may read.
 attributes:
@@ -93,10 +94,6 @@ held_token:
   description: With O(action=observe), the token the file holds, for the role's probes on the controller. A secret.
   returned: action is observe and the file holds a token
   type: str
-ansible_facts:
-  description: With O(action=observe), the fact C(token_rotation_held_client_id) (the client id held, or null).
-  returned: action is observe
-  type: dict
 '''
 
 from ansible.module_utils.basic import AnsibleModule
