@@ -22,6 +22,7 @@ from ansible_collections.astra.devops.plugins.module_utils._records import (
     normalise_token,
     now,
     parse_timestamp,
+    token_items,
 )
 
 TOKEN_PATHS = {"tokens": "/v2/tokens", "clientIdSecrets": "/v2/clientIdSecrets"}
@@ -132,10 +133,13 @@ class TokenApi:
         self.client = client
         self.path = TOKEN_PATHS[endpoint]
 
-    def list(self):
+    def items(self):
+        """The token objects as the API listed them, not normalised (astra_token_info filters them first)."""
         _status, data = self.client.call("GET", self.path, "Listing tokens", permission="org-token-read")
-        items = data.get("clients") if isinstance(data, dict) else data
-        return [normalise_token(item) for item in (items or []) if isinstance(item, dict)]
+        return token_items(data)
+
+    def list(self):
+        return [normalise_token(item) for item in self.items()]
 
     def delete(self, client_id):
         """True when this call deleted the token, False when it was already gone."""

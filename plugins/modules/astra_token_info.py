@@ -185,7 +185,6 @@ from ansible_collections.astra.devops.plugins.module_utils._records import (
     now,
     parse_duration,
     role_id_key,
-    token_items,
 )
 from ansible_collections.astra.devops.plugins.module_utils._roles import (
     check_role_list,
@@ -195,7 +194,7 @@ from ansible_collections.astra.devops.plugins.module_utils._roles import (
     resolve_roles,
 )
 from ansible_collections.astra.devops.plugins.module_utils._tokens import (
-    TOKEN_PATHS,
+    TokenApi,
     check_client_id,
     check_description,
 )
@@ -274,13 +273,6 @@ def role_filter(values, catalog):
     return set(role_id_key(value) for value in values)
 
 
-def list_token_items(client, endpoint):
-    """The token objects of the list answer as the API gave them: filters read them through TokenFields, and only
-    the tokens kept are normalised."""
-    _status, data = client.call("GET", TOKEN_PATHS[endpoint], "Listing tokens", permission="org-token-read")
-    return token_items(data)
-
-
 def select(items, filters):
     """TokenFields of the items that pass every filter, in the order of the list."""
     if not filters:
@@ -300,7 +292,7 @@ def list_tokens(module):
     params = module.params
     reference = now()
     filters = build_filters(params, reference)
-    items = list_token_items(module.client, params["endpoint"])
+    items = TokenApi(module.client, params["endpoint"]).items()  # filtered before they are normalised
     catalog = read_catalog(module) if params["role_names"] or params["roles"] is not None else None
     if params["roles"] is not None:
         wanted = role_filter(params["roles"], catalog)
