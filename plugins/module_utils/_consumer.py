@@ -1,29 +1,21 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) astra.devops contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the token_rotation role does on a consumer host, in one module run each: look at the consumer file (and
-check the consumer's variables against it), learn which token it holds, and write the new token atomically with its
-owner, group and mode. Runs on the consumer's Python, so it imports nothing that needs the Astra client."""
+"""The checks of one consumer of the token_rotation role, made on the controller by the astra_rotation_consumer action
+plugin from what its module found on the consumer host (the module does the file work itself, in the standard
+library only)."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import errno
-import os
 import re
-import stat
-import tempfile
 
 from ansible_collections.astra.devops.plugins.module_utils._errors import one_line, scrub, shown
 
 CONSUMER_FORMATS = ("raw", "env", "json", "template")
 _ENV_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MODE = re.compile(r"^0?[0-7][0-7]0$")
-_WHOLE = re.compile(r"^\d+$")
-_HELD_TOKEN = re.compile(r"AstraCS:([A-Za-z0-9]+):[0-9A-Fa-f]+")
 _DETAIL_MAX = 300
-# A token file is small; reading more than this would only be a mistake (a wrong path).
-READ_LIMIT = 1024 * 1024
 
 
 def consumer_problems(consumer):
@@ -80,93 +72,3 @@ def consumer_problems(consumer):
         if consumer.get(kind) and consumer.get(kind + "_found") is False:
             problems.append("token_rotation_consumer_%s '%s' does not exist on this host." % (kind, shown(consumer[kind])))
     return ["Consumer %s: %s Nothing was changed." % (consumer.get("host"), " ".join(problems))] if problems else []
-
-
-def path_stat(path):
-    """The facts consumer_problems reads, without following a link (the folder's when the file does not exist)."""
-    try:
-        info = os.lstat(path)
-    except OSError as error:
-        if error.errno not in (errno.ENOENT, errno.ENOTDIR):
-            raise
-        return {"exists": False}, {"isdir": os.path.isdir(os.path.dirname(path))}
-    found = {"exists": True, "islnk": stat.S_ISLNK(info.st_mode), "isdir": stat.S_ISDIR(info.st_mode),
-             "isreg": stat.S_ISREG(info.st_mode)}
-    if found["islnk"]:
-        found["lnk_target"] = os.readlink(path)
-    return found, {}
-
-
-def account_exists(name, database):
-    """Whether a user (passwd) or group exists on this host; None when none is asked for or it is a number."""
-    if not name or _WHOLE.match(str(name)):
-        return None
-    import grp  # pylint: disable=import-outside-toplevel
-    import pwd  # pylint: disable=import-outside-toplevel
-    try:
-        (pwd.getpwnam if database == "passwd" else grp.getgrnam)(str(name))
-    except KeyError:
-        return False
-    return True
-
-
-def account_id(name, database):
-    """uid or gid of a name or number; -1 (leave as is) when none is asked for."""
-    if name is None or name == "":
-        return -1
-    if _WHOLE.match(str(name)):
-        return int(name)
-    import grp  # pylint: disable=import-outside-toplevel
-    import pwd  # pylint: disable=import-outside-toplevel
-    return pwd.getpwnam(str(name)).pw_uid if database == "passwd" else grp.getgrnam(str(name)).gr_gid
-
-
-def held(path, exists):
-    """(held, token): what plan() reads, the client id held, 'missing' (no file yet) or 'unknown' (no token in it);
-    and the first token in the file (a secret: for the role's probes and scrubs only)."""
-    if not exists:
-        return "missing", None
-    with open(path, "rb") as handle:
-        text = handle.read(READ_LIMIT).decode("utf-8", "replace")
-    match = _HELD_TOKEN.search(text)
-    return (match.group(1), match.group(0)) if match else ("unknown", None)
-
-
-def write(path, content, owner=None, group=None, mode="0600"):
-    """Write content to path atomically: a temporary file in the same folder gets the content, owner, group and mode
-    first, then replaces path in one rename, so no reader ever sees a partial file or one that others may read.
-    Returns False when path already held exactly this, with this owner, group and mode."""
-    uid, gid, perms = account_id(owner, "passwd"), account_id(group, "group"), int(str(mode), 8)
-    data = content.encode("utf-8")
-    try:
-        info = os.lstat(path)
-    except OSError:
-        info = None
-    if info is not None and stat.S_ISLNK(info.st_mode):
-        raise OSError(errno.ELOOP, "is a symbolic link, which the role never writes through", path)
-    if info is not None and stat.S_ISREG(info.st_mode) and stat.S_IMODE(info.st_mode) == perms \
-            and uid in (-1, info.st_uid) and gid in (-1, info.st_gid) and info.st_size == len(data):
-        with open(path, "rb") as handle:
-            if handle.read() == data:
-                return False
-    folder, name = os.path.split(path)
-    handle, temporary = tempfile.mkstemp(prefix=".%s." % name, dir=folder)  # mode 0600
-    try:
-        os.fchown(handle, uid, gid)
-        os.fchmod(handle, perms)
-        os.write(handle, data)
-        os.fsync(handle)
-        os.close(handle)
-        handle = None
-        os.rename(temporary, path)
-    except BaseException:
-        if handle is not None:
-            os.close(handle)
-        os.unlink(temporary)
-        raise
-    folder_handle = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(folder_handle)
-    finally:
-        os.close(folder_handle)
-    return True
