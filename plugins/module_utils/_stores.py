@@ -1,0 +1,789 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) astra.devops contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Secret stores as consumers of a token family (token_rotation_stores), written from the controller.
+
+One class per kind, one interface the role calls through the astra_rotation_store module:
+
+- ``parse_stores(entries)`` checks every entry of token_rotation_stores and returns one store object per entry; a bad
+  entry is a one-line AstraInputError naming ``token_rotation_stores[<index>].<key>`` and what is accepted.
+- ``store.observe()`` -> Observed: the client id the store's *current* value holds (AWS: the version labelled
+  AWSCURRENT; Vault: the current version, from the custom metadata this collection writes when it still describes
+  that version), ``missing`` when the secret or path does not exist yet, ``unknown`` when its value holds no token.
+- ``store.stage(new_token, expected_version)`` puts the new value where no reader sees it yet, or as little as the
+  store allows: AWS stages it as AWSPENDING (a ClientRequestToken derived from the new client id makes a re-run after
+  a crash find the same version instead of adding another); Vault KV v2 writes it with check-and-set on the version
+  observed (a KV write is live at once: Vault has no pending label), and keeps the client id in the custom metadata.
+- ``store.verify(new_token, staged)`` reads the staged version back and checks its client id.
+- ``store.promote(client_id)`` makes the staged version current (AWS: AWSCURRENT moves to it, the old version becomes
+  AWSPREVIOUS, the AWSPENDING label is removed); for Vault there is nothing to promote, it only checks that the current
+  version still holds the new token.
+
+boto3 and hvac are optional: a missing one is reported, naming the library and the store kind, only when a store of
+that kind is used. Every error of either library becomes one AstraError naming the store (kind and location, never a
+value) with a hint; its text is scrubbed of every secret the run knows and every token-shaped string."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import importlib
+import json
+import os
+import re
+import uuid
+
+from ansible_collections.astra.devops.plugins.module_utils._consumer import _ENV_VAR
+from ansible_collections.astra.devops.plugins.module_utils._errors import (
+    AstraError,
+    AstraInputError,
+    one_line,
+    scrub,
+    sentence,
+    shown,
+)
+from ansible_collections.astra.devops.plugins.module_utils._rotation import file_content
+
+OPTION = "token_rotation_stores"
+STORE_KINDS = ("aws_secretsmanager", "vault_kv2")
+STORE_FORMATS = ("raw", "env", "json", "astra_integration")
+DEFAULT_ENV_VAR = "ASTRA_DB_APPLICATION_TOKEN"
+COMMON_KEYS = ("kind", "format", "env_var")
+MISSING = "missing"
+UNKNOWN = "unknown"
+# The keys of DataStax's AWS Secrets Manager integration (github.com/datastax/aws-secrets-manager-integration-astra):
+# lambda_function.py, get_secret_dict() requires 'astraKey', 'clientID', 'clientSecret' and 'engine' (which must be
+# 'AstraDB'), and 'rootarn' in every secret but the root one; create_secret() copies the current secret's JSON and
+# replaces astraKey, clientID and clientSecret. secret_text.json shows the same keys (plus roleID). Keys of the
+# current value that are not these (rootarn, roleID, ...) are kept.
+INTEGRATION_TOKEN_KEY = "astraKey"
+INTEGRATION_CLIENT_ID_KEY = "clientID"
+INTEGRATION_SECRET_KEY = "clientSecret"
+INTEGRATION_ENGINE_KEY = "engine"
+INTEGRATION_ENGINE = "AstraDB"
+# The custom metadata this collection keeps on a Vault KV v2 secret: the client id written, and the version it was
+# written in (custom metadata and data are two writes, so a client id is trusted only for the version it names).
+VAULT_CLIENT_ID_KEY = "client_id"
+VAULT_VERSION_KEY = "client_id_version"
+# The namespace of the AWS ClientRequestToken (a UUID5 of the client id): the same new token always stages the same
+# version id, so a re-run after a crash finds the version it staged instead of adding a second one.
+VERSION_NAMESPACE = uuid.UUID("6b1d3c64-5f0e-4f59-9a53-0a6e2f1c7d21")
+AWS_CURRENT = "AWSCURRENT"
+AWS_PENDING = "AWSPENDING"
+TIMEOUT = 30
+
+_HELD_TOKEN = re.compile(r"AstraCS:([A-Za-z0-9]+):[0-9A-Fa-f]+")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+_URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
+_SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):\d{12}:secret:.+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_VAULT_SEGMENT = re.compile(r"^[^/\s]+(/[^/\s]+)*$")
+
+
+def _at(index, key=None):
+    return "%s[%s]%s" % (OPTION, index, "." + key if key else "")
+
+
+def version_id_for(client_id):
+    """The AWS ClientRequestToken (a version id) of the version that holds client_id's token."""
+    return str(uuid.uuid5(VERSION_NAMESPACE, "astra.devops/" + str(client_id)))
+
+
+def held_of(value, fmt=None):
+    """(client id, token) the stored value holds: the integration's astraKey for astra_integration, else the first
+    AstraCS token in the text; ('unknown', None) when there is none."""
+    if not isinstance(value, str):
+        return UNKNOWN, None
+    if fmt == "astra_integration":
+        try:
+            data = json.loads(value)
+        except ValueError:
+            data = None
+        if isinstance(data, dict) and isinstance(data.get(INTEGRATION_TOKEN_KEY), str):
+            value = data[INTEGRATION_TOKEN_KEY]
+    match = _HELD_TOKEN.search(value)
+    return (match.group(1), match.group(0)) if match else (UNKNOWN, None)
+
+
+def store_value(new_token, fmt, env_var=None, current=None):
+    """The value a store of format fmt holds for new_token: raw, env and json as a consumer file holds them (the rule
+    of _rotation.file_content, without the file's final newline), astra_integration as DataStax's integration reads
+    it, keeping the other keys of the current value."""
+    if fmt == "astra_integration":
+        data = {}
+        if isinstance(current, str):
+            try:
+                parsed = json.loads(current)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, dict):
+                data = parsed
+        data[INTEGRATION_TOKEN_KEY] = new_token["token"]
+        data[INTEGRATION_CLIENT_ID_KEY] = new_token["client_id"]
+        data[INTEGRATION_SECRET_KEY] = new_token["client_secret"]
+        data.setdefault(INTEGRATION_ENGINE_KEY, INTEGRATION_ENGINE)
+        return json.dumps(data, indent=4)
+    text = file_content(new_token, fmt, env_var)
+    return text[:-1] if text.endswith("\n") else text
+
+
+def optional_library(name, kind, index):
+    """import name, or an AstraError saying which store kind needs it and how to install it."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        raise AstraError(
+            "%s (kind %s) needs the Python library %s on the Ansible controller, which is not installed for %s. Install "
+            "it (pip install %s) in the Python that runs Ansible (in AWX, in the execution environment); only stores "
+            "of kind %s need it." % (_at(index), kind, name, _python(), name, kind))
+
+
+def _python():
+    import sys  # pylint: disable=import-outside-toplevel
+    return sys.executable or "this Python"
+
+
+class Observed(object):
+    """What observe() found: held (client id, 'missing' or 'unknown'), version (AWS: the AWSCURRENT version id; Vault:
+    the current version number, 0 when missing), token (the token held, a secret), value (the current value, a
+    secret), pending (AWS: the client id of the version labelled AWSPENDING, if another than the current one: a
+    staged token not promoted yet) and, for Vault, data (the whole secret) and metadata (the custom metadata)."""
+
+    def __init__(self, held, version=None, token=None, value=None, data=None, metadata=None, pending=None):
+        self.held = held
+        self.pending = pending
+        self.version = version
+        self.token = token
+        self.value = value
+        self.data = data
+        self.metadata = metadata
+
+
+class Store(object):
+    """One entry of token_rotation_stores."""
+
+    kind = None
+    keys = ()
+    library = None
+
+    def __init__(self, index, entry):
+        self.index = index
+        self.entry = entry
+        self.format = entry.get("format") or "raw"
+        self.env_var = entry.get("env_var") or DEFAULT_ENV_VAR
+        self.secrets = set()
+        self._api = None
+
+    # -- naming -------------------------------------------------------------------------------------------------
+    @property
+    def location(self):
+        raise NotImplementedError
+
+    @property
+    def label(self):
+        return "%s (%s, %s)" % (_at(self.index), self.kind, self.location)
+
+    def describe(self):
+        """What may be shown of this store: index, kind, location, format; never a value or a credential."""
+        return {"index": self.index, "kind": self.kind, "location": self.location, "format": self.format}
+
+    def identity(self):
+        """What makes two entries the same store."""
+        raise NotImplementedError
+
+    # -- helpers ------------------------------------------------------------------------------------------------
+    def value_for(self, new_token, current=None):
+        return store_value(new_token, self.format, self.env_var, current)
+
+    def remember(self, *secrets):
+        """Secrets to remove from what a library says (values of 8 characters or more: a shorter one would only
+        garble the message, and the token-shaped text is removed anyway)."""
+        for secret in secrets:
+            if isinstance(secret, str) and len(secret) >= 8:
+                self.secrets.add(secret)
+                if secret.startswith("AstraCS:"):
+                    self.secrets.add(secret.rsplit(":", 1)[-1])
+
+    def fail(self, what, detail, hint=None):
+        """An AstraError naming this store, one line. The detail (what a library said) is scrubbed of every secret
+        this store has seen and of anything token-shaped; the label, what and hint are the collection's own words and
+        the store's location, never a value."""
+        secrets = sorted(self.secrets, key=len, reverse=True)
+        message = "%s: %s: %s" % (self.label, what, sentence(one_line(scrub(detail, secrets), 400)))
+        return AstraError(scrub(message), hint=scrub(hint) if hint else None)
+
+    @property
+    def api(self):
+        if self._api is None:
+            self._api = self.connect()
+        return self._api
+
+    def connect(self):
+        raise NotImplementedError
+
+    # -- the interface ------------------------------------------------------------------------------------------
+    def observe(self):
+        raise NotImplementedError
+
+    def stage(self, new_token, expected_version=None, check_mode=False):
+        raise NotImplementedError
+
+    def verify(self, new_token, staged):
+        raise NotImplementedError
+
+    def promote(self, client_id, check_mode=False):
+        raise NotImplementedError
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# AWS Secrets Manager
+# ---------------------------------------------------------------------------------------------------------------
+
+_AWS_HINTS = {
+    "AccessDeniedException": "The AWS identity needs secretsmanager:DescribeSecret, GetSecretValue, PutSecretValue and "
+                             "UpdateSecretVersionStage on this secret (CreateSecret to create it), and kms:Decrypt and "
+                             "kms:GenerateDataKey on its KMS key.",
+    "UnrecognizedClientException": "The AWS credentials are not valid: check AWS_PROFILE / profile, or "
+                                   "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (in AWX, the Amazon Web Services "
+                                   "credential of the job template).",
+    "InvalidClientTokenId": "The AWS credentials are not valid: check AWS_PROFILE / profile, or AWS_ACCESS_KEY_ID and "
+                            "AWS_SECRET_ACCESS_KEY.",
+    "ExpiredTokenException": "The AWS session credentials have expired: renew them (aws sso login, or a new session "
+                             "token) and run again.",
+    "ResourceNotFoundException": "Check secret_id and region (the secret must exist in that region, or be created by "
+                                 "the role).",
+    "InvalidRequestException": "The secret may be scheduled for deletion, or its labels are being changed by another "
+                               "process: check it in the AWS console.",
+    "ThrottlingException": "AWS is throttling the calls: run again later or with fewer jobs at once.",
+    "DecryptionFailure": "The AWS identity cannot use the secret's KMS key: grant kms:Decrypt on it.",
+    "EncryptionFailure": "The AWS identity cannot use the secret's KMS key: grant kms:GenerateDataKey on it.",
+    "LimitExceededException": "The secret has too many versions: AWS removes old versions that have no label; wait "
+                              "and run again.",
+}
+_AWS_EXCEPTION_HINTS = {
+    "NoCredentialsError": "Give AWS credentials: a profile (profile, or AWS_PROFILE), AWS_ACCESS_KEY_ID and "
+                          "AWS_SECRET_ACCESS_KEY, or an instance or task role (in AWX, an Amazon Web Services "
+                          "credential on the job template).",
+    "PartialCredentialsError": "Give both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or a profile).",
+    "NoRegionError": "Set region in the store entry, or AWS_REGION / AWS_DEFAULT_REGION, or a region in the profile.",
+    "ProfileNotFound": "Set profile (or AWS_PROFILE) to a profile of ~/.aws/config or ~/.aws/credentials.",
+    "EndpointConnectionError": "Check endpoint_url (or AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL), the "
+                               "region and the network (proxy, firewall).",
+    "ConnectTimeoutError": "Check endpoint_url, the region and the network (proxy, firewall).",
+    "ReadTimeoutError": "AWS did not answer in time: run again; if it persists, check the network.",
+    "SSLError": "The endpoint's TLS certificate is not trusted: set AWS_CA_BUNDLE to its CA bundle.",
+}
+
+
+class AwsSecretsManagerStore(Store):
+    """kind: aws_secretsmanager (boto3)."""
+
+    kind = "aws_secretsmanager"
+    keys = ("secret_id", "region", "profile", "endpoint_url")
+    library = "boto3"
+
+    def __init__(self, index, entry):
+        super(AwsSecretsManagerStore, self).__init__(index, entry)
+        self.secret_id = entry["secret_id"]
+        arn = _SECRET_ARN.match(self.secret_id)
+        # A secret given by its ARN is in the ARN's region.
+        self.region = entry.get("region") or (arn.group(1) if arn else None)
+        self.is_arn = bool(arn)
+        self.profile = entry.get("profile")
+        self.endpoint_url = entry.get("endpoint_url")
+        self._described = None
+
+    @classmethod
+    def check(cls, index, entry):
+        if not entry.get("secret_id"):
+            raise AstraInputError("%s is required for kind aws_secretsmanager: the secret's name or ARN, such as "
+                                  "'prod/inventory/astra'." % _at(index, "secret_id"))
+        if entry.get("region") and not _REGION.match(entry["region"]):
+            raise AstraInputError("%s must be an AWS region such as us-east-1, got '%s'."
+                                  % (_at(index, "region"), shown(entry["region"])))
+        arn = _SECRET_ARN.match(entry["secret_id"])
+        if arn and entry.get("region") and entry["region"] != arn.group(1):
+            raise AstraInputError("%s is %s, but the secret_id ARN is in %s: give the ARN's region or none."
+                                  % (_at(index, "region"), entry["region"], arn.group(1)))
+        if entry.get("endpoint_url") and not _URL.match(entry["endpoint_url"]):
+            raise AstraInputError("%s must be an http(s) URL such as https://secretsmanager.us-east-1.amazonaws.com, "
+                                  "got '%s'." % (_at(index, "endpoint_url"), shown(entry["endpoint_url"])))
+
+    @property
+    def location(self):
+        where = "secret %s in %s" % (self.secret_id, self.region or "the default region")
+        return where + (" at %s" % self.endpoint_url if self.endpoint_url else "")
+
+    def identity(self):
+        return (self.kind, self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL_SECRETS_MANAGER") or "",
+                self.region or "", self.secret_id)
+
+    def connect(self):
+        boto3 = optional_library("boto3", self.kind, self.index)
+        config = importlib.import_module("botocore.config")
+        try:
+            session = boto3.session.Session(profile_name=self.profile, region_name=self.region)
+            # endpoint_url None: botocore reads AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL and the profile.
+            return session.client("secretsmanager", endpoint_url=self.endpoint_url, config=config.Config(
+                connect_timeout=10, read_timeout=TIMEOUT, retries={"max_attempts": 4, "mode": "standard"}))
+        except Exception as error:  # pylint: disable=broad-except
+            raise self._error("connecting to AWS Secrets Manager", error)
+
+    def _error(self, what, error):
+        """One AstraError from any boto3/botocore exception (the type alone decides: no boto import here)."""
+        name = type(error).__name__
+        response = getattr(error, "response", None)
+        if isinstance(response, dict) and isinstance(response.get("Error"), dict):
+            code = response["Error"].get("Code") or name
+            said = response["Error"].get("Message") or ""
+            status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+            detail = "%s%s%s" % (code, " (HTTP %s)" % status if status else "", ": " + said if said else "")
+            return self.fail(what + " failed", detail, _AWS_HINTS.get(code))
+        hint = None
+        for klass in type(error).__mro__:
+            if klass.__name__ in _AWS_EXCEPTION_HINTS:
+                hint = _AWS_EXCEPTION_HINTS[klass.__name__]
+                break
+        return self.fail(what + " failed", "%s: %s" % (name, error), hint)
+
+    def _call(self, what, method, **kwargs):
+        try:
+            return getattr(self.api, method)(**kwargs)
+        except AstraError:
+            raise
+        except Exception as error:  # pylint: disable=broad-except
+            raise self._error(what, error)
+
+    @staticmethod
+    def _not_found(error):
+        response = getattr(error, "response", None)
+        return isinstance(response, dict) and (response.get("Error") or {}).get("Code") == "ResourceNotFoundException"
+
+    def _describe(self):
+        """describe_secret, None when the secret does not exist; refuses a secret with rotation enabled."""
+        try:
+            described = self.api.describe_secret(SecretId=self.secret_id)
+        except AstraError:
+            raise
+        except Exception as error:  # pylint: disable=broad-except
+            if self._not_found(error):
+                return None
+            raise self._error("reading the secret's description", error)
+        self._described = described
+        if described.get("RotationEnabled"):
+            raise AstraError(
+                "%s has rotation enabled (a rotation Lambda such as DataStax's integration owns it): two rotators "
+                "would delete each other's tokens. Nothing was changed. Turn its rotation off (aws secretsmanager "
+                "cancel-rotate-secret --secret-id %s) to let this role rotate it, or remove it from %s."
+                % (self.label, self.secret_id, OPTION))
+        return described
+
+    @staticmethod
+    def _labelled(described, stage):
+        for version, stages in (described.get("VersionIdsToStages") or {}).items():
+            if stage in stages:
+                return version
+        return None
+
+    def _read(self, what, **kwargs):
+        answer = self._call(what, "get_secret_value", SecretId=self.secret_id, **kwargs)
+        value = answer.get("SecretString")
+        self.remember(value, held_of(value, self.format)[1])
+        return value
+
+    def observe(self):
+        described = self._describe()
+        if described is None:
+            return Observed(MISSING, None)
+        current = self._labelled(described, AWS_CURRENT)
+        if current is None:
+            return Observed(UNKNOWN, None)
+        # Always name the stage: a read without one may return an older version (moto does after a stage move).
+        value = self._read("reading the AWSCURRENT version", VersionId=current, VersionStage=AWS_CURRENT)
+        held, token = held_of(value, self.format)
+        pending = None
+        staged = self._labelled(described, AWS_PENDING)
+        if staged and staged != current:
+            pending = held_of(self._read("reading the AWSPENDING version", VersionId=staged,
+                                         VersionStage=AWS_PENDING), self.format)[0]
+        return Observed(held, current, token, value, pending=pending)
+
+    def stage(self, new_token, expected_version=None, check_mode=False):
+        """Stage the new value as AWSPENDING (create the secret when it does not exist). Returns
+        {'action', 'changed', 'version', 'stage'}; version is the version id verify() reads."""
+        self.remember(new_token.get("token"), new_token.get("client_secret"))
+        client_id = new_token["client_id"]
+        version = version_id_for(client_id)
+        observed = self.observe()
+        self.remember(observed.value)
+        if expected_version is not None and observed.version != expected_version:
+            raise self.fail(
+                "changed since it was observed", "its AWSCURRENT version is now %s, not %s as observed"
+                % (observed.version or "none", expected_version),
+                "Another process wrote the secret during the rotation; nothing was staged or deleted. Run the role "
+                "again once that writer is done.")
+        if observed.held == client_id:
+            return {"action": "already current", "changed": False, "version": observed.version, "stage": AWS_CURRENT}
+        if observed.held == MISSING:
+            if self.is_arn:
+                raise self.fail("it does not exist", "no secret has this ARN",
+                                "Create the secret first, or give its name to let the role create it.")
+            if not check_mode:
+                self._call("creating the secret", "create_secret", Name=self.secret_id, ClientRequestToken=version,
+                           SecretString=self.value_for(new_token),
+                           Description="Astra token, rotated by astra.devops.token_rotation")
+            return {"action": "created", "changed": True, "version": version, "stage": AWS_CURRENT}
+        described = self._described or {}
+        stages = (described.get("VersionIdsToStages") or {}).get(version)
+        if stages is not None:
+            # A run that staged this client id and stopped before promoting it: the version is there, keep it.
+            if AWS_PENDING in stages:
+                return {"action": "already staged", "changed": False, "version": version, "stage": AWS_PENDING}
+            if not check_mode:
+                move = {"RemoveFromVersionId": self._labelled(described, AWS_PENDING)} \
+                    if self._labelled(described, AWS_PENDING) else {}
+                self._call("labelling the staged version AWSPENDING", "update_secret_version_stage",
+                           SecretId=self.secret_id, VersionStage=AWS_PENDING, MoveToVersionId=version, **move)
+            return {"action": "staged again", "changed": True, "version": version, "stage": AWS_PENDING}
+        if not check_mode:
+            self._call("staging the new token as AWSPENDING", "put_secret_value", SecretId=self.secret_id,
+                       ClientRequestToken=version, SecretString=self.value_for(new_token, observed.value),
+                       VersionStages=[AWS_PENDING])
+        return {"action": "staged", "changed": True, "version": version, "stage": AWS_PENDING}
+
+    def verify(self, new_token, staged):
+        """Read the staged version back by id and stage, and check the client id it holds."""
+        value = self._read("reading the staged version back", VersionId=staged["version"], VersionStage=staged["stage"])
+        held, _token = held_of(value, self.format)
+        if held != new_token["client_id"]:
+            raise self.fail("verify failed", "its %s version %s holds %s, not the new token %s"
+                            % (staged["stage"], staged["version"], held, new_token["client_id"]),
+                            "Another process wrote the secret during the rotation, or its format is not %s; nothing "
+                            "was promoted or deleted. Run the role again." % self.format)
+        return held
+
+    def promote(self, client_id, check_mode=False):
+        """AWSCURRENT moves to the version of client_id (the old current becomes AWSPREVIOUS), AWSPENDING is removed
+        from it; then AWSCURRENT is read back. Returns {'action', 'changed'}."""
+        version = version_id_for(client_id)
+        described = self._describe()
+        if described is None and check_mode:  # the stage of this check-mode run would have created it as current
+            return {"action": "already current", "changed": False}
+        if described is None:
+            raise self.fail("promotion failed", "the secret does not exist (deleted during the rotation?)",
+                            "Run the role again: it stages the token again.")
+        stages = (described.get("VersionIdsToStages") or {}).get(version)
+        if stages is None and check_mode:  # the stage of this check-mode run would have staged it
+            return {"action": "promoted", "changed": True}
+        if stages is None:
+            raise self.fail("promotion failed", "it has no version staged for %s (version %s)" % (client_id, version),
+                            "Run the role again: it stages the new token before promoting it.")
+        current = self._labelled(described, AWS_CURRENT)
+        changed = False
+        if current != version:
+            changed = True
+            if not check_mode:
+                moved = {"RemoveFromVersionId": current} if current else {}
+                self._call("promoting the staged version to AWSCURRENT", "update_secret_version_stage",
+                           SecretId=self.secret_id, VersionStage=AWS_CURRENT, MoveToVersionId=version, **moved)
+        if AWS_PENDING in stages:
+            changed = True
+            if not check_mode:
+                self._call("removing the AWSPENDING label", "update_secret_version_stage", SecretId=self.secret_id,
+                           VersionStage=AWS_PENDING, RemoveFromVersionId=version)
+        if not check_mode:
+            value = self._read("reading AWSCURRENT back", VersionStage=AWS_CURRENT)
+            held, _token = held_of(value, self.format)
+            if held != client_id:
+                raise self.fail("promotion failed", "AWSCURRENT holds %s after the promotion, not %s" % (held, client_id),
+                                "Another process changed the secret's labels; run the role again.")
+        return {"action": "promoted" if changed else "already current", "changed": changed}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Vault / OpenBao KV v2
+# ---------------------------------------------------------------------------------------------------------------
+
+class VaultKv2Store(Store):
+    """kind: vault_kv2 (hvac), Vault or OpenBao."""
+
+    kind = "vault_kv2"
+    keys = ("url", "mount_point", "path", "key", "auth_method", "role_id", "secret_id", "namespace", "ca_cert")
+    library = "hvac"
+
+    def __init__(self, index, entry):
+        super(VaultKv2Store, self).__init__(index, entry)
+        self.url = entry.get("url") or os.environ.get("VAULT_ADDR")
+        self.mount_point = entry.get("mount_point") or "secret"
+        self.path = entry["path"]
+        self.key = entry.get("key") or "token"
+        self.auth_method = entry.get("auth_method") or "token"
+        self.role_id = entry.get("role_id")
+        self.secret_id = entry.get("secret_id")
+        self.namespace = entry.get("namespace") or os.environ.get("VAULT_NAMESPACE") or None
+        self.ca_cert = entry.get("ca_cert") or os.environ.get("VAULT_CACERT") or None
+        self.remember(self.secret_id, os.environ.get("VAULT_TOKEN"))
+
+    @classmethod
+    def check(cls, index, entry):
+        if not entry.get("path"):
+            raise AstraInputError("%s is required for kind vault_kv2: the secret's path under the mount point, such "
+                                  "as 'apps/inventory/astra'." % _at(index, "path"))
+        for key in ("path", "mount_point"):
+            value = entry.get(key)
+            if value is not None and (not _VAULT_SEGMENT.match(value) or value.startswith(("data/", "metadata/"))):
+                raise AstraInputError(
+                    "%s must be a path without leading, trailing or double slashes, spaces, or a data/ or metadata/ "
+                    "prefix (the role adds those), got '%s'." % (_at(index, key), shown(value)))
+        if entry.get("url") and not _URL.match(entry["url"]):
+            raise AstraInputError("%s must be an http(s) URL such as https://vault.example.com:8200, got '%s'."
+                                  % (_at(index, "url"), shown(entry["url"])))
+        method = entry.get("auth_method") or "token"
+        if method not in ("token", "approle"):
+            raise AstraInputError("%s must be token (VAULT_TOKEN) or approle (role_id and secret_id), got '%s'."
+                                  % (_at(index, "auth_method"), shown(method)))
+        for key in ("role_id", "secret_id"):
+            if method == "approle" and not entry.get(key):
+                raise AstraInputError("%s is required with auth_method approle." % _at(index, key))
+            if method == "token" and entry.get(key):
+                raise AstraInputError("%s is only used with auth_method approle; remove it or set auth_method: "
+                                      "approle." % _at(index, key))
+        if entry.get("ca_cert") and not os.path.isfile(os.path.expanduser(entry["ca_cert"])):
+            raise AstraInputError("%s must be the path of a CA bundle file on the controller, got '%s', which is not "
+                                  "a file." % (_at(index, "ca_cert"), shown(entry["ca_cert"])))
+
+    @property
+    def location(self):
+        return "%s/%s key %s at %s%s" % (self.mount_point, self.path, self.key, self.url or "VAULT_ADDR (unset)",
+                                         " namespace %s" % self.namespace if self.namespace else "")
+
+    def identity(self):
+        return (self.kind, (self.url or "").rstrip("/"), self.namespace or "", self.mount_point, self.path, self.key)
+
+    def connect(self):
+        hvac = optional_library("hvac", self.kind, self.index)
+        if not self.url:
+            raise AstraInputError("%s.url is not set and VAULT_ADDR is empty: give the Vault address, such as "
+                                  "https://vault.example.com:8200." % _at(self.index))
+        verify = os.path.expanduser(self.ca_cert) if self.ca_cert else True
+        try:
+            client = hvac.Client(url=self.url, namespace=self.namespace, verify=verify, timeout=TIMEOUT,
+                                 token=os.environ.get("VAULT_TOKEN") if self.auth_method == "token" else "")
+            if self.auth_method == "approle":
+                client.auth.approle.login(role_id=self.role_id, secret_id=self.secret_id)
+                self.remember(client.token)
+            elif not client.token:
+                raise AstraInputError("%s uses auth_method token, but VAULT_TOKEN is not set: set it (in AWX, through "
+                                      "a credential) or use auth_method approle." % self.label)
+        except AstraError:
+            raise
+        except Exception as error:  # pylint: disable=broad-except
+            raise self._error("logging in to Vault (%s)" % self.auth_method, error)
+        return client
+
+    def _error(self, what, error):
+        name = type(error).__name__
+        text = str(error)
+        lowered = text.lower()
+        if name == "Forbidden" or "permission denied" in lowered:
+            hint = ("The Vault token or AppRole is not allowed (or not valid): its policy needs create, read and "
+                    "update on %s/data/%s and read and update on %s/metadata/%s; check VAULT_TOKEN or role_id and "
+                    "secret_id." % (self.mount_point, self.path, self.mount_point, self.path))
+        elif name == "InvalidPath":
+            hint = "Check mount_point (a KV version 2 engine) and path."
+        elif name == "InvalidRequest" and "check-and-set" in lowered:
+            hint = None
+        elif name == "Unauthorized":
+            hint = "The Vault token is not valid: check VAULT_TOKEN, or role_id and secret_id."
+        elif name in ("SSLError",) or "certificate" in lowered:
+            hint = "The Vault server's TLS certificate is not trusted: set ca_cert (or VAULT_CACERT) to its CA bundle."
+        elif name in ("ConnectionError", "ConnectTimeout", "ReadTimeout", "Timeout", "VaultDown", "BadGateway"):
+            hint = "Check url (or VAULT_ADDR), that Vault is up and unsealed, and the network."
+        elif name == "VaultNotInitialized" or "sealed" in lowered:
+            hint = "Vault is sealed or not initialized: unseal it and run again."
+        else:
+            hint = None
+        # hvac's text is "<message>, on <method> <url>"; keep it (no value is in it), drop nothing else.
+        return self.fail(what + " failed", "%s: %s" % (name, text or "no details"), hint)
+
+    def _call(self, what, function, **kwargs):
+        try:
+            return function(**kwargs)
+        except AstraError:
+            raise
+        except Exception as error:  # pylint: disable=broad-except
+            raise self._error(what, error)
+
+    @property
+    def kv(self):
+        return self.api.secrets.kv.v2
+
+    def _metadata(self):
+        """The secret's metadata, None when the path has none (it does not exist)."""
+        try:
+            answer = self.kv.read_secret_metadata(path=self.path, mount_point=self.mount_point)
+        except AstraError:
+            raise
+        except Exception as error:  # pylint: disable=broad-except
+            if type(error).__name__ == "InvalidPath":
+                return None
+            raise self._error("reading the secret's metadata", error)
+        return (answer or {}).get("data") or {}
+
+    def _read_version(self, what, version):
+        """(data, value) of one version; (None, None) when that version is deleted or destroyed."""
+        try:
+            answer = self.kv.read_secret_version(path=self.path, mount_point=self.mount_point, version=version,
+                                                 raise_on_deleted_version=True)
+        except AstraError:
+            raise
+        except Exception as error:  # pylint: disable=broad-except
+            if type(error).__name__ == "InvalidPath":
+                return None, None
+            raise self._error(what, error)
+        data = ((answer or {}).get("data") or {}).get("data") or {}
+        value = data.get(self.key)
+        value = value if isinstance(value, str) else None
+        self.remember(value, held_of(value, self.format)[1])
+        return data, value
+
+    def observe(self, read_value=True):
+        """With read_value False, the custom metadata alone answers when it describes the current version."""
+        metadata = self._metadata()
+        if metadata is None or not metadata.get("current_version"):
+            return Observed(MISSING, 0, data={}, metadata={})
+        version = int(metadata["current_version"])
+        custom = metadata.get("custom_metadata") or {}
+        noted = custom.get(VAULT_CLIENT_ID_KEY) if str(custom.get(VAULT_VERSION_KEY)) == str(version) else None
+        if noted and not read_value:
+            return Observed(noted, version, metadata=custom)
+        data, value = self._read_version("reading the current version", version)
+        held, token = held_of(value, self.format)
+        return Observed(held, version, token, value, data or {}, custom)
+
+    def stage(self, new_token, expected_version=None, check_mode=False):
+        """Write the new value with check-and-set on the version observed (0: the path must not exist yet), keeping the
+        secret's other keys, then note the client id in the custom metadata. Returns {'action', 'changed', 'version'}."""
+        self.remember(new_token.get("token"), new_token.get("client_secret"))
+        client_id = new_token["client_id"]
+        observed = self.observe()
+        cas = observed.version if expected_version is None else int(expected_version)
+        if observed.version != cas:
+            raise self._conflict(cas, observed.version)
+        if observed.held == client_id:
+            if not check_mode and (observed.metadata or {}).get(VAULT_CLIENT_ID_KEY) != client_id:
+                self._note(client_id, observed.version, observed.metadata)
+            return {"action": "already current", "changed": False, "version": observed.version}
+        if check_mode:
+            return {"action": "created" if observed.held == MISSING else "written", "changed": True,
+                    "version": observed.version + 1}
+        data = dict(observed.data or {})
+        data[self.key] = self.value_for(new_token, observed.value)
+        try:
+            answer = self.kv.create_or_update_secret(path=self.path, secret=data, cas=cas, mount_point=self.mount_point)
+        except Exception as error:  # pylint: disable=broad-except
+            if type(error).__name__ == "InvalidRequest" and "check-and-set" in str(error).lower():
+                raise self._conflict(cas, None)
+            raise self._error("writing the new token", error)
+        version = int(((answer or {}).get("data") or {}).get("version") or cas + 1)
+        self._note(client_id, version, observed.metadata)
+        return {"action": "created" if observed.held == MISSING else "written", "changed": True, "version": version}
+
+    def _conflict(self, expected, found):
+        return self.fail(
+            "check-and-set conflict", "another writer changed the secret since it was observed (version %s expected, "
+            "%s found); the new token was not written" % (expected, found if found is not None else "a newer one"),
+            "Nothing was deleted: every token of the family stays valid. Find the other writer, then run the role "
+            "again: it reads the secret afresh.")
+
+    def _note(self, client_id, version, custom):
+        custom = dict(custom or {})
+        custom.update({VAULT_CLIENT_ID_KEY: client_id, VAULT_VERSION_KEY: str(version)})
+        self._call("noting the client id in the custom metadata", self.kv.update_metadata, path=self.path,
+                   mount_point=self.mount_point, custom_metadata=custom)
+
+    def verify(self, new_token, staged):
+        _data, value = self._read_version("reading the written version back", staged["version"])
+        held, _token = held_of(value, self.format)
+        if held != new_token["client_id"]:
+            raise self.fail("verify failed", "version %s holds %s, not the new token %s"
+                            % (staged["version"], held if value is not None else "nothing (deleted)",
+                               new_token["client_id"]),
+                            "Another process wrote or deleted it during the rotation; nothing was deleted. Run the "
+                            "role again.")
+        return held
+
+    def promote(self, client_id, check_mode=False):
+        """Nothing to promote (a KV write is live at once): checks that the current version still holds client_id."""
+        observed = self.observe(read_value=False)
+        if observed.held != client_id and not check_mode:
+            raise self.fail("the new token is no longer current",
+                            "the current version %s holds %s, not %s" % (observed.version, observed.held, client_id),
+                            "Another process wrote the secret after the role did; nothing was deleted. Run the role "
+                            "again.")
+        return {"action": "live since written", "changed": False}
+
+
+KINDS = {AwsSecretsManagerStore.kind: AwsSecretsManagerStore, VaultKv2Store.kind: VaultKv2Store}
+
+
+def parse_store(entry, index):
+    """One entry of token_rotation_stores as a Store, or an AstraInputError naming the entry's bad key."""
+    if not isinstance(entry, dict):
+        raise AstraInputError("%s must be a mapping with kind (%s), format and the store's location, got '%s'."
+                              % (_at(index), " or ".join(STORE_KINDS), shown(entry)))
+    kind = entry.get("kind")
+    if kind not in KINDS:
+        raise AstraInputError("%s must be one of %s, got '%s'."
+                              % (_at(index, "kind"), ", ".join(STORE_KINDS), shown(kind)))
+    klass = KINDS[kind]
+    accepted = COMMON_KEYS + klass.keys
+    for key in sorted(entry, key=str):
+        if key not in accepted:
+            raise AstraInputError("%s is not a key of a %s store; accepted: %s."
+                                  % (_at(index, shown(key)), kind, ", ".join(accepted)))
+        value = entry[key]
+        if value is None:
+            continue
+        if not isinstance(value, str) or not value.strip() or _CONTROL.search(value) or value != value.strip():
+            raise AstraInputError("%s must be a non-empty string without spaces around it or control characters, "
+                                  "got '%s'." % (_at(index, key), "<hidden>" if key == "secret_id" and kind ==
+                                                 "vault_kv2" else shown(value)))
+    fmt = entry.get("format") or "raw"
+    if fmt not in STORE_FORMATS:
+        raise AstraInputError("%s must be one of %s, got '%s'."
+                              % (_at(index, "format"), ", ".join(STORE_FORMATS), shown(fmt)))
+    if entry.get("env_var") is not None:
+        if fmt != "env":
+            raise AstraInputError("%s is only used with format env; remove it or set format: env."
+                                  % _at(index, "env_var"))
+        if not _ENV_VAR.match(entry["env_var"]):
+            raise AstraInputError("%s must be a variable name (letters, digits, _), got '%s'."
+                                  % (_at(index, "env_var"), shown(entry["env_var"])))
+    klass.check(index, entry)
+    return klass(index, entry)
+
+
+def parse_stores(entries):
+    """Every entry of token_rotation_stores as a Store; every bad entry's problem in one AstraInputError (one line)."""
+    if entries is None:
+        return []
+    if not isinstance(entries, (list, tuple)):
+        raise AstraInputError("%s must be a list of store entries (each a mapping with kind, format and location), "
+                              "got '%s'." % (OPTION, shown(entries)))
+    stores, problems, seen = [], [], {}
+    for index, entry in enumerate(entries):
+        try:
+            store = parse_store(entry, index)
+        except AstraInputError as error:
+            problems.append(str(error))
+            continue
+        identity = store.identity()
+        if identity in seen:
+            problems.append("%s is the same store as %s[%s]: list each store once."
+                            % (_at(index), OPTION, seen[identity]))
+            continue
+        seen[identity] = index
+        stores.append(store)
+    if problems:
+        raise AstraInputError(" ".join(problems))
+    return stores
