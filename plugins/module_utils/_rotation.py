@@ -68,13 +68,24 @@ def _collect(problems, check, *args):
         return None
 
 
+def _parse_stores(entries):
+    # Imported here: _stores uses file_content from this module.
+    from ansible_collections.astra.devops.plugins.module_utils._stores import parse_stores  # pylint: disable=import-outside-toplevel
+    return parse_stores(entries)
+
+
+def store_label(store):
+    """How a store is named in the plan and the result: its index in token_rotation_stores, kind and location."""
+    return "store %s (%s, %s)" % (store.get("index"), store.get("kind"), store.get("location"))
+
+
 def play_problems(settings):
     """Every problem of the role's variables and of the play's shape, as sentences (empty when all is well).
 
     settings: the role's variables under their names without the token_rotation_ prefix, and what only the play
     knows: debug (ansible-core's debug mode), play_hosts, batch_hosts, failed_hosts, limit, consumer_paths (how many
     consumers have a file), distribute_tasks_found, and the AWX job's awx_job_template_name and
-    awx_workflow_job_name."""
+    awx_workflow_job_name. stores is token_rotation_stores, as written."""
     problems = []
     if settings.get("debug"):
         problems.append(
@@ -107,6 +118,7 @@ def play_problems(settings):
     _collect(problems, _whole_seconds, settings.get("grace_period"), "token_rotation_grace_period", 0)
     _collect(problems, _whole_seconds, settings.get("propagation_timeout"), "token_rotation_propagation_timeout", 1)
     _collect(problems, _whole_seconds, settings.get("command_timeout"), "token_rotation_command_timeout", 1)
+    stores = _collect(problems, _parse_stores, settings.get("stores")) or []
     if settings.get("distribute_tasks") is not None and not settings.get("distribute_tasks_found"):
         problems.append("token_rotation_distribute_tasks must be the path of an existing tasks file (absolute, or "
                         "relative to the role or the playbook), got '%s'." % shown(settings["distribute_tasks"]))
@@ -116,11 +128,11 @@ def play_problems(settings):
                 "token_rotation_retire_after cannot be combined with token_rotation_distribute_tasks: the role cannot "
                 "see what a distribute tasks file delivered, so a later run could not tell a finished rotation from "
                 "an interrupted one. Use token_rotation_grace_period instead.")
-        elif not settings.get("consumer_paths"):
+        elif not settings.get("consumer_paths") and not stores:
             problems.append(
-                "token_rotation_retire_after needs at least one consumer with token_rotation_consumer_path: the role "
-                "reads those files to tell a finished rotation from an interrupted one. Use "
-                "token_rotation_grace_period instead.")
+                "token_rotation_retire_after needs at least one consumer with token_rotation_consumer_path or one "
+                "entry of token_rotation_stores: the role reads those to tell a finished rotation from an interrupted "
+                "one. Use token_rotation_grace_period instead.")
     if len(settings.get("batch_hosts") or ()) != len(settings.get("play_hosts") or ()):
         problems.append(
             "The play runs its hosts in batches (serial): every consumer must be in the same run, or each batch would "
@@ -251,10 +263,13 @@ def plan(situation, reference=None):
     """What this run does and why, from one decision.
 
     situation: description, family (the family's tokens, oldest first: client_id, generated_on), held ({host:
-    client id, 'missing' or 'unknown'} for the consumers with a file), play_hosts, hook (a distribute tasks file is
-    set), roles, min_age, retire_after, limit (the --limit text, or None).
+    client id, 'missing' or 'unknown'} for the consumers with a file), stores (what astra_rotation_store observed:
+    index, kind, location, held, pending), play_hosts, hook (a distribute tasks file is set), roles, min_age,
+    retire_after, limit (the --limit text, or None). A store whose staged, not yet promoted, version (AWSPENDING)
+    holds the newest token counts as holding it: promoting it is all that is left to do.
     Returns action (provision, skip, rotate, complete), reason, newest_client_id, newest_age_seconds,
-    file_consumers, held, needy (the consumers that do not hold the newest token), others (the family's other tokens
+    file_consumers, stores (their labels), held, needy (the consumers and stores that do not hold the newest token),
+    others (the family's other tokens
     once every consumer holds the new one), keep (whether they are kept), keep_message, retire and kept (others
     split by keep), and replaces (the newest token, whose roles and lifetime a rotation's new token carries over)."""
     reference = reference or now()
@@ -263,11 +278,18 @@ def plan(situation, reference=None):
     hook = bool(situation.get("hook"))
     ids = [token["client_id"] for token in family]
     newest = family[-1] if family else {}
+    files = sorted(held)
+    stores = []
+    for store in situation.get("stores") or ():
+        label = store_label(store)
+        stores.append(label)
+        pending = store.get("pending")
+        held[label] = pending if pending and pending == newest.get("client_id") else store.get("held")
     generated = parse_timestamp(newest.get("generated_on"))
     age = int((reference - generated).total_seconds()) if generated else None
     min_age = _seconds(situation.get("min_age"), "token_rotation_min_age")
     retire_after = _seconds(situation.get("retire_after"), "token_rotation_retire_after")
-    consumers = sorted(held)
+    consumers = files + stores
     needy = [host for host in consumers if held[host] not in (newest.get("client_id"), "unknown")]
     all_hold_newest = bool(consumers) and set(held.values()) == {newest.get("client_id")}
     young = min_age is not None and age is not None and age < min_age
@@ -275,7 +297,7 @@ def plan(situation, reference=None):
     family_text = "'%s'" % situation.get("description")
     id_text = ", ".join(ids)
     held_text = ", ".join("%s holds %s" % (host, held[host]) for host in consumers) or "no consumer file"
-    targets = ", ".join(situation.get("play_hosts") or ()) if hook else (", ".join(consumers) or "no consumer")
+    targets = ", ".join(list(situation.get("play_hosts") or ()) + stores) if hook else (", ".join(consumers) or "no consumer")
     if not family:
         action = "provision"
         reason = "Provision: the family %s has no token yet. Creating one with the roles %s and distributing it to %s." % (
@@ -320,7 +342,8 @@ def plan(situation, reference=None):
         "reason": reason,
         "newest_client_id": newest.get("client_id"),
         "newest_age_seconds": age,
-        "file_consumers": consumers,
+        "file_consumers": files,
+        "stores": stores,
         "held": held,
         "needy": needy,
         "others": others,
@@ -351,6 +374,7 @@ def result(outcome):
     updated = set(plan_["file_consumers"]) if ran else set()
     if ran and plan_["action"] != "complete" and outcome.get("hook"):
         updated.update(outcome.get("play_hosts") or ())
+    stores_updated = list(plan_.get("stores") or ()) if ran else []
     marks = outcome.get("marks") or []
     timings = dict((step, round(marks[index + 1][1] - start, 3)) for index, (step, start) in enumerate(marks[:-1]))
     if marks:
@@ -368,6 +392,7 @@ def result(outcome):
         "expiry_source": created.get("expiry_source") if ran else None,
         "current_client_id": new if ran else plan_["newest_client_id"],
         "consumers_updated": sorted(updated),
+        "stores_updated": stores_updated,
         "deleted_client_ids": list(outcome.get("deleted_client_ids") or []) if ran else [],
         "kept_client_ids": list(plan_["kept"]) if ran else [],
         "timings": timings,
@@ -377,7 +402,7 @@ def result(outcome):
         " (check mode: nothing was changed; this run would have %s)" % planned if report["check_mode"] else "",
         report["description"],
         "token %s" % new if new else "current token %s" % (report["current_client_id"] or "none"))]
-    for label, key in (("held by", "consumers_updated"), ("deleted", "deleted_client_ids"),
+    for label, key in (("held by", "consumers_updated"), ("in", "stores_updated"), ("deleted", "deleted_client_ids"),
                        ("kept", "kept_client_ids")):
         if report[key]:
             parts.append("%s %s" % (label, ", ".join(report[key])))

@@ -175,9 +175,17 @@ class BaoServer(Server):
         self.root_token = 'it-root-' + secrets.token_hex(12)
         self.role_id = None
 
+    @property
+    def audit_log(self):
+        """The file audit device's log (one JSON line per request and response; values HMAC'd by the server)."""
+        return self.folder / 'audit.log'
+
     def command(self):
+        # OpenBao enables audit devices only from its configuration, not through the API.
+        config = self.folder / 'audit.hcl'
+        config.write_text('audit "file" "file" {\n  options {\n    file_path = "%s"\n  }\n}\n' % self.audit_log)
         return [str(BIN / 'bao'), 'server', '-dev', '-dev-listen-address=127.0.0.1:%s' % self.port,
-                '-dev-root-token-id=%s' % self.root_token]
+                '-dev-root-token-id=%s' % self.root_token, '-config=%s' % config]
 
     def environment(self):
         env = dict(os.environ)

@@ -327,6 +327,49 @@ def test_plan_keeps_the_other_tokens_when_limited_or_too_young_f3(family, held, 
         assert "This run is limited (--limit c1): it deletes no token." in decided["reason"]
 
 
+AWS = {"index": 0, "kind": "aws_secretsmanager", "location": "secret app/astra in us-east-1"}
+VAULT = {"index": 1, "kind": "vault_kv2", "location": "secret/app/astra at https://vault:8200"}
+AWS_LABEL = "store 0 (aws_secretsmanager, secret app/astra in us-east-1)"
+VAULT_LABEL = "store 1 (vault_kv2, secret/app/astra at https://vault:8200)"
+
+
+@pytest.mark.parametrize("family, held, stores, action, needy", [
+    # stores alone are consumers: they decide like files
+    ([tok("A", 40)], {}, [dict(AWS, held="A"), dict(VAULT, held="A")], "rotate", []),
+    ([tok("A", 40), tok("B", 1)], {}, [dict(AWS, held="B"), dict(VAULT, held="B")], "complete", []),
+    # a version staged and not promoted that holds the newest token counts: only promotion is left
+    ([tok("A", 40), tok("B", 1)], {"c1": "B"}, [dict(AWS, held="A", pending="B"), dict(VAULT, held="B")],
+     "complete", []),
+    # staged with an older token, it does not
+    ([tok("A", 40), tok("B", 20), tok("C", 1)], {"c1": "C"}, [dict(AWS, held="A", pending="B")], "rotate",
+     [AWS_LABEL]),
+    ([tok("A", 40), tok("B", 1)], {"c1": "B"}, [dict(VAULT, held="missing")], "rotate", [VAULT_LABEL]),
+])
+def test_plan_counts_stores_as_consumers(family, held, stores, action, needy):
+    decided = _rotation.plan({"description": "orders", "family": family, "held": held, "stores": stores,
+                              "play_hosts": HOSTS}, reference=NOW)
+    assert (decided["action"], decided["needy"]) == (action, needy)
+    assert decided["stores"] == [_rotation.store_label(store) for store in stores]
+    assert decided["file_consumers"] == sorted(held)
+
+
+def test_result_lists_the_stores_updated_and_only_when_the_run_changed_them():
+    decided = _rotation.plan({"description": "orders", "family": [tok("A", 40)], "held": {"c1": "A"},
+                              "stores": [dict(AWS, held="A")], "play_hosts": HOSTS}, reference=NOW)
+    base = {"description": "orders", "plan": decided, "new_client_id": "B", "deleted_client_ids": ["A"],
+            "marks": [["validate", 100.0], ["end", 101.0]]}
+    report = _rotation.result(dict(base, check_mode=False))
+    assert report["result"]["stores_updated"] == [AWS_LABEL]
+    assert "in %s" % AWS_LABEL in report["summary"]
+    assert _rotation.result(dict(base, check_mode=True))["result"]["stores_updated"] == []
+
+
+def test_play_problems_name_a_bad_store_entry():
+    problems = _rotation.play_problems({"stores": [{"kind": "s3"}], "description": "orders"})
+    assert any("token_rotation_stores[0].kind must be one of aws_secretsmanager, vault_kv2, got 's3'." in problem
+               for problem in problems), problems
+
+
 def outcome(**changes):
     decided = _rotation.plan({"description": "orders", "family": [tok("A", 40)], "held": {"c1": "A", "c2": "A"},
                               "play_hosts": HOSTS}, reference=NOW)
@@ -344,7 +387,7 @@ def test_result_of_a_rotation():
         "description": "orders", "action": "rotated", "planned_action": "rotated", "check_mode": False,
         "reason": report["result"]["reason"], "old_client_ids": ["A"], "new_client_id": "B",
         "new_expiry": "2027-01-01T00:00:00Z", "expiry_source": "option", "current_client_id": "B",
-        "consumers_updated": ["c1", "c2"], "deleted_client_ids": ["A"], "kept_client_ids": [],
+        "consumers_updated": ["c1", "c2"], "stores_updated": [], "deleted_client_ids": ["A"], "kept_client_ids": [],
         "timings": {"validate": 0.5, "discover": 2.75, "total": 3.25}}
     assert report["summary"] == "Rotated: family 'orders', token B; held by c1, c2; deleted A; 3.25 s."
 
