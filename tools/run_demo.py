@@ -1,15 +1,17 @@
 #!/usr/bin/env python
 # Copyright (c) astra.devops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The astra.devops demo against a local Astra DevOps API emulator (standard library only).
+"""The astra.devops demo against a local Astra DevOps API emulator, AWS Secrets Manager (moto_server) and OpenBao.
 
     python tools/run_demo.py [extra ansible-playbook arguments, e.g. -v]
 
 Starts the emulator (tests/emulator/control.py) and runs, with ASTRA_API_URL and ASTRA_API_TOKEN pointing at it:
 
 1. playbooks/demo.yml: create a token, run again (no change), list tokens and roles, delete the token;
-2. playbooks/rotate_token.yml on three local consumer hosts whose token files are under build/demo/: provision the
-   token of an example application, rotate it, and check that the old token is refused and the new one works;
+2. playbooks/rotate_token.yml on three local consumer hosts whose token files are under build/demo/, and on two
+   secret stores (an AWS Secrets Manager secret on moto_server, a Vault KV v2 secret on OpenBao's dev server, both
+   started here as the integration tests start them): provision the token of an example application, rotate it, and
+   check that every file and store holds the new token, that the old token is refused and the new one works;
 3. playbooks/audit_tokens.yml, with its report written to build/demo/audit/ and printed.
 
 The demo folder is build/demo/ (ignored by git), or ASTRA_DEMO_DIR when set; each run replaces what the last left.
@@ -44,6 +46,13 @@ CONSUMERS = (('app-1', 'raw', 'astra-token'), ('app-2', 'env', 'astra.env'), ('a
 sys.path.insert(0, str(REPO / 'tests' / 'emulator'))
 
 from control import Emulator, EmulatorError  # noqa: E402  pylint: disable=wrong-import-position,import-error
+
+sys.path.insert(0, str(REPO / 'tests' / 'integration'))
+from _stores_it import BaoServer, MotoServer  # noqa: E402  pylint: disable=wrong-import-position,import-error
+
+AWS_SECRET = 'demo/orders-service/astra'
+VAULT_PATH = 'demo/orders-service'
+STORE_ENV = {}  # the AWS and Vault settings of the running servers, for every ansible-playbook run
 
 TRANSCRIPT = []  # everything this script printed, for the leak check
 
@@ -118,6 +127,11 @@ def run_playbook(emu, args, extra_args):
         'ANSIBLE_INVENTORY_UNPARSED_WARNING': 'false',
         'ANSIBLE_RETRY_FILES_ENABLED': 'false',
     })
+    for key, value in STORE_ENV.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
     cmd = [ansible_playbook()] + [str(a) for a in args] + list(extra_args)
     emit('\n$ ansible-playbook %s\n' % ' '.join(rel(a) if isinstance(a, Path) else str(a) for a in args))
     with subprocess.Popen(cmd, env=env, cwd=str(REPO), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -177,6 +191,13 @@ all:
         token_rotation_description: "{family}"
         token_rotation_roles: {roles}  # needed for the first token only
         token_rotation_expiry: 90d
+        # Two secret stores hold the token too, written from the controller (created by the first run).
+        token_rotation_stores:
+          - kind: aws_secretsmanager
+            secret_id: {aws_secret}
+          - kind: vault_kv2
+            path: {vault_path}
+            format: json
         ansible_connection: local
         ansible_python_interpreter: "{python}"
       hosts:
@@ -221,7 +242,8 @@ def prepare_demo_dir():
     inventory = DEMO_DIR / 'inventory.yml'
     hosts = ''.join(HOST.format(host=host, path=consumer_path(host, name), fmt=fmt) for host, fmt, name in CONSUMERS)
     inventory.write_text(INVENTORY.format(family=FAMILY, roles=json.dumps(FAMILY_ROLES), python=sys.executable,
-                                          consumer_dir=rel(CONSUMER_DIR), hosts=hosts))
+                                          consumer_dir=rel(CONSUMER_DIR), hosts=hosts, aws_secret=AWS_SECRET,
+                                          vault_path=VAULT_PATH))
     result = DEMO_DIR / 'rotation-result.json'
     save = DEMO_DIR / 'save_result.yml'
     save.write_text(SAVE_RESULT.format(result=result, result_rel=rel(result)))
@@ -256,18 +278,56 @@ def show_consumers():
     return held
 
 
+def show_stores(stores, held):
+    """Print the client id each store holds; fail unless it is the consumers' one. Returns the AWS secret's token."""
+    aws, vault = stores
+    aws_token = aws.value(AWS_SECRET, 'AWSCURRENT').strip()
+    vault_token = json.loads(vault.read(VAULT_PATH)[0]['token'])['token']  # format json: the value is a JSON text
+    for label, token in (('AWS Secrets Manager %s (AWSCURRENT)' % AWS_SECRET, aws_token),
+                         ('Vault KV v2 secret/%s' % VAULT_PATH, vault_token)):
+        line('  %-50s holds client id %s' % (label, client_id(token)))
+        if client_id(token) != held:
+            raise PartFailed('%s does not hold the token the consumer files hold (%s).' % (label, held))
+    return aws_token
+
+
 def status_with(emu, token):
     """The HTTP status of GET /v2/currentOrg called with token."""
     return emu.call('GET', '/v2/currentOrg', token=token)[0]
 
 
 def part_rotation(emu, extra_args):
-    heading('Part 2 of 3: rotate the token of an application across three consumers (playbooks/rotate_token.yml)')
+    heading('Part 2 of 3: rotate the token of an application across three consumers and two secret stores '
+            '(playbooks/rotate_token.yml)')
     inventory, save, result_file = prepare_demo_dir()
+    servers = DEMO_DIR / 'servers'
+    if servers.exists():
+        shutil.rmtree(servers)
+    aws = MotoServer(servers / 'moto').start()
+    try:
+        vault = BaoServer(servers / 'bao').start()
+    except Exception:
+        aws.stop()
+        raise
+    try:
+        STORE_ENV.update(aws.env)
+        STORE_ENV.update(vault.env)
+        say('Started AWS Secrets Manager (moto_server) at %s and Vault KV v2 (OpenBao\'s dev server) at %s, as the '
+            'integration tests do; the playbooks reach them through the standard AWS_* and VAULT_* settings.'
+            % (aws.url, vault.url))
+        rotation_with_stores(emu, extra_args, inventory, save, result_file, (aws, vault))
+    finally:
+        STORE_ENV.clear()
+        vault.stop()
+        aws.stop()
+
+
+def rotation_with_stores(emu, extra_args, inventory, save, result_file, stores):
     say('The example application "orders-service" runs on three hosts, app-1, app-2 and app-3. Here they are local '
         'connections, and each one keeps the application\'s Astra token in a file under %s, in one of three '
         'formats: raw (the token alone), env (NAME=token) and json (client id, secret and token), each with mode '
-        '0600. The inventory is %s.' % (rel(CONSUMER_DIR), rel(inventory)))
+        '0600. Two other applications read it from secret stores: the AWS Secrets Manager secret %s and the Vault '
+        'secret secret/%s. The inventory is %s.' % (rel(CONSUMER_DIR), AWS_SECRET, VAULT_PATH, rel(inventory)))
     say()
     say('First run: the family "%s" has no token yet, so the role provisions one with the role %s and writes it to '
         'the three files.' % (FAMILY, ', '.join(FAMILY_ROLES)))
@@ -281,6 +341,7 @@ def part_rotation(emu, extra_args):
     if len(set(before.values())) != 1:
         raise PartFailed('the consumers hold different tokens after the first run.')
     old_id = before['app-1']
+    show_stores(stores, old_id)
     old_token = read_token(*CONSUMERS[0])  # kept in memory to test it after the rotation; never printed
     first_status = status_with(emu, old_token)
     say('The old token works: GET /v2/currentOrg with it answers HTTP %d.' % first_status)
@@ -289,7 +350,8 @@ def part_rotation(emu, extra_args):
 
     say()
     say('Second run: the same playbook now rotates. It creates a new token next to the old one, waits until the new '
-        'token is accepted, writes it to the three consumers in parallel, and only then deletes the old token.')
+        'token is accepted, stages it in the two stores and reads it back (AWS keeps it as AWSPENDING), writes it to '
+        'the three consumers in parallel, makes it current in the stores, and only then deletes the old token.')
     emu.reset_counts()
     if run_playbook(emu, args, extra_args) != 0:
         raise PartFailed('the rotation (second run of playbooks/rotate_token.yml) failed; see the task that failed '
@@ -302,7 +364,8 @@ def part_rotation(emu, extra_args):
     new_token = read_token(*CONSUMERS[2])  # from the json file this time
     if len(set(after.values())) != 1 or new_id == old_id:
         raise PartFailed('the consumers do not all hold one new token after the rotation.')
-    say('Every consumer now holds the new client id %s (the old one was %s).' % (new_id, old_id))
+    show_stores(stores, new_id)
+    say('Every consumer and store now holds the new client id %s (the old one was %s).' % (new_id, old_id))
     old_status, new_status = status_with(emu, old_token), status_with(emu, new_token)
     say('The old token is refused: GET /v2/currentOrg with it answers HTTP %d (expected 401).' % old_status)
     say('The new token works:      GET /v2/currentOrg with it answers HTTP %d (expected 200).' % new_status)
@@ -319,14 +382,18 @@ def part_rotation(emu, extra_args):
     field('old client ids', result['old_client_ids'])
     field('new client id', [result['new_client_id']])
     field('consumers updated', result['consumers_updated'])
+    field('stores updated', result['stores_updated'])
     field('deleted', result['deleted_client_ids'])
     field('step timings', timings + ['total %.2f s' % result['timings']['total']])
     field('API calls', calls)
     if result['new_client_id'] != new_id or result['deleted_client_ids'] != [old_id]:
         raise PartFailed('token_rotation_result does not match what the consumer files hold.')
     say()
-    say('Part 2 done: the token of "orders-service" was rotated on three consumers; the old token is refused and '
-        'the new one works.')
+    if len(result['stores_updated']) != 2:
+        raise PartFailed('token_rotation_result does not list the two stores as updated.')
+    say()
+    say('Part 2 done: the token of "orders-service" was rotated on three consumers and two secret stores; the old '
+        'token is refused and the new one works.')
 
 
 # ------------------------------------------------------------------------------------------------------------------

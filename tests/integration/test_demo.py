@@ -30,8 +30,9 @@ def test_demo_playbook(emu, run_playbook):
 
 
 def test_make_demo_script(tmp_path, _collections):
-    """tools/run_demo.py, the script `make demo` runs: the tour, the rotation on three consumers with the old token
-    refused and the new one working, the audit report, and the leak check; it starts its own emulator."""
+    """tools/run_demo.py, the script `make demo` runs: the tour, the rotation on three consumers and two secret stores
+    (AWS Secrets Manager on moto_server, Vault KV v2 on OpenBao) with the old token refused and the new one working,
+    the audit report, and the leak check; it starts its own emulator and store servers."""
     demo_dir = tmp_path / 'demo'
     env = {k: v for k, v in os.environ.items() if not k.startswith('ASTRA_') and k != 'ANSIBLE_CONFIG'}
     env.update({
@@ -58,8 +59,12 @@ def test_make_demo_script(tmp_path, _collections):
     assert [h[0] for h in held] == ['app-1', 'app-2', 'app-3'] * 2, held
     before, after = {h[2] for h in held[:3]}, {h[2] for h in held[3:]}
     assert len(before) == 1 and len(after) == 1 and before != after, held
-    new_id, old_id = re.search(r'Every consumer now holds the new client id (\w+) \(the old one was (\w+)\)',
+    new_id, old_id = re.search(r'Every consumer and store now holds the new client id (\w+) \(the old one was (\w+)\)',
                                flat).groups()
+    # the two secret stores hold what the files hold, after each run
+    stores = re.findall(r'(AWS Secrets Manager|Vault KV v2) \S+ (?:\(AWSCURRENT\) )?holds client id (\w+)', flat)
+    assert stores == [('AWS Secrets Manager', old_id), ('Vault KV v2', old_id), ('AWS Secrets Manager', new_id),
+                      ('Vault KV v2', new_id)], stores
     assert (old_id, new_id) == (before.pop(), after.pop())
     assert 'The old token works: GET /v2/currentOrg with it answers HTTP 200.' in flat
     assert 'The old token is refused: GET /v2/currentOrg with it answers HTTP 401 (expected 401).' in flat
