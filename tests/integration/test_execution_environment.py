@@ -88,10 +88,10 @@ def test_ansible_builder_create_makes_a_context_with_requests_and_the_collection
     containerfile = (context / 'Containerfile').read_text()
     print(containerfile)
 
-    # Python requirements of the image: requests.
+    # Python requirements of the image: requests, and boto3 and hvac for the secret stores of token_rotation.
     assert (build / 'requirements.txt').is_file(), 'no Python requirements in the build context'
     requirements = (build / 'requirements.txt').read_text().splitlines()
-    assert 'requests' in requirement_names(requirements), requirements
+    assert {'requests', 'boto3', 'hvac'} <= set(requirement_names(requirements)), requirements
 
     # Galaxy requirements: the collection, from the tarball copied into the context.
     galaxy_requirements = yaml.safe_load((build / 'requirements.yml').read_text())

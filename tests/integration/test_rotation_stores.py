@@ -301,3 +301,67 @@ def test_sigkill_between_staging_and_promotion_then_a_rerun_converges(emu, run_p
     stages = aws_store.stages(aws_secret)
     assert len(stages) == 2 and sorted(sorted(labels) for labels in stages.values()) == [
         ['AWSCURRENT'], ['AWSPREVIOUS']], stages
+
+
+def test_a_concurrent_write_to_the_vault_secret_stops_the_run_before_any_deletion(emu, run_playbook, tmp_path,
+                                                                                 aws_store, vault_store):  # pylint: disable=redefined-outer-name
+    """Another writer changes the Vault secret after the role observed it (here while the new token is not accepted
+    yet): the check-and-set write fails, the run stops naming the store, nothing is deleted; the next run completes."""
+    consumers = Consumers(tmp_path / 'consumers', FILES)
+    desc = emu.desc('stores-cas')
+    old, aws_secret, vault_path = seed(emu, consumers, aws_store, vault_store, desc)
+    env = environment(aws_store, vault_store)
+    emu.config(activation_delay=4)  # new tokens answer 401 for 4 s: the role waits, the other writer writes
+    emu.reset_counts()
+    job = run_playbook.start(ROTATE_PLAYBOOK, inventory=consumers.inventory(), verbosity=4, extra_env=env,
+                             extra_args=rotation_args(token_rotation_description=desc,
+                                                      token_rotation_stores=stores_of(aws_secret, vault_path)))
+    wait_for(lambda: emu.counts().get(CREATE_ROUTE), 120, 'the new token created', alive=lambda: job.running)
+    vault_store.write(vault_path, {'token': old['token'], 'note': 'written by another tool'})
+    run = job.wait(expect_rc=2, allowed_secret_files=consumers.paths)
+    emu.config(activation_delay=0)
+    message = ' '.join(failure_messages(run))
+    assert 'token_rotation_stores[1]' in message and 'Nothing was deleted' in message, message
+    assert not emu.counts().get(DELETE_ROUTE), emu.counts()
+    holders = Holders(consumers, aws_store, aws_secret, vault_store, vault_path)
+    for name in holders.hosts:
+        assert token_status(emu, holders.token(name)) == 200, '%s holds a token the API refuses' % name
+
+    rotate(run_playbook, consumers, desc, stores_of(aws_secret, vault_path), env)
+    family = family_ids(emu, desc)
+    assert len(family) == 1 and family[0] != old['clientId'], family
+    assert_holds(holders, family[0])
+    assert vault_store.read(vault_path)[0]['note'] == 'written by another tool'  # the other keys are kept
+
+
+def test_a_failed_promotion_stops_the_run_before_any_deletion(emu, run_playbook, tmp_path, aws_store,
+                                                              vault_store):  # pylint: disable=redefined-outer-name
+    """The AWS secret is deleted by another tool after the new token was staged (while c1's verify command runs): the
+    promotion fails naming the secret and what to do, nothing is deleted from the family, and every other holder still
+    holds a working token; the next run recreates the secret and completes the rotation."""
+    consumers = Consumers(tmp_path / 'consumers', FILES)
+    desc = emu.desc('stores-promote')
+    old, aws_secret, vault_path = seed(emu, consumers, aws_store, vault_store, desc)
+    env = environment(aws_store, vault_store)
+    stores = stores_of(aws_secret, vault_path)
+    inventory = consumers.inventory({'c1': {'token_rotation_consumer_verify_command': 'sleep 4'}})
+    emu.reset_counts()
+    job = run_playbook.start(ROTATE_PLAYBOOK, inventory=inventory, verbosity=4, extra_env=env,
+                             extra_args=rotation_args(token_rotation_description=desc, token_rotation_stores=stores))
+    wait_for(lambda: any('AWSPENDING' in labels for labels in aws_store.stages(aws_secret).values()), 120,
+             'the new token staged in AWS', alive=lambda: job.running)
+    aws_store.client().delete_secret(SecretId=aws_secret, ForceDeleteWithoutRecovery=True)
+    run = job.wait(expect_rc=2, allowed_secret_files=consumers.paths)
+    message = ' '.join(failure_messages(run))
+    assert 'token_rotation_stores[0]' in message and aws_secret in message and 'promotion failed' in message, message
+    assert 'Nothing was deleted' in message and 'Run the role again' in message, message
+    assert not emu.counts().get(DELETE_ROUTE), emu.counts()
+    assert token_status(emu, old['token']) == 200
+    holders = Holders(consumers, vault=vault_store, vault_path=vault_path)
+    for name in holders.hosts:
+        assert token_status(emu, holders.token(name)) == 200, '%s holds a token the API refuses' % name
+
+    rotate(run_playbook, consumers, desc, stores, env)
+    family = family_ids(emu, desc)
+    assert len(family) == 1 and family[0] != old['clientId'], family
+    assert_holds(Holders(consumers, aws_store, aws_secret, vault_store, vault_path), family[0])
