@@ -232,3 +232,16 @@ def rotation_args(**role_vars):
     """ansible-playbook arguments giving the role's variables as extra vars (never a secret: the API token comes
     from the environment)."""
     return ['-e', json.dumps(role_vars)]
+
+
+def result_of(run):
+    """The token_rotation_result fact the role set (from the captured set_fact result)."""
+    for item in run.results:
+        facts = item['result'].get('ansible_facts') or {}
+        if 'token_rotation_result' in facts:
+            return facts['token_rotation_result']
+    raise AssertionError('no task set token_rotation_result\n' + run.describe())
+
+
+def failure_messages(run):
+    return [str(item['result'].get('msg', '')) for item in run.results if item['status'] in ('failed', 'unreachable')]

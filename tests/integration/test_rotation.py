@@ -33,7 +33,8 @@ import pytest
 
 from _astra_it import REPO, closed_port
 from _rotation import (CREATE_ROUTE, CURRENT_ORG_ROUTE, DELETE_ROUTE, FAMILY_ROLES, ROTATE_PLAYBOOK, Consumers, Prober,
-                       client_id, family_ids, rotation_args, seed_family, token_status, wait_for)
+                       client_id, failure_messages, family_ids, result_of, rotation_args, seed_family, token_status,
+                       wait_for)
 
 ROLES = FAMILY_ROLES
 ROLES_ROUTE = 'GET /v2/organizations/roles'
@@ -60,15 +61,6 @@ def rotate(run_playbook, consumers, desc, overrides=None, verbosity=4, diff=Fals
 def start_rotation(run_playbook, consumers, desc, overrides=None, verbosity=1, **role_vars):
     return run_playbook.start(ROTATE_PLAYBOOK, inventory=consumers.inventory(overrides), verbosity=verbosity,
                               extra_args=rotation_args(token_rotation_description=desc, **role_vars))
-
-
-def result_of(run):
-    """The token_rotation_result fact the role set (from the captured set_fact result)."""
-    for item in run.results:
-        facts = item['result'].get('ansible_facts') or {}
-        if 'token_rotation_result' in facts:
-            return facts['token_rotation_result']
-    raise AssertionError('no task set token_rotation_result\n' + run.describe())
 
 
 def api_counts(emu, minus_probes=0):
@@ -98,10 +90,6 @@ def assert_all_work(emu, consumers, hosts=None):
     for host in hosts or consumers.hosts:
         token = consumers.token(host)
         assert token_status(emu, token) == 200, '%s holds %s, which the API refuses' % (host, client_id(token))
-
-
-def failure_messages(run):
-    return [str(item['result'].get('msg', '')) for item in run.results if item['status'] in ('failed', 'unreachable')]
 
 
 def assert_names_failed_consumer(run, host, *words):

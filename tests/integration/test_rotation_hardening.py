@@ -15,9 +15,9 @@ import time
 
 import pytest
 
-from _rotation import (CREATE_ROUTE, DELETE_ROUTE, FAMILY_ROLES, ROTATE_PLAYBOOK, Consumers, Prober, family_ids,
-                       rotation_args, seed_family, token_status, wait_for)
-from test_rotation import api_counts, assert_converged, failure_messages, result_of, rotate, start_rotation
+from _rotation import (CREATE_ROUTE, DELETE_ROUTE, FAMILY_ROLES, ROTATE_PLAYBOOK, Consumers, Prober, failure_messages,
+                       family_ids, result_of, rotation_args, seed_family, token_status, wait_for)
+from test_rotation import api_counts, assert_converged, rotate, start_rotation
 
 
 @pytest.fixture

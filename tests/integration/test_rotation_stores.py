@@ -13,7 +13,7 @@ import time
 import uuid
 
 from _rotation import (CREATE_ROUTE, DELETE_ROUTE, ROTATE_PLAYBOOK, Consumers, ConsumerFileError, Prober, client_id,
-                       family_ids, rotation_args, seed_family, token_status, wait_for)
+                       failure_messages, family_ids, result_of, rotation_args, seed_family, token_status, wait_for)
 from _stores_it import aws_store, copy_logs, vault_store  # noqa: F401 pylint: disable=unused-import
 
 FILES = {'c1': 'raw', 'c2': 'env'}
@@ -75,18 +75,6 @@ def rotate(run_playbook, consumers, desc, stores, env, expect_rc=0, check=False,
                                                  **role_vars))
 
 
-def result_of(run):
-    for item in run.results:
-        facts = item['result'].get('ansible_facts') or {}
-        if 'token_rotation_result' in facts:
-            return facts['token_rotation_result']
-    raise AssertionError('no task set token_rotation_result\n' + run.describe())
-
-
-def failure_messages(run):
-    return [str(item['result'].get('msg', '')) for item in run.results if item['status'] in ('failed', 'unreachable')]
-
-
 def seed(emu, consumers, aws_store, vault_store, desc):  # pylint: disable=redefined-outer-name
     """A one-token family held by the two files, a new AWS secret and a new Vault secret; returns (old, aws secret
     name, vault path)."""
@@ -113,6 +101,15 @@ def moto_requests(path, since):
     with open(path, 'rb') as handle:
         handle.seek(since)
         return sum(1 for line in handle if b'"POST / HTTP/1.1"' in line)
+
+
+def rerun_converges(run_playbook, emu, holders, desc, old, stores, env):
+    """A full run completes the rotation: one token left in the family, not the old one, held everywhere."""
+    run = rotate(run_playbook, holders.consumers, desc, stores, env)
+    family = family_ids(emu, desc)
+    assert len(family) == 1 and family[0] != old['clientId'], family
+    assert_holds(holders, family[0])
+    return run
 
 
 def assert_holds(holders, new):
@@ -222,10 +219,7 @@ def test_a_store_that_refuses_the_write_stops_the_run_before_any_deletion(emu, r
         assert token_status(emu, holders.token(name)) == 200, '%s holds a token the API refuses' % name
     assert client_id(holders.token('aws')) == old['clientId']  # staged, never promoted
 
-    rotate(run_playbook, consumers, desc, stores_of(aws_secret, vault_path), env)
-    family = family_ids(emu, desc)
-    assert len(family) == 1 and family[0] != old['clientId'], family
-    assert_holds(holders, family[0])
+    rerun_converges(run_playbook, emu, holders, desc, old, stores_of(aws_secret, vault_path), env)
 
 
 def test_a_secret_with_rotation_enabled_is_refused_before_anything_is_created(emu, run_playbook, tmp_path, aws_store,
@@ -331,10 +325,7 @@ def test_a_concurrent_write_to_the_vault_secret_stops_the_run_before_any_deletio
     for name in holders.hosts:
         assert token_status(emu, holders.token(name)) == 200, '%s holds a token the API refuses' % name
 
-    rotate(run_playbook, consumers, desc, stores_of(aws_secret, vault_path), env)
-    family = family_ids(emu, desc)
-    assert len(family) == 1 and family[0] != old['clientId'], family
-    assert_holds(holders, family[0])
+    rerun_converges(run_playbook, emu, holders, desc, old, stores_of(aws_secret, vault_path), env)
     assert vault_store.read(vault_path)[0]['note'] == 'written by another tool'  # the other keys are kept
 
 
@@ -365,7 +356,5 @@ def test_a_failed_promotion_stops_the_run_before_any_deletion(emu, run_playbook,
     for name in holders.hosts:
         assert token_status(emu, holders.token(name)) == 200, '%s holds a token the API refuses' % name
 
-    rotate(run_playbook, consumers, desc, stores, env)
-    family = family_ids(emu, desc)
-    assert len(family) == 1 and family[0] != old['clientId'], family
-    assert_holds(Holders(consumers, aws_store, aws_secret, vault_store, vault_path), family[0])
+    rerun_converges(run_playbook, emu, Holders(consumers, aws_store, aws_secret, vault_store, vault_path), desc, old,
+                    stores, env)
