@@ -302,7 +302,7 @@ def test_sigkill_between_staging_and_promotion_then_a_rerun_converges(emu, run_p
 
 
 def test_a_concurrent_write_to_the_vault_secret_stops_the_run_before_any_deletion(emu, run_playbook, tmp_path,
-                                                                                 aws_store, vault_store):  # pylint: disable=redefined-outer-name
+                                                                                  aws_store, vault_store):  # pylint: disable=redefined-outer-name
     """Another writer changes the Vault secret after the role observed it (here while the new token is not accepted
     yet): the check-and-set write fails, the run stops naming the store, nothing is deleted; the next run completes."""
     consumers = Consumers(tmp_path / 'consumers', FILES)
