@@ -26,6 +26,7 @@ REQUIRED = [
     'MANIFEST.json', 'FILES.json', 'README.md', 'LICENSE', 'CHANGELOG.rst', 'requirements.txt',
     'meta/runtime.yml', 'meta/execution-environment.yml', 'meta/ee-requirements.txt',
     'plugins/modules/astra_token.py', 'plugins/modules/astra_token_info.py', 'plugins/modules/astra_role_info.py',
+    'plugins/modules/astra_role.py',
     'plugins/doc_fragments/auth.py', 'plugins/filter/token_audit.py',
     'roles/token_rotation/meta/argument_specs.yml', 'roles/token_rotation/tasks/main.yml',
     'roles/token_rotation/defaults/main.yml',

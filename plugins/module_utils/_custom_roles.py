@@ -1,0 +1,158 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) astra.devops contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Custom roles (astra_role): the checks of actions, resources (DRNs) and databases, the DRNs a database scope needs,
+and what a change to a role does to the tokens that hold it. No API call here: the module makes them."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import re
+
+from ansible_collections.astra.devops.plugins.module_utils._errors import AstraInputError, shown
+
+# The actions the API is known to accept (FACTS.md, "Roles": the OpenAPI file and the roles clients have seen).
+ACTIONS = frozenset((
+    "accesslist-read", "accesslist-write",
+    "db-all-keyspace-create", "db-all-keyspace-describe",
+    "db-keyspace-alter", "db-keyspace-authorize", "db-keyspace-create", "db-keyspace-describe",
+    "db-keyspace-drop", "db-keyspace-grant", "db-keyspace-modify",
+    "db-table-alter", "db-table-authorize", "db-table-create", "db-table-describe", "db-table-drop",
+    "db-table-grant", "db-table-modify", "db-table-select",
+    "db-cql", "db-graphql", "db-rest", "db-data-import",
+    "db-manage-privateendpoint", "db-manage-region", "db-manage-telemetry", "db-manage-thirdpartymetrics",
+    "org-read", "org-write", "org-audits-read", "org-billing-read", "org-billing-write",
+    "org-cmk-read", "org-cmk-write",
+    "org-db-addpeering", "org-db-create", "org-db-expand", "org-db-managemigratorproxy",
+    "org-db-passwordreset", "org-db-readpeering", "org-db-suspend", "org-db-terminate", "org-db-view",
+    "org-external-auth-read", "org-external-auth-write", "org-integrations-read", "org-integrations-write",
+    "org-notification-write", "org-role-read", "org-role-write", "org-role-delete", "org-stream-manage",
+    "org-token-read", "org-token-write", "org-user-read", "org-user-write",
+))
+
+_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_NAME = r"[A-Za-z0-9_]{1,48}"  # a CQL keyspace or table name, unquoted
+_DRN = re.compile(r"^drn:astra:org:(?:%s|__ORG_ID__)"
+                  r"(?::db:(?:%s|\*)(?::keyspace:(?:%s|\*)(?::table:(?:%s|\*))?)?|:stream:\*|:role:\*)?$"
+                  % (_UUID, _UUID, _NAME, _NAME))
+_DATABASE_ID = re.compile(r"^%s$" % _UUID)
+_CQL_NAME = re.compile(r"^%s$" % _NAME)
+_DATABASE_KEYS = ("id", "keyspaces", "tables")
+
+
+def check_actions(values, option="actions"):
+    """A non-empty list of known actions, without repeats (order kept), or an AstraInputError naming the option."""
+    if not isinstance(values, (list, tuple)) or not values:
+        raise AstraInputError("%s must be a non-empty list of actions (such as db-cql, db-table-select), got '%s'."
+                              % (option, shown(values)))
+    unknown = [str(value) for value in values if value not in ACTIONS]
+    if unknown:
+        raise AstraInputError("%s has unknown actions: %s; accepted are the Astra DevOps API's actions, such as "
+                              "db-cql, db-table-select, org-db-view (see the astra_role documentation)."
+                              % (option, ", ".join(shown(value) for value in unknown)))
+    return _unique(values)
+
+
+def check_resources(values, option="resources"):
+    """A list of DRNs (it may be empty: a role that reaches nothing), without repeats."""
+    if not isinstance(values, (list, tuple)):
+        raise AstraInputError("%s must be a list of resources (DRNs), got '%s'." % (option, shown(values)))
+    bad = [value for value in values if not isinstance(value, str) or not _DRN.match(value)]
+    if bad:
+        raise AstraInputError(
+            "%s must hold DRNs such as drn:astra:org:<org id>, drn:astra:org:<org id>:db:<database id|*>, "
+            "...:db:<id>:keyspace:<name|*> or ...:keyspace:<name>:table:<name|*>, got '%s'."
+            % (option, shown(bad[0])))
+    return _unique(values)
+
+
+def check_databases(values, option="databases"):
+    """databases as a list of {id, keyspaces, tables}: each entry a database id, or a mapping narrowing it to
+    keyspaces and, within them, tables."""
+    if not isinstance(values, (list, tuple)) or not values:
+        raise AstraInputError("%s must be a non-empty list of database ids (or of mappings with id, keyspaces and "
+                              "tables), got '%s'." % (option, shown(values)))
+    checked = []
+    for index, value in enumerate(values):
+        where = "%s[%d]" % (option, index)
+        entry = {"id": value} if isinstance(value, str) else value
+        if not isinstance(entry, dict):
+            raise AstraInputError("%s must be a database id or a mapping with id, keyspaces and tables, got '%s'."
+                                  % (where, shown(value)))
+        extra = sorted(str(key) for key in entry if key not in _DATABASE_KEYS)
+        if extra:
+            raise AstraInputError("%s has unknown keys %s; accepted: id, keyspaces, tables."
+                                  % (where, ", ".join(extra)))
+        if not isinstance(entry.get("id"), str) or not _DATABASE_ID.match(entry["id"]):
+            raise AstraInputError("%s.id must be a database id (a UUID such as "
+                                  "5b70892f-e01a-4595-98e6-19ecc9985d50), got '%s'." % (where, shown(entry.get("id"))))
+        keyspaces = _names(entry.get("keyspaces"), where + ".keyspaces")
+        tables = _names(entry.get("tables"), where + ".tables")
+        if tables and not keyspaces:
+            raise AstraInputError("%s.tables needs keyspaces: tables are named within the keyspaces listed." % where)
+        checked.append({"id": entry["id"].lower(), "keyspaces": keyspaces, "tables": tables})
+    return checked
+
+
+def _names(value, option):
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)) or not value:
+        raise AstraInputError("%s must be a non-empty list of names, got '%s'." % (option, shown(value)))
+    bad = [item for item in value if not isinstance(item, str) or not _CQL_NAME.match(item)]
+    if bad:
+        raise AstraInputError("%s must hold keyspace or table names (letters, digits and _, at most 48), got '%s'."
+                              % (option, shown(bad[0])))
+    return _unique(value)
+
+
+def database_resources(org_id, databases):
+    """The DRNs of a role scoped to these databases: the organization (for org-level actions such as org-db-view),
+    then for each database its own DRN, its keyspaces (* when not narrowed) and their tables (* when not narrowed):
+    every level the API checks, as the portal's database-scoped roles and the Terraform provider's examples have."""
+    org = "drn:astra:org:%s" % org_id
+    resources = [org]
+    for database in databases:
+        db = "%s:db:%s" % (org, database["id"])
+        resources.append(db)
+        for keyspace in database["keyspaces"] or ["*"]:
+            resources.append("%s:keyspace:%s" % (db, keyspace))
+            for table in database["tables"] or ["*"]:
+                resources.append("%s:keyspace:%s:table:%s" % (db, keyspace, table))
+    return _unique(resources)
+
+
+def change_of(current, wanted):
+    """What changes from the role current to wanted (each with description, actions, resources): added and removed
+    actions and resources (as sets), and whether the description changes."""
+    return {
+        "added_actions": sorted(set(wanted["actions"]) - set(current["actions"])),
+        "removed_actions": sorted(set(current["actions"]) - set(wanted["actions"])),
+        "added_resources": sorted(set(wanted["resources"]) - set(current["resources"])),
+        "removed_resources": sorted(set(current["resources"]) - set(wanted["resources"])),
+        "description": (current.get("description") or "") != (wanted.get("description") or ""),
+    }
+
+
+def changes(change):
+    return any(change[key] for key in change)
+
+
+def narrows(change):
+    return bool(change["removed_actions"] or change["removed_resources"])
+
+
+def shown_role(role):
+    """A role for a diff and the result: name, description, actions and resources sorted (they are sets)."""
+    return {"id": role.get("id"), "name": role.get("name"), "description": role.get("description") or "",
+            "actions": sorted(role.get("actions") or []), "resources": sorted(role.get("resources") or []),
+            "built_in": bool(role.get("built_in"))}
+
+
+def _unique(values):
+    seen, kept = set(), []
+    for value in values:
+        if value not in seen:
+            seen.add(value)
+            kept.append(value)
+    return kept

@@ -1,0 +1,346 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) astra.devops contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: astra_role
+short_description: Create, update and delete DataStax Astra custom roles
+version_added: 1.2.0
+description:
+  - Manages one custom role of the organization of O(api_token), idempotently, identified by O(name) or O(role_id).
+  - The policy is O(actions) (or O(actions_from)), O(resources) (or O(databases)) and O(description); the effect is
+    always C(allow). Actions and resources compare as sets, so their order never makes a change.
+  - Built-in roles (Organization Administrator, R/W Svc Acct, ...) are never changed or deleted; naming one fails
+    before any write.
+  - Editing a custom role changes every token that holds it at once. So deleting a role that tokens hold, or removing
+    actions or resources from it, is refused with the client ids of those tokens, unless O(force=true); adding to it
+    warns with the same list.
+  - An unchanged run lists the roles once and writes nothing. A change also lists the tokens (to find who holds the
+    role); O(databases) also reads the caller's organization, whose id the resources carry.
+author:
+  - Astra DevOps maintainers (@astra-devops)
+extends_documentation_fragment:
+  - astra.devops.auth
+  - astra.devops.auth.api_token
+attributes:
+  check_mode:
+    support: full
+    description: Check mode says what would be created, changed or deleted, and writes nothing.
+  diff_mode:
+    support: full
+    description: The diff shows the role before and after (name, description, actions and resources, sorted).
+options:
+  name:
+    description:
+      - The role's name, the identity of the role when O(role_id) is not given (in any letter case).
+      - With O(role_id), the name the role gets (a rename).
+    type: str
+  role_id:
+    description: The role's id (a UUID). The role must exist.
+    type: str
+  state:
+    description: Whether the role exists.
+    type: str
+    choices: [present, absent]
+    default: present
+  description:
+    description: The role's description. Not given, an existing role keeps its description; a new one gets none.
+    type: str
+  actions:
+    description:
+      - The permissions the role grants, such as V(db-cql), V(db-table-select), V(org-db-view); needed to create a
+        role, unless O(actions_from) is given. Not given, an existing role keeps its actions.
+      - Every action must be one the API knows; the list is in the collection's documentation.
+    type: list
+    elements: str
+  actions_from:
+    description:
+      - The name or id of a built-in role whose actions the role gets, such as V(Database Administrator). Combined
+        with O(databases), one task makes "Database Administrator, for database X".
+    type: str
+  resources:
+    description:
+      - The resources (DRNs) the role applies to, such as V(drn:astra:org:<org id>),
+        V(drn:astra:org:<org id>:db:<database id>), V(drn:astra:org:<org id>:db:<database id>:keyspace:*) and
+        V(drn:astra:org:<org id>:db:<database id>:keyspace:*:table:*). Not given, an existing role keeps its
+        resources; a new one gets none.
+    type: list
+    elements: str
+  databases:
+    description:
+      - The databases the role applies to, instead of O(resources). Each item is a database id, or a mapping with
+        C(id), C(keyspaces) (names; all when not given) and C(tables) (names within those keyspaces; all when not
+        given).
+      - They become the DRNs the API checks at every level, with V(*) where a level is open, plus the organization's
+        DRN (for organization-level actions such as V(org-db-view)).
+    type: list
+    elements: raw
+  force:
+    description:
+      - Delete a role that tokens hold, or remove actions or resources from it, although it changes what those
+        tokens may do at once.
+    type: bool
+    default: false
+'''
+
+EXAMPLES = r'''
+- name: A role that may read and write the tables of one database
+  astra.devops.astra_role:
+    name: orders-app data
+    description: Read and write the tables of the orders database
+    actions: [db-cql, db-rest, db-table-select, db-table-modify, db-table-describe, org-db-view]
+    databases:
+      - 5b70892f-e01a-4595-98e6-19ecc9985d50
+
+- name: Database Administrator, for one database only (as the portal's database-scoped tokens)
+  astra.devops.astra_role:
+    name: orders Database Administrator
+    actions_from: Database Administrator
+    databases:
+      - 5b70892f-e01a-4595-98e6-19ecc9985d50
+
+- name: Narrow a role to one keyspace, although tokens hold it
+  astra.devops.astra_role:
+    name: orders-app data
+    databases:
+      - id: 5b70892f-e01a-4595-98e6-19ecc9985d50
+        keyspaces: [orders]
+    force: true
+
+- name: Delete a custom role that no token holds
+  astra.devops.astra_role:
+    name: orders-app data
+    state: absent
+'''
+
+RETURN = r'''
+role:
+  description: The role after the run (before it, when it was deleted), or null when there is none.
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: The role's id (null for a role that check mode would create).
+      type: str
+    name:
+      description: The role's name.
+      type: str
+    description:
+      description: The role's description.
+      type: str
+    actions:
+      description: The permissions the role grants, sorted.
+      type: list
+      elements: str
+    resources:
+      description: The resources (DRNs) the role applies to, sorted.
+      type: list
+      elements: str
+    built_in:
+      description: Always false for a role this module manages.
+      type: bool
+held_by:
+  description: The client ids of the tokens that hold the role, when the run listed the tokens (a change or a
+    deletion of an existing role).
+  returned: when the role existed and the run changed it or would have
+  type: list
+  elements: str
+  sample: [BOjPpMRcaWergiKIyHXEAymP]
+api_retries:
+  description: One line for each retried API call, without secrets; each retry is also shown as a warning.
+  returned: when a call was retried
+  type: list
+  elements: str
+'''
+
+from ansible_collections.astra.devops.plugins.module_utils import _custom_roles as custom
+from ansible_collections.astra.devops.plugins.module_utils._errors import AstraInputError, shown
+from ansible_collections.astra.devops.plugins.module_utils._module import AstraModule
+from ansible_collections.astra.devops.plugins.module_utils._roles import (ROLES_PATH, check_role_id, fetch_roles,
+                                                                          is_role_id, role_key)
+from ansible_collections.astra.devops.plugins.module_utils._tokens import TokenApi, current_org
+
+
+class RoleTask(object):
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+
+    def checked(self):
+        """The options checked before any API call: (actions, resources or None, databases or None)."""
+        params = self.params
+        if params["role_id"] is not None:
+            check_role_id(params["role_id"], "role_id")
+        elif not (params["name"] or "").strip():
+            raise AstraInputError("name must be a role name (or give role_id), got '%s'." % shown(params["name"]))
+        actions = custom.check_actions(params["actions"]) if params["actions"] is not None else None
+        resources = custom.check_resources(params["resources"]) if params["resources"] is not None else None
+        databases = custom.check_databases(params["databases"]) if params["databases"] is not None else None
+        if params["actions_from"] is not None and not params["actions_from"].strip():
+            raise AstraInputError("actions_from must name a built-in role (such as Database Administrator), got ''.")
+        return actions, resources, databases
+
+    def run(self):
+        actions, resources, databases = self.checked()
+        roles = fetch_roles(self.module.client)
+        current = self.find(roles)
+        if current is not None and current["built_in"]:
+            raise AstraInputError("Role '%s' (%s) is built in: built-in roles are never changed or deleted. Give the "
+                                  "name of a custom role." % (current["name"], current["id"]))
+        if self.params["state"] == "absent":
+            return self.absent(current)
+        if self.params["actions_from"] is not None:
+            actions = self.actions_of_builtin(roles, self.params["actions_from"])
+        if databases is not None:
+            resources = custom.database_resources(self.org_id(), databases)
+        return self.present(current, actions, resources)
+
+    def find(self, roles):
+        if self.params["role_id"] is not None:
+            wanted = self.params["role_id"].strip().lower()
+            found = [role for role in roles if str(role["id"]).lower() == wanted]
+            if not found:
+                raise AstraInputError("role_id %s is not a role of this organization; give an existing role's id, or "
+                                      "name to create one." % wanted)
+            return found[0]
+        name = self.params["name"].strip().lower()
+        found = [role for role in roles if role["name"].strip().lower() == name]
+        return found[0] if found else None
+
+    @staticmethod
+    def actions_of_builtin(roles, wanted):
+        key = wanted.strip().lower() if is_role_id(wanted) else role_key(wanted)
+        for role in roles:
+            if key in (str(role["id"]).lower(), role_key(role["name"])):
+                if not role["built_in"]:
+                    raise AstraInputError("actions_from must name a built-in role, got '%s', a custom role: give its "
+                                          "actions with actions instead." % shown(wanted))
+                return custom.check_actions(role["actions"], "the actions of %s" % role["name"])
+        raise AstraInputError("actions_from must name a built-in role (such as Database Administrator), got '%s', "
+                              "which is not a role of this organization." % shown(wanted))
+
+    def org_id(self):
+        org = current_org(self.module.client)
+        if not org.get("id"):
+            raise AstraInputError("databases needs the organization's id, which GET /v2/currentOrg did not give; give "
+                                  "the resources instead.")
+        return org["id"]
+
+    def holders(self, role_id):
+        return sorted(token["client_id"] for token in TokenApi(self.module.client).list()
+                      if role_id in [str(r).lower() for r in token["roles"]])
+
+    def present(self, current, actions, resources):
+        params = self.params
+        if current is None:
+            if actions is None:
+                raise AstraInputError("actions (or actions_from) is required to create the role '%s'."
+                                      % params["name"].strip())
+            wanted = {"id": None, "name": params["name"].strip(), "description": params["description"] or "",
+                      "actions": actions, "resources": resources or [], "built_in": False}
+            if not self.module.check_mode:
+                _status, data = self.module.client.call(
+                    "POST", ROLES_PATH, "Creating role '%s'" % wanted["name"], body=self.body(wanted),
+                    idempotent=False, permission="org-role-write")
+                wanted["id"] = self.created_id(data, wanted["name"])
+            return self.result(True, None, wanted)
+        wanted = dict(current, name=(params["name"] or current["name"]).strip(),
+                      description=current["description"] if params["description"] is None else params["description"],
+                      actions=current["actions"] if actions is None else actions,
+                      resources=current["resources"] if resources is None else resources)
+        change = custom.change_of(current, wanted)
+        if not custom.changes(change) and wanted["name"] == current["name"]:
+            return self.result(False, current, current)
+        held_by = self.holders(current["id"])
+        if held_by and custom.narrows(change) and not params["force"]:
+            raise AstraInputError(
+                "Role '%s' is held by %d token(s) (%s), and this change removes %s from it, which takes them away from "
+                "those tokens at once. Nothing was changed. Set force=true to change it anyway, or give those tokens "
+                "another role first." % (current["name"], len(held_by), ", ".join(held_by), self.removed(change)))
+        if held_by and (change["added_actions"] or change["added_resources"]):
+            self.module.warn("Role '%s' gains %s; the tokens that hold it get them at once: %s."
+                             % (current["name"], ", ".join(change["added_actions"] + change["added_resources"]),
+                                ", ".join(held_by)))
+        if not self.module.check_mode:
+            self.module.client.call("PUT", "%s/%s" % (ROLES_PATH, current["id"]), "Updating role '%s'" % current["name"],
+                                    body=self.body(wanted), permission="org-role-write",
+                                    resource="Role %s" % current["id"])
+        return self.result(True, current, wanted, held_by)
+
+    def absent(self, current):
+        if current is None:
+            return self.result(False, None, None)
+        held_by = self.holders(current["id"])
+        if held_by and not self.params["force"]:
+            raise AstraInputError(
+                "Role '%s' is held by %d token(s) (%s): deleting it would leave them without its permissions at once. "
+                "Nothing was deleted. Set force=true to delete it anyway, or delete those tokens or give them another "
+                "role first." % (current["name"], len(held_by), ", ".join(held_by)))
+        if not self.module.check_mode:
+            self.module.client.call("DELETE", "%s/%s" % (ROLES_PATH, current["id"]),
+                                    "Deleting role '%s'" % current["name"], permission="org-role-delete",
+                                    resource="Role %s" % current["id"])
+        return self.result(True, current, None, held_by)
+
+    @staticmethod
+    def removed(change):
+        parts = []
+        if change["removed_actions"]:
+            parts.append("the actions %s" % ", ".join(change["removed_actions"]))
+        if change["removed_resources"]:
+            parts.append("the resources %s" % ", ".join(change["removed_resources"]))
+        return " and ".join(parts)
+
+    @staticmethod
+    def body(role):
+        return {"name": role["name"], "policy": {"description": role["description"], "effect": "allow",
+                                                 "actions": list(role["actions"]),
+                                                 "resources": list(role["resources"])}}
+
+    def created_id(self, data, name):
+        """The new role's id from the create's answer, else from a new list (some shapes answer without a body)."""
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if key.lower() in ("id", "roleid") and value:
+                    return str(value).lower()
+        for role in fetch_roles(self.module.client):
+            if role["name"].strip().lower() == name.lower():
+                return role["id"]
+        return None
+
+    def result(self, changed, before, after, held_by=None):
+        result = {"changed": changed, "role": custom.shown_role(after or before) if (after or before) else None}
+        if held_by is not None:
+            result["held_by"] = held_by
+        if self.module._diff:
+            result["diff"] = {"before": custom.shown_role(before) if before else {},
+                              "after": custom.shown_role(after) if after else {}}
+        return result
+
+
+def main():
+    module = AstraModule(
+        argument_spec=dict(
+            name=dict(type="str"),
+            role_id=dict(type="str"),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            description=dict(type="str"),
+            actions=dict(type="list", elements="str"),
+            actions_from=dict(type="str"),
+            resources=dict(type="list", elements="str"),
+            databases=dict(type="list", elements="raw"),
+            force=dict(type="bool", default=False),
+        ),
+        required_one_of=[("name", "role_id")],
+        mutually_exclusive=[("actions", "actions_from"), ("resources", "databases")],
+    )
+    task = RoleTask(module)
+    module.run(task.run)
+
+
+if __name__ == "__main__":
+    main()

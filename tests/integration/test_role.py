@@ -1,0 +1,190 @@
+# Copyright (c) astra.devops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""astra.devops.astra_role against the emulator (issue 14): create, an unchanged run, update by set difference,
+delete, each in check mode with diff too; built-in roles refused; a role that tokens hold is not narrowed or deleted
+without force; databases and actions_from; bad inputs fail before any write, in one line naming the option. Request
+counts are asserted exactly."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from _astra_it import play, task
+
+ROLES = 'GET /v2/organizations/roles'
+CREATE = 'POST /v2/organizations/roles'
+UPDATE = 'PUT /v2/organizations/roles/{roleId}'
+DELETE = 'DELETE /v2/organizations/roles/{roleId}'
+TOKENS = 'GET /v2/tokens'
+CURRENT_ORG = 'GET /v2/currentOrg'
+DB = '5b70892f-e01a-4595-98e6-19ecc9985d50'
+OTHER_DB = '0d4cd8e4-2d30-4b0c-9c39-4c2e6bdbd9b6'
+
+
+def role(title, check=False, ignore_errors=False, **args):
+    keywords = {'check_mode': True, 'diff': True} if check else {'diff': True}
+    if ignore_errors:
+        keywords['ignore_errors'] = True
+    return task(title, 'astra.devops.astra_role', args, **keywords)
+
+
+def counts(emu):
+    return {route: n for route, n in emu.counts().items() if n}
+
+
+def one(run_playbook, emu, **args):
+    """One astra_role task (check mode first, then for real), with the requests of the real run."""
+    emu.reset_counts()
+    checked = run_playbook(play([role('check', check=True, **args)]))
+    assert not emu.writes(), 'check mode wrote: %s' % emu.writes()
+    emu.reset_counts()
+    run = run_playbook(play([role('real', **args)]))
+    return checked.result('check'), run.result('real'), counts(emu)
+
+
+def test_create_unchanged_update_and_delete(emu, run_playbook):
+    name = 'it-role-%s' % uuid.uuid4().hex[:8]
+    org = 'drn:astra:org:%s' % emu.org_id
+    base = dict(name=name, description='reads the orders tables', actions=['db-cql', 'db-table-select'],
+                resources=[org])
+
+    checked, created, requests = one(run_playbook, emu, **base)
+    assert checked['changed'] and checked['role']['id'] is None and checked['diff']['before'] == {}
+    assert created['changed'] and created['role']['actions'] == ['db-cql', 'db-table-select']
+    assert created['diff']['after']['name'] == name
+    assert requests == {ROLES: 1, CREATE: 1}, requests
+    role_id = created['role']['id']
+    assert emu.role_id(name) == role_id
+
+    # the same role again, actions in another order: one list, no write
+    reordered = dict(base)
+    reordered['actions'] = ['db-table-select', 'db-cql']
+    checked, same, requests = one(run_playbook, emu, **reordered)
+    assert not checked['changed'] and not same['changed'] and same['role']['id'] == role_id
+    assert requests == {ROLES: 1}, requests
+
+    # add an action: by set difference, one PUT; held_by from one token list
+    wider = dict(base)
+    wider['actions'] = ['db-cql', 'db-table-select', 'db-table-modify']
+    checked, updated, requests = one(run_playbook, emu, **wider)
+    assert checked['changed'] and checked['diff']['after']['actions'] == ['db-cql', 'db-table-modify',
+                                                                          'db-table-select']
+    assert updated['changed'] and updated['held_by'] == []
+    assert requests == {ROLES: 1, TOKENS: 1, UPDATE: 1}, requests
+
+    checked, deleted, requests = one(run_playbook, emu, name=name, state='absent')
+    assert checked['changed'] and checked['diff']['after'] == {}
+    assert deleted['changed'] and deleted['role']['id'] == role_id
+    assert requests == {ROLES: 1, TOKENS: 1, DELETE: 1}, requests
+    with pytest.raises(KeyError):
+        emu.role_id(name)
+
+    checked, gone, requests = one(run_playbook, emu, name=name, state='absent')
+    assert not gone['changed'] and gone['role'] is None and requests == {ROLES: 1}
+
+
+def test_a_role_that_tokens_hold_is_not_narrowed_or_deleted_without_force(emu, run_playbook):
+    name = 'it-held-%s' % uuid.uuid4().hex[:8]
+    run = run_playbook(play([role('create', name=name, actions=['db-cql', 'db-table-select', 'org-db-view'])]))
+    role_id = run.result('create')['role']['id']
+    holder = emu.mint(roles=[role_id], description='it-held-token')['clientId']
+
+    emu.reset_counts()
+    run = run_playbook(play([
+        role('narrow', name=name, actions=['db-cql'], ignore_errors=True),
+        role('delete', name=name, state='absent', ignore_errors=True),
+        role('widen', name=name, actions=['db-cql', 'db-table-select', 'org-db-view', 'db-rest']),
+    ]))
+    for title in ('narrow', 'delete'):
+        msg = run.result(title)['msg']
+        assert holder in msg and 'force=true' in msg and '\n' not in msg, msg
+    assert 'removes the actions db-table-select, org-db-view' in run.result('narrow')['msg']
+    widened = run.result('widen')
+    assert widened['changed'] and widened['held_by'] == [holder]
+    assert any(holder in warning and 'db-rest' in warning for warning in widened.get('warnings', [])), widened
+    assert counts(emu).get(UPDATE) == 1 and not counts(emu).get(DELETE)
+
+    run = run_playbook(play([role('narrow with force', name=name, actions=['db-cql'], force=True),
+                             role('delete with force', name=name, state='absent', force=True)]))
+    assert run.result('narrow with force')['role']['actions'] == ['db-cql']
+    assert run.result('delete with force')['held_by'] == [holder]
+
+
+def test_built_in_roles_are_never_changed(emu, run_playbook):
+    emu.reset_counts()
+    run = run_playbook(play([
+        role('change', name='R/W Svc Acct', actions=['db-cql'], ignore_errors=True),
+        role('delete', name='Organization Administrator', state='absent', ignore_errors=True),
+    ]))
+    for title in ('change', 'delete'):
+        assert 'is built in: built-in roles are never changed or deleted' in run.result(title)['msg']
+    assert not emu.writes()
+
+
+def test_databases_and_actions_from_make_the_scoped_role_in_one_task(emu, run_playbook):
+    name = 'it-db-admin-%s' % uuid.uuid4().hex[:8]
+    org_id = emu.org_id
+    emu.reset_counts()
+    run = run_playbook(play([
+        role('scoped', name=name, actions_from='Database Administrator',
+             databases=[DB, {'id': OTHER_DB, 'keyspaces': ['orders'], 'tables': ['items', 'carts']}])]))
+    created = counts(emu)
+    emu.reset_counts()
+    again = run_playbook(play([
+        role('again', name=name, actions_from='database administrator', databases=[DB, {
+            'id': OTHER_DB, 'keyspaces': ['orders'], 'tables': ['carts', 'items']}])]))
+    unchanged = counts(emu)  # before the test's own list of the roles below
+    scoped = run.result('scoped')['role']
+    org = 'drn:astra:org:%s' % org_id
+    assert scoped['resources'] == sorted([
+        org, '%s:db:%s' % (org, DB), '%s:db:%s:keyspace:*' % (org, DB), '%s:db:%s:keyspace:*:table:*' % (org, DB),
+        '%s:db:%s' % (org, OTHER_DB), '%s:db:%s:keyspace:orders' % (org, OTHER_DB),
+        '%s:db:%s:keyspace:orders:table:items' % (org, OTHER_DB),
+        '%s:db:%s:keyspace:orders:table:carts' % (org, OTHER_DB)])
+    builtin = next(r for r in emu.roles() if r['name'] == 'Database Administrator')
+    assert scoped['actions'] == sorted(builtin['policy']['actions'])
+    assert again.result('again')['changed'] is False
+    assert (created, unchanged) == ({ROLES: 1, CURRENT_ORG: 1, CREATE: 1}, {ROLES: 1, CURRENT_ORG: 1})
+
+
+@pytest.mark.parametrize('args, option', [
+    ({'name': 'x', 'actions': []}, 'actions'),
+    ({'name': 'x', 'actions': ['db-cql', 'db-everything']}, 'actions'),
+    ({'name': 'x', 'actions': ['db-cql'], 'resources': ['drn:astra:org:not-a-uuid']}, 'resources'),
+    ({'name': 'x', 'actions': ['db-cql'], 'resources': ['arn:aws:s3:::bucket']}, 'resources'),
+    ({'name': 'x', 'actions': ['db-cql'], 'resources': ['drn:astra:org:%s:db:%s:table:t' % (DB, DB)]}, 'resources'),
+    ({'name': 'x', 'actions': ['db-cql'], 'databases': ['not-a-database-id']}, 'databases[0].id'),
+    ({'name': 'x', 'actions': ['db-cql'], 'databases': []}, 'databases'),
+    ({'name': 'x', 'actions': ['db-cql'], 'databases': [{'id': DB, 'tables': ['t']}]}, 'databases[0].tables'),
+    ({'name': 'x', 'actions': ['db-cql'], 'databases': [{'id': DB, 'keyspaces': ['bad-name']}]},
+     'databases[0].keyspaces'),
+    ({'name': 'x', 'actions': ['db-cql'], 'databases': [{'id': DB, 'keyspace': ['k']}]}, 'databases[0]'),
+    ({'name': 'x', 'actions': ['db-cql'], 'databases': [42]}, 'databases[0]'),
+    ({'name': 'x', 'actions': ['db-cql'], 'databases': [DB], 'resources': []}, 'databases'),
+    ({'name': 'x', 'actions': ['db-cql'], 'actions_from': 'Database Administrator'}, 'actions'),
+    ({'name': 'x', 'actions_from': 'No Such Role'}, 'actions_from'),
+    ({'name': 'x', 'actions_from': ''}, 'actions_from'),
+    ({'name': 'it-new-role-without-actions'}, 'actions'),
+    ({'role_id': 'not-a-uuid', 'actions': ['db-cql']}, 'role_id'),
+    ({'name': ' ', 'actions': ['db-cql']}, 'name'),
+    ({'name': 'x', 'actions': ['db-cql'], 'state': 'gone'}, 'state'),
+    ({'name': 'x', 'actions': 'db-cql,db-everything'}, 'actions'),
+])
+def test_bad_input_fails_before_any_write_naming_the_option(emu, run_playbook, args, option):
+    emu.reset_counts()
+    run = run_playbook(play([role('bad', ignore_errors=True, **args)]))
+    result = run.result('bad')
+    assert run.status('bad') in ('failed', 'ignored') and option in result['msg'], result
+    assert '\n' not in result['msg'].strip(), result
+    assert not emu.writes(), emu.writes()
+
+
+def test_actions_from_a_custom_role_is_refused(emu, run_playbook):
+    name = 'it-custom-%s' % uuid.uuid4().hex[:8]
+    run_playbook(play([role('create', name=name, actions=['db-cql'])]))
+    emu.reset_counts()
+    run = run_playbook(play([role('copy', name=name + '-copy', actions_from=name, ignore_errors=True)]))
+    assert 'actions_from must name a built-in role' in run.result('copy')['msg']
+    assert not emu.writes()
