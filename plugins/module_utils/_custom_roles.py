@@ -122,6 +122,17 @@ def database_resources(org_id, databases):
     return _unique(resources)
 
 
+def scoped_role(org_id, databases, builtin):
+    """The role the portal makes for a token limited to databases: "<database names> <built-in role name>", with the
+    built-in role's actions and the databases' DRNs. databases: [{id, name}] in the order asked."""
+    names = ", ".join(database["name"] or database["id"] for database in databases)
+    return {"name": "%s %s" % (names, builtin["name"]), "actions": check_actions(builtin["actions"]),
+            "description": "%s, limited to the databases %s (astra.devops.astra_token)"
+                           % (builtin["name"], ", ".join(database["id"] for database in databases)),
+            "resources": database_resources(org_id, [{"id": database["id"], "keyspaces": [], "tables": []}
+                                                     for database in databases])}
+
+
 def change_of(current, wanted):
     """What changes from the role current to wanted (each with description, actions, resources): added and removed
     actions and resources (as sets), and whether the description changes."""

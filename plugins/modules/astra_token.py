@@ -61,6 +61,29 @@ options:
       - Names are resolved with one extra call listing the roles; ids need no extra call when nothing changes.
     type: list
     elements: str
+  databases:
+    description:
+      - A token limited to these databases (database ids), instead of O(roles). The module makes, or reuses, the
+        custom role the Astra portal would make for it, named C(<database names> <database_role>) (the names read
+        with C(GET /v2/databases/<id>)), with the actions of O(database_role) and the databases' resources (every
+        DRN level, as M(astra.devops.astra_role) builds them), then the token with that role.
+      - A custom role of that name that differs is never changed, since other tokens may hold it; the task fails
+        and names it.
+      - With O(state=absent), the scoped role is deleted too when no other token holds it, unless
+        O(keep_unused_role=true).
+    type: list
+    elements: str
+  database_role:
+    description: The built-in role whose actions a token limited to O(databases) gets.
+    type: str
+    default: Database Administrator
+  keep_unused_role:
+    description:
+      - With O(databases) and O(state=absent), keep the scoped role when the token deleted was the last one holding
+        it. The default removes it, since a role nobody holds is a grant waiting to be misused, and the next
+        scoped token makes it again.
+    type: bool
+    default: false
   expiry:
     description:
       - When the token expires, as an ISO-8601 instant such as V(2027-01-31T00:00:00Z), or as a duration from now
@@ -260,6 +283,16 @@ expiry_source:
   returned: always
   type: str
   sample: replaced_token_lifetime
+scoped_role:
+  description:
+    - With O(databases), the custom role of the token (C(id), C(name), C(resources)); C(created) (state present)
+      whether this run made it; C(deleted) and C(held_by) (state absent) whether it was deleted with the token, and
+      the tokens that still hold it.
+    - Its C(id) is null in check mode when the role does not exist yet.
+  returned: when databases is given
+  type: dict
+  sample: {"id": "3c1c4c5e-5f5e-4d2b-9c1e-7e4b1b9d9f10", "name": "orders Database Administrator", "created": true,
+           "resources": ["drn:astra:org:f9f4b1e0-4c05-451e-9bba-d631295a7f73"]}
 api_retries:
   description:
     - One line for each retried API call (what failed and how long the module waited), without secrets.
@@ -270,6 +303,7 @@ api_retries:
   sample: ["retry 1 of 5 in 1.0s after Listing tokens: HTTP 429"]
 '''
 
+from ansible_collections.astra.devops.plugins.module_utils import _custom_roles as custom
 from ansible_collections.astra.devops.plugins.module_utils._errors import (
     AstraApiError,
     AstraError,
@@ -280,15 +314,18 @@ from ansible_collections.astra.devops.plugins.module_utils._errors import (
 from ansible_collections.astra.devops.plugins.module_utils._module import AstraModule
 from ansible_collections.astra.devops.plugins.module_utils._records import (
     format_timestamp,
+    normalise_role,
     resolve_expiry,
     role_id_key,
 )
 from ansible_collections.astra.devops.plugins.module_utils._roles import (
+    ROLES_PATH,
     check_role_list,
     fetch_roles,
     is_role_id,
     names_by_id,
     resolve_roles,
+    role_key,
 )
 from ansible_collections.astra.devops.plugins.module_utils._tokens import (
     TokenApi,
@@ -322,6 +359,12 @@ class TokenTask:
         check_org_id(params["org_id"])
         if params["roles"] is not None:
             params["roles"] = check_role_list(params["roles"])
+        if params["databases"] is not None:
+            params["databases"] = [entry["id"] for entry in custom.check_databases(params["databases"])]
+            if params["org_id"]:
+                raise AstraInputError("databases cannot be combined with org_id: the scoped role is made in the "
+                                      "api_token's own organization.")
+        self.scoped = None
         self.expiry, self.expiry_is_relative = (None, False)
         if params["expiry"] is not None:
             self.expiry, self.expiry_is_relative = resolve_expiry(params["expiry"])
@@ -332,9 +375,54 @@ class TokenTask:
 
     def run(self):
         tokens = self.api.list()
+        if self.params["databases"] is not None:
+            self.scoped = self.scoped_role()
+            if self.params["state"] == "present":
+                self.params["roles"] = [self.scoped["id"]] if self.scoped["id"] else []
         if self.params["state"] == "absent":
             return self.absent(tokens)
         return self.present(tokens)
+
+    # -- database-scoped tokens ------------------------------------------------------------------------------
+
+    def scoped_role(self):
+        """The custom role a token limited to databases holds: found by its name, or made (not in check mode, nor
+        to delete). Its id is None when it does not exist (yet)."""
+        catalog = self.load_catalog()
+        builtin = [role for role in catalog if role["built_in"]
+                   and role_key(role["name"]) == role_key(self.params["database_role"])]
+        if not builtin:
+            raise AstraInputError("database_role must name a built-in role (such as Database Administrator), got "
+                                  "'%s'." % shown(self.params["database_role"]))
+        org_id = self.caller_org().get("id")
+        databases = []
+        for database_id in self.params["databases"]:
+            _status, data = self.module.client.call(
+                "GET", "/v2/databases/%s" % database_id, "Reading database %s" % database_id,
+                permission="org-db-view", resource="Database %s" % database_id)
+            info = data.get("info") if isinstance(data, dict) else None
+            databases.append({"id": database_id, "name": (info or {}).get("name") if isinstance(info, dict) else None})
+        wanted = custom.scoped_role(org_id, databases, builtin[0])
+        found = [role for role in catalog if role["name"].strip().lower() == wanted["name"].lower()]
+        if found:
+            change = custom.change_of(found[0], wanted)
+            if found[0]["built_in"] or change["added_actions"] or change["removed_actions"] \
+                    or change["added_resources"] or change["removed_resources"]:
+                raise AstraInputError(
+                    "The role '%s' (%s) exists with other actions or resources than a token limited to %s needs; it "
+                    "is not changed, since other tokens may hold it. Rename or delete it, or manage it with "
+                    "astra.devops.astra_role." % (found[0]["name"], found[0]["id"], ", ".join(self.params["databases"])))
+            return dict(wanted, id=found[0]["id"], created=False)
+        role_id = None
+        if self.params["state"] == "present" and not self.module.check_mode:
+            _status, data = self.module.client.call(
+                "POST", ROLES_PATH, "Creating role '%s'" % wanted["name"], idempotent=False,
+                permission="org-role-write", body={"name": wanted["name"], "policy": {
+                    "description": wanted["description"], "effect": "allow", "actions": wanted["actions"],
+                    "resources": wanted["resources"]}})
+            role_id = normalise_role(data)["id"] if isinstance(data, dict) else None
+            self.catalog = None  # the new role is in the next list
+        return dict(wanted, id=role_id, created=role_id is not None)
 
     # -- lookup -------------------------------------------------------------------------------------------------
 
@@ -350,6 +438,8 @@ class TokenTask:
 
     def wanted_role_ids(self, for_create):
         """Role ids asked for; the roles list is fetched only for names, or to check ids before a create."""
+        if self.scoped is not None:  # the scoped role's id, none yet in check mode
+            return [self.scoped["id"]] if self.scoped["id"] else []
         roles = self.params["roles"]
         if roles is None:
             return None
@@ -496,13 +586,32 @@ class TokenTask:
             if self.module.check_mode or self.api.delete(token["client_id"]):
                 self.deleted.append(token["client_id"])
         result = self.result(bool(self.deleted), {}, None)
+        if self.scoped and self.scoped["id"]:
+            result.update(self.retire_scoped_role(tokens))
         if self.module._diff:
             result["diff"] = {"before": {"tokens": [self.described(t) for t in targets]}, "after": {"tokens": []}}
         return result
 
+    def retire_scoped_role(self, tokens):
+        """After the delete: the scoped role goes too when no remaining token holds it (keep_unused_role keeps it)."""
+        role_id = self.scoped["id"]
+        holders = [t["client_id"] for t in tokens if t["client_id"] not in self.deleted and role_id in t["roles"]]
+        if holders or self.params["keep_unused_role"]:
+            return {"scoped_role": dict(self.public_scoped(), deleted=False, held_by=holders)}
+        if not self.module.check_mode:
+            self.module.client.call("DELETE", "%s/%s" % (ROLES_PATH, role_id), "Deleting role '%s'"
+                                    % self.scoped["name"], permission="org-role-delete", resource="Role %s" % role_id)
+        return {"changed": True, "scoped_role": dict(self.public_scoped(), deleted=True, held_by=[])}
+
+    def public_scoped(self):
+        return {"id": self.scoped["id"], "name": self.scoped["name"], "resources": sorted(self.scoped["resources"])}
+
     def result(self, changed, token, before):
         result = {"changed": changed, "token": token, "deleted_client_ids": self.deleted,
                   "replaced_client_ids": self.replaced, "expiry_source": self.expiry_source}
+        if self.scoped is not None and self.params["state"] == "present":
+            result["scoped_role"] = dict(self.public_scoped(), created=self.scoped["created"])
+            result["changed"] = changed or self.scoped["id"] is None or self.scoped["created"]
         if self.module._diff and self.params["state"] == "present":
             result["diff"] = {"before": self.described(before) if before else {}, "after": token}
         return result
@@ -515,6 +624,9 @@ def main():
             description=dict(type="str"),
             client_id=dict(type="str"),
             roles=dict(type="list", elements="str"),
+            databases=dict(type="list", elements="str"),
+            database_role=dict(type="str", default="Database Administrator"),
+            keep_unused_role=dict(type="bool", default=False),
             expiry=dict(type="str"),
             org_id=dict(type="str"),
             recreate=dict(type="str", default="never", choices=["never", "always", "state_change"]),
@@ -522,6 +634,7 @@ def main():
             endpoint=dict(type="str", default="tokens", choices=["tokens", "clientIdSecrets"]),
         ),
         required_one_of=[("description", "client_id")],
+        mutually_exclusive=[("roles", "databases")],
     )
     module.run(lambda: TokenTask(module).run())
 

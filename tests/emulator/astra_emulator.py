@@ -339,6 +339,7 @@ API_ROUTES = (
     ("GET", "/v2/organizations/roles/{roleId}", "get_role"),
     ("PUT", "/v2/organizations/roles/{roleId}", "update_role"),
     ("DELETE", "/v2/organizations/roles/{roleId}", "delete_role"),
+    ("GET", "/v2/databases/{databaseId}", "get_database"),
 )
 
 
@@ -408,6 +409,7 @@ class World:
         self.by_token = {}
         self.scopes = dict((scope, {}) for scope in list(self.orgs) + [self.enterprise["id"]])
         self.custom_roles = dict((org_id, {}) for org_id in self.orgs)
+        self.databases = dict((org_id, {}) for org_id in self.orgs)
         self.faults = []
         self.config = dict(DEFAULT_CONFIG)
         self.reset_counts()
@@ -459,6 +461,20 @@ class World:
         if scope == self.enterprise["id"]:
             return ENTERPRISE.get(role_id)
         return BUILTINS.get(role_id) or self.custom_roles.get(scope, {}).get(role_id)
+
+    def allows(self, rec, action, resource):
+        """Whether one of the token's roles grants action on resource (a DRN): a role's resources are patterns in
+        which __ORG_ID__ is the token's organization and * matches one level (a role without resources reaches
+        nothing)."""
+        for role_id in rec["roles"]:
+            role = self.find_role(rec["orgId"], role_id)
+            if role and action in role["actions"]:
+                for pattern in role["resources"]:
+                    levels = pattern.replace("__ORG_ID__", rec["orgId"]).split(":")
+                    wanted = resource.split(":")
+                    if len(levels) == len(wanted) and all(a in ("*", b) for a, b in zip(levels, wanted)):
+                        return True
+        return False
 
     def actions_of(self, rec):
         """Live action set of a token: custom role edits apply at once."""
@@ -603,6 +619,20 @@ class World:
             raise ApiError(404, "client id %s not found" % call.params["clientId"])
         self.drop_token(rec)
         return Reply(self.config["delete_status"])
+
+    # -- databases (the one data-plane-like route: resources are evaluated, not only actions) ----------
+
+    def get_database(self, caller, call):
+        """GET /v2/databases/{databaseId}, the DevOps API's "get a database": org-db-view on that database's DRN
+        (drn:astra:org:<org>:db:<id>), so a token scoped to another database gets 403; 404 for an unknown one."""
+        database_id = call.params["databaseId"].lower()
+        database = self.databases.get(caller["orgId"], {}).get(database_id)
+        if database is None:
+            raise ApiError(404, "database %s not found" % database_id)
+        if not self.allows(caller, "org-db-view", "drn:astra:org:%s:db:%s" % (caller["orgId"], database_id)):
+            raise ApiError(403, "insufficient permissions: the token may not view database %s" % database_id, 340403)
+        return json_reply(200, {"id": database_id, "orgId": caller["orgId"], "info": {"name": database["name"]},
+                                "status": "ACTIVE"})
 
     # -- roles -------------------------------------------------------------
 
@@ -889,6 +919,16 @@ class Admin:
         rec = self.world.new_token(scope, enterprise, roles, data.get("description", ""), generated, expiry, active)
         self.world.store(rec)
         return World.create_response(rec, True)
+
+    def route_post_databases(self, data):
+        """Add a database to an org (the DevOps API's databases are not emulated beyond GET one): {name, org}."""
+        scope, _enterprise = self.scope_of(data.get("org", "default"))
+        name = data.get("name")
+        if not isinstance(name, str) or not name:
+            raise AdminError(400, "name must be a non-empty string")
+        database_id = self.world.rand.uuid()
+        self.world.databases[scope][database_id] = {"id": database_id, "name": name}
+        return {"id": database_id, "name": name}
 
     def route_post_seed(self, data):
         """Add N tokens fast (one batch of randomness, cached list items)."""

@@ -193,6 +193,10 @@ class Emulator:
         """Create a token without counting; returns the create response (with secret and token)."""
         return self.admin("POST", "/tokens", kwargs)
 
+    def database(self, name, org="default"):
+        """Add a database to an organization; returns {id, name}."""
+        return self.admin("POST", "/databases", {"name": name, "org": org})
+
     def seed(self, **kwargs):
         """Create many tokens; returns {"client_ids": [...]} (and "tokens" with with_tokens=True)."""
         return self.admin("POST", "/seed", kwargs)

@@ -318,6 +318,25 @@ def test_custom_role_token(emu):
     assert emu.call("GET", "/v2/tokens", token=created["token"])[0] == 403
 
 
+def test_a_database_scoped_role_reaches_its_database_only(emu):
+    """GET /v2/databases/{id} checks org-db-view on the database's DRN: resources are evaluated, not only actions."""
+    mine, other = emu.database("orders"), emu.database("billing")
+    org = "drn:astra:org:%s" % emu.org_id
+    scoped = ["%s" % org, "%s:db:%s" % (org, mine["id"]), "%s:db:%s:keyspace:*" % (org, mine["id"]),
+              "%s:db:%s:keyspace:*:table:*" % (org, mine["id"])]
+    status, _headers, role = emu.call("POST", "/v2/organizations/roles", body={
+        "name": "orders Database Administrator", "policy": {"description": "", "actions": ["org-db-view", "db-cql"],
+                                                            "resources": scoped, "effect": "allow"}})
+    assert status == 201
+    token = emu.call("POST", "/v2/tokens", body={"roles": [role["id"]]})[2]["token"]
+    status, _headers, body = emu.call("GET", "/v2/databases/" + mine["id"], token=token)
+    assert status == 200 and body["info"]["name"] == "orders"
+    assert emu.call("GET", "/v2/databases/" + other["id"], token=token)[0] == 403
+    assert emu.call("GET", "/v2/databases/" + other["id"])[0] == 200  # Organization Administrator: db:* of its org
+    assert emu.call("GET", "/v2/databases/0d4cd8e4-2d30-4b0c-9c39-4c2e6bdbd9b6")[0] == 404
+    assert emu.call("DELETE", "/v2/organizations/roles/" + role["id"])[0] == 204
+
+
 # ---------------------------------------------------------------------------
 # Legacy family and enterprise
 # ---------------------------------------------------------------------------

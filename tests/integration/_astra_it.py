@@ -185,6 +185,10 @@ class EmulatorTarget(Target):
     def seed(self, **kw):
         return self.emu.seed(**kw)
 
+    def database(self, name):
+        """Add a database to the default organization (for GET /v2/databases/{id}); returns {id, name}."""
+        return self.emu.database(name)
+
     def revoke(self, client_id):
         return self.emu.revoke(client_id)
 

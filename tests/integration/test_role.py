@@ -12,6 +12,7 @@ import uuid
 import pytest
 
 from _astra_it import play, task
+from _rotation import ROTATE_PLAYBOOK, Consumers, rotation_args
 
 ROLES = 'GET /v2/organizations/roles'
 CREATE = 'POST /v2/organizations/roles'
@@ -188,3 +189,108 @@ def test_actions_from_a_custom_role_is_refused(emu, run_playbook):
     run = run_playbook(play([role('copy', name=name + '-copy', actions_from=name, ignore_errors=True)]))
     assert 'actions_from must name a built-in role' in run.result('copy')['msg']
     assert not emu.writes()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# database-scoped tokens (astra_token databases)
+# --------------------------------------------------------------------------------------------------------------
+
+def scoped_token(title, description, databases, register=None, **args):
+    keywords = {'no_log': True}
+    if register:
+        keywords['register'] = register
+    return task(title, 'astra.devops.astra_token', dict(description=description, databases=databases, **args),
+                **keywords)
+
+
+def show_scoped(var):
+    """What a scoped-token task did, without its secret."""
+    return task('show ' + var, 'ansible.builtin.debug', {'msg': {
+        'changed': '{{ %s.changed }}' % var, 'token': '{{ %s.token }}' % var,
+        'scoped_role': '{{ %s.scoped_role }}' % var, 'deleted': '{{ %s.deleted_client_ids }}' % var}})
+
+
+def test_a_database_scoped_token_in_one_task(emu, run_playbook):
+    """One task makes the role the portal would make and the token; the second run changes nothing; the token works
+    on its database and is refused on another; deleting it removes the role unless another token holds it."""
+    orders, billing = emu.database('orders'), emu.database('billing')
+    desc = 'it-scoped-%s' % uuid.uuid4().hex[:8]
+    emu.reset_counts()
+    # the token reaches its database only (the emulator evaluates the role's resources)
+    reach = [task('GET %s with the new token' % name, 'ansible.builtin.uri', {
+        'url': "{{ lookup('ansible.builtin.env', 'ASTRA_API_URL') }}/v2/databases/%s" % database['id'],
+        'headers': {'Authorization': 'Bearer {{ first.secret.token }}'}, 'status_code': [200, 403]},
+        register=name, no_log=True) for name, database in (('orders', orders), ('billing', billing))]
+    run = run_playbook(play([scoped_token('create', desc, [orders['id']], register='first'), show_scoped('first')]
+                            + reach + [task('show reach', 'ansible.builtin.debug', {'msg': {
+                                'orders': '{{ orders.status }}', 'billing': '{{ billing.status }}'}})]))
+    first = run.shown('first')
+    first_counts = counts(emu)
+    assert run.shown('reach') == {'orders': 200, 'billing': 403}, run.shown('reach')
+    assert first['changed'] and first['scoped_role']['created'] is True
+    assert first['scoped_role']['name'] == 'orders Database Administrator'
+    assert first['token']['roles'] == [first['scoped_role']['id']]
+    # the module: one list of tokens and of roles, the organization, the database's name, the role, the token;
+    # then the two GETs of the uri tasks above
+    assert first_counts == {TOKENS: 1, ROLES: 1, CURRENT_ORG: 1, 'GET /v2/databases/{databaseId}': 1 + 2, CREATE: 1,
+                            'POST /v2/tokens': 1}, first_counts
+
+    emu.reset_counts()
+    run = run_playbook(play([scoped_token('again', desc, [orders['id']], register='second'), show_scoped('second')]))
+    second = run.shown('second')
+    assert second['changed'] is False and second['scoped_role']['created'] is False
+    assert second['token']['client_id'] == first['token']['client_id']
+    assert counts(emu) == {TOKENS: 1, ROLES: 1, CURRENT_ORG: 1, 'GET /v2/databases/{databaseId}': 1}, counts(emu)
+
+    # another token holding the role keeps it when the first is deleted; the last delete removes it
+    other = emu.mint(roles=[first['scoped_role']['id']], description=desc + '-other')['clientId']
+    run = run_playbook(play([scoped_token('delete', desc, [orders['id']], register='gone', state='absent'),
+                             show_scoped('gone')]))
+    gone = run.shown('gone')
+    assert gone['deleted'] == [first['token']['client_id']]
+    assert gone['scoped_role']['deleted'] is False and gone['scoped_role']['held_by'] == [other]
+    assert emu.role_id('orders Database Administrator') == first['scoped_role']['id']
+    run = run_playbook(play([scoped_token('delete other', desc + '-other', [orders['id']], register='last',
+                                          state='absent'), show_scoped('last')]))
+    assert run.shown('last')['scoped_role']['deleted'] is True
+    with pytest.raises(KeyError):
+        emu.role_id('orders Database Administrator')
+
+
+def test_a_database_scoped_family_rotates_with_its_scope(emu, run_playbook, tmp_path):
+    """token_rotation carries the roles of the current token over: the new token holds the same scoped role."""
+    orders = emu.database('orders-rotated')
+    desc = 'it-scoped-rotation-%s' % uuid.uuid4().hex[:8]
+    run = run_playbook(play([role('scoped', name='orders-rotated Database Administrator',
+                                  actions_from='Database Administrator', databases=[orders['id']])]))
+    role_id = run.result('scoped')['role']['id']
+    consumers = Consumers(tmp_path / 'consumers', {'c1': 'raw'})
+    old = emu.mint(roles=[role_id], description=desc)
+    consumers.write(old)
+    run_playbook(ROTATE_PLAYBOOK, inventory=consumers.inventory(), allowed_secret_files=consumers.paths,
+                 extra_args=rotation_args(token_rotation_description=desc))
+    family = emu.state_tokens(desc)
+    assert len(family) == 1 and family[0]['clientId'] != old['clientId']
+    _status, body = emu.api('GET', '/v2/tokens')
+    new = next(item for item in body['clients'] if item['clientId'] == family[0]['clientId'])
+    assert [str(r).lower() for r in new['roles']] == [role_id], new
+
+
+@pytest.mark.parametrize('args, option', [
+    ({'databases': ['not-a-database-id']}, 'databases[0].id'),
+    ({'databases': []}, 'databases'),
+    ({'databases': [DB], 'roles': ['RO User']}, 'databases'),
+    ({'databases': [DB], 'org_id': DB}, 'org_id'),
+    ({'databases': [DB], 'database_role': 'No Such Role'}, 'database_role'),
+])
+def test_bad_scoped_token_input_fails_before_any_write(emu, run_playbook, args, option):
+    emu.database('bad-input-db')
+    emu.reset_counts()
+    # no_log hides the message of the failed task itself; the debug task shows it (it names no secret)
+    run = run_playbook(play([task('bad', 'astra.devops.astra_token', dict(description='it-bad-scoped', **args),
+                                  ignore_errors=True, register='bad', no_log=True),
+                             task('show bad', 'ansible.builtin.debug', {'msg': '{{ bad.msg }}'})]))
+    assert run.status('bad') in ('failed', 'ignored')
+    assert not emu.writes(), emu.writes()
+    message = run.shown('bad')
+    assert option in message and '\n' not in message.strip(), message
