@@ -23,6 +23,10 @@ description:
   - V(privileged) is a token holding a role whose actions include one of O(privileged_actions), the rights to
     manage tokens or roles. The finding names the roles and the rights. A role id the role list does not know
     does not count as privileged.
+  - V(wide_scoped_role) is a token holding a custom role named as the portal names a database-scoped role
+    (C(<database name> Database Administrator)) that reaches every database (a C(db:*) resource).
+  - Each token's row has C(reach), what its roles reach, V(all databases), V(databases) (then C(databases) lists
+    their ids) or V(no database), read from the roles' resources (custom roles resolved by id).
   - V(multiple_in_family) is a description held by more than one token, an unfinished rotation or a duplicate.
     There is one finding per description, listing every client id; tokens without a description are not grouped.
   - Ages and expiries are the C(age_days), C(expired) and C(expires_in_days) of M(astra.devops.astra_token_info),
@@ -134,6 +138,13 @@ _value:
         ignored:
           description: Whether the token is exempt from findings.
           type: bool
+        reach:
+          description: What the token's roles reach, V(all databases), V(databases) or V(no database).
+          type: str
+        databases:
+          description: With RV(_value.tokens.reach=databases), the ids of the databases reached.
+          type: list
+          elements: str
         findings:
           description: The kinds of the findings about this token.
           type: list
@@ -189,7 +200,9 @@ _value:
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
-KINDS = ("never_expires", "old", "expiring_soon", "expired", "privileged", "multiple_in_family")
+from ansible_collections.astra.devops.plugins.module_utils._custom_roles import SCOPED_NAME, reach
+
+KINDS = ("never_expires", "old", "expiring_soon", "expired", "privileged", "wide_scoped_role", "multiple_in_family")
 DEFAULT_PRIVILEGED_ACTIONS = ("org-token-write", "org-role-write", "org-role-delete", "enterprise-token-write")
 
 
@@ -261,6 +274,29 @@ def _privileges(token, roles_by_id, privileged):
     return names, sorted(actions)
 
 
+def _reach(token, roles_by_id):
+    """(reach, database ids) of the token's roles; a role id the list does not know counts as reaching nothing."""
+    databases = []
+    for role_id in token.get("roles") or []:
+        role = roles_by_id.get(to_text(role_id).lower())
+        kind, ids = reach((role or {}).get("resources"))
+        if kind == "all":
+            return "all databases", []
+        databases.extend(i for i in ids if i not in databases)
+    return ("databases", databases) if databases else ("no database", [])
+
+
+def _wide_scoped_roles(token, roles_by_id):
+    """Names of the token's custom roles named for one database that reach every database."""
+    names = []
+    for role_id in token.get("roles") or []:
+        role = roles_by_id.get(to_text(role_id).lower())
+        if role and not role.get("built_in") and SCOPED_NAME.match(to_text(role.get("name") or "")) \
+                and reach(role.get("resources"))[0] == "all":
+            names.append(to_text(role["name"]))
+    return names
+
+
 def token_audit(tokens, roles, max_age_days=90, expiring_within_days=30, privileged_actions=None,
                 ignore_descriptions=None, ignore_client_ids=None):
     tokens = _records(tokens, "tokens", "client_id")
@@ -288,6 +324,7 @@ def token_audit(tokens, roles, max_age_days=90, expiring_within_days=30, privile
             "ignored": description in ignored_descriptions or to_text(token["client_id"]) in ignored_ids,
             "findings": [],
         }
+        row["reach"], row["databases"] = _reach(token, roles_by_id)
         rows.append(row)
         if row["ignored"]:
             continue
@@ -305,6 +342,10 @@ def token_audit(tokens, roles, max_age_days=90, expiring_within_days=30, privile
         if names:
             by_kind["privileged"].append(_finding("privileged", row, "holds %s, which can %s" % (
                 ", ".join(names), ", ".join(actions)), roles=names, actions=actions))
+        for name in _wide_scoped_roles(token, roles_by_id):
+            by_kind["wide_scoped_role"].append(_finding("wide_scoped_role", row, (
+                "holds the custom role '%s', named for one database, which reaches every database (db:*)" % name),
+                roles=[name]))
         if description:
             families.setdefault(description, []).append(row)
 

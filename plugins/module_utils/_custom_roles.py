@@ -133,6 +133,25 @@ def scoped_role(org_id, databases, builtin):
                                                      for database in databases])}
 
 
+def reach(resources):
+    """Which databases a role's resources reach: ('all', []) with a db:* resource (as built-in roles have), ('some',
+    [database ids]) or ('none', []) for a role of organization-level actions only."""
+    databases = []
+    for resource in resources or ():
+        match = re.match(r"^drn:astra:org:[^:]+:db:([^:]+)", str(resource))
+        if match:
+            if match.group(1) == "*":
+                return "all", []
+            if match.group(1).lower() not in databases:
+                databases.append(match.group(1).lower())
+    return ("some", databases) if databases else ("none", [])
+
+
+# The name the portal gives a database-scoped role ("orders Database Administrator"): a role so named that reaches
+# every database is scoped wrongly.
+SCOPED_NAME = re.compile(r"^\S.* database administrator$", re.IGNORECASE)
+
+
 def change_of(current, wanted):
     """What changes from the role current to wanted (each with description, actions, resources): added and removed
     actions and resources (as sets), and whether the description changes."""

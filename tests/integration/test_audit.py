@@ -89,7 +89,7 @@ def test_audit_reports_exactly_the_expected_findings(emu, run_playbook, tmp_path
 
     assert found(report) == expected(ids)
     assert report['counts'] == {'never_expires': 3, 'old': 2, 'expiring_soon': 1, 'expired': 1, 'privileged': 5,
-                                'multiple_in_family': 1}
+                                'wide_scoped_role': 0, 'multiple_in_family': 1}
     assert report['total'] == 13 and report['token_count'] == len(ids) and report['ignored_count'] == 0
     assert report['generated_at'].endswith('Z')
     by_kind = {(f['kind'], tuple(f['client_ids'])): f for f in report['findings']}
@@ -121,7 +121,7 @@ def test_audit_reports_exactly_the_expected_findings(emu, run_playbook, tmp_path
     summary = run.result('Summarise the audit')['msg']
     assert summary[0] == '%d tokens audited (0 ignored): 13 findings.' % len(ids)
     assert summary[1] == ('never_expires: 3, old: 2, expiring_soon: 1, expired: 1, privileged: 5, '
-                          'multiple_in_family: 1')
+                          'wide_scoped_role: 0, multiple_in_family: 1')
     assert run.status(FAIL_TASK) == 'skipped'
     counts = emu.counts()
     assert counts == {'GET /v2/tokens': 1, 'GET /v2/organizations/roles': 2}, counts  # reads only
@@ -160,3 +160,30 @@ def test_clean_or_ignored_organisation_passes_the_gate(emu, run_playbook):
     _markdown, report = read_reports(run.run_dir / 'astra-token-audit')
     assert report['counts']['old'] == 1 and report['counts']['expiring_soon'] == 1, report['counts']
     assert run.result(FAIL_TASK)['msg'].startswith('The token audit found 2 findings (old: 1, expiring_soon: 1); see ')
+
+
+def test_custom_roles_are_resolved_into_each_tokens_reach(emu, run_playbook, tmp_path):
+    """A token of a database-scoped custom role reaches that database; a custom role named for one database that
+    reaches every database (db:*) is flagged."""
+    org = 'drn:astra:org:%s' % emu.org_id
+    db = '5b70892f-e01a-4595-98e6-19ecc9985d50'
+    roles = {}
+    for name, resources in (('orders Database Administrator', [org, '%s:db:%s' % (org, db)]),
+                            ('billing Database Administrator', [org, '%s:db:*' % org, '%s:db:*:keyspace:*' % org])):
+        status, body = emu.api('POST', '/v2/organizations/roles', body={'name': name, 'policy': {
+            'description': '', 'effect': 'allow', 'actions': ['db-cql'], 'resources': resources}})
+        assert status == 201, body
+        roles[name] = {k.lower(): v for k, v in body.items()}['id']
+    scoped = emu.mint(roles=[roles['orders Database Administrator']], description='it-reach-scoped')['clientId']
+    wide = emu.mint(roles=[roles['billing Database Administrator']], description='it-reach-wide')['clientId']
+    folder = tmp_path / 'reports'
+    run_playbook(PLAYBOOK, extra_args=extra_vars(audit_report_dir=str(folder)))
+    markdown, report = read_reports(folder)
+    rows = {row['client_id']: row for row in report['tokens']}
+    assert (rows[scoped]['reach'], rows[scoped]['databases']) == ('databases', [db])
+    assert rows[wide]['reach'] == 'all databases'
+    flagged = [f for f in report['findings'] if f['kind'] == 'wide_scoped_role']
+    assert [f['client_ids'] for f in flagged] == [[wide]], flagged
+    assert '| databases: %s |' % db in markdown
+    for role_id in roles.values():
+        emu.api('DELETE', '/v2/organizations/roles/%s' % role_id)

@@ -84,7 +84,7 @@ def test_every_kind_on_a_seeded_set():
         ("never_expires", "ALL"), ("old", "ALL"), ("privileged", "ALL"),
     }
     assert audit["counts"] == {"never_expires": 2, "old": 2, "expiring_soon": 1, "expired": 1, "privileged": 5,
-                               "multiple_in_family": 1}
+                               "wide_scoped_role": 0, "multiple_in_family": 1}
     assert audit["total"] == 12 and audit["token_count"] == 14 and audit["ignored_count"] == 0
     assert [f["kind"] for f in audit["findings"]] == sorted((f["kind"] for f in audit["findings"]), key=KINDS.index)
     family = [f for f in audit["findings"] if f["kind"] == "multiple_in_family"]
@@ -184,3 +184,30 @@ def test_wrong_inputs_fail_clearly(tokens, roles, message):
 
 def test_filter_is_registered():
     assert FilterModule().filters()["token_audit"] is token_audit
+
+
+ORG = "f9f4b1e0-4c05-451e-9bba-d631295a7f73"
+DB1, DB2 = "5b70892f-e01a-4595-98e6-19ecc9985d50", "0d4cd8e4-2d30-4b0c-9c39-4c2e6bdbd9b6"
+SCOPED = "5b3f3e8f-0000-4000-8000-000000000006"
+WIDE = "5b3f3e8f-0000-4000-8000-000000000007"
+SCOPED_ROLES = ROLES + [
+    {"id": SCOPED, "name": "orders Database Administrator", "built_in": False, "actions": ["db-cql"],
+     "resources": ["drn:astra:org:%s" % ORG, "drn:astra:org:%s:db:%s" % (ORG, DB1),
+                   "drn:astra:org:%s:db:%s:keyspace:*" % (ORG, DB2)]},
+    {"id": WIDE, "name": "billing Database Administrator", "built_in": False, "actions": ["db-cql"],
+     "resources": ["drn:astra:org:%s:db:*" % ORG, "drn:astra:org:%s:db:*:keyspace:*" % ORG]},
+    {"id": ADMIN + "-builtin", "name": "R/W Svc Acct", "built_in": True, "actions": ["db-cql"],
+     "resources": ["drn:astra:org:__ORG_ID__:db:*"]},
+]
+
+
+def test_reach_of_custom_roles_and_a_wide_role_named_for_one_database():
+    audit = token_audit([tok("SCOPED", "s", roles=[SCOPED]), tok("WIDE", "w", roles=[WIDE]),
+                         tok("ORG", "o", roles=[ROLE_MANAGER]), tok("RW", "r", roles=[ADMIN + "-builtin"])],
+                        SCOPED_ROLES)
+    rows = dict((row["client_id"], (row["reach"], row["databases"])) for row in audit["tokens"])
+    assert rows == {"SCOPED": ("databases", [DB1, DB2]), "WIDE": ("all databases", []),
+                    "ORG": ("no database", []), "RW": ("all databases", [])}
+    wide = [f for f in audit["findings"] if f["kind"] == "wide_scoped_role"]
+    assert [(f["client_ids"], f["roles"]) for f in wide] == [(["WIDE"], ["billing Database Administrator"])]
+    assert "reaches every database (db:*)" in wide[0]["detail"]
