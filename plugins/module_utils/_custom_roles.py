@@ -152,6 +152,12 @@ def reach(resources):
 SCOPED_NAME = re.compile(r"^\S.* database administrator$", re.IGNORECASE)
 
 
+def holders_of(tokens, role_id):
+    """The client ids of the tokens (normalised records) that hold the role, sorted."""
+    return sorted(token["client_id"] for token in tokens if str(role_id).lower() in
+                  [str(role).lower() for role in token["roles"]])
+
+
 def change_of(current, wanted):
     """What changes from the role current to wanted (each with description, actions, resources): added and removed
     actions and resources (as sets), and whether the description changes."""

@@ -231,8 +231,7 @@ class RoleTask(object):
         return org["id"]
 
     def holders(self, role_id):
-        return sorted(token["client_id"] for token in TokenApi(self.module.client).list()
-                      if role_id in [str(r).lower() for r in token["roles"]])
+        return custom.holders_of(TokenApi(self.module.client).list(), role_id)
 
     def present(self, current, actions, resources):
         params = self.params

@@ -45,6 +45,19 @@ options:
     description:
       - V(true) keeps only custom roles; V(false) only built-in roles.
     type: bool
+  databases:
+    description:
+      - Only the roles that reach one of these databases (database ids), through a resource of that database or of
+        every database (V(db:*), as the built-in roles have). Combine with O(custom=true) for the roles scoped to
+        them.
+    type: list
+    elements: str
+  held_by:
+    description:
+      - Also return, for each role, the client ids of the tokens that hold it (one more call, listing the tokens),
+        to see who a change to a role would affect.
+    type: bool
+    default: false
 seealso:
   - module: astra.devops.astra_token
   - module: astra.devops.astra_token_info
@@ -68,6 +81,13 @@ EXAMPLES = r'''
   astra.devops.astra_role_info:
     custom: true
   register: custom_roles
+
+- name: Who holds the custom roles that reach the orders database
+  astra.devops.astra_role_info:
+    custom: true
+    databases: [5b70892f-e01a-4595-98e6-19ecc9985d50]
+    held_by: true
+  register: orders_roles
 '''
 
 RETURN = r'''
@@ -107,6 +127,12 @@ roles:
       description: Whether the role is built in (cannot be edited or deleted) rather than custom.
       type: bool
       sample: true
+    held_by:
+      description: With O(held_by=true), the client ids of the tokens that hold the role.
+      returned: when held_by is true
+      type: list
+      elements: str
+      sample: [BOjPpMRcaWergiKIyHXEAymP]
 api_retries:
   description: One line for each retried API call, without secrets; each retry is also shown as a warning.
   returned: when a call was retried
@@ -116,12 +142,15 @@ api_retries:
 '''
 
 from ansible_collections.astra.devops.plugins.module_utils._module import AstraModule
+from ansible_collections.astra.devops.plugins.module_utils._custom_roles import check_databases, holders_of, reach
 from ansible_collections.astra.devops.plugins.module_utils._roles import check_role_id, fetch_roles, role_key
+from ansible_collections.astra.devops.plugins.module_utils._tokens import TokenApi
 
 
 def list_roles(module):
     params = module.params
     check_role_id(params["id"])
+    wanted = None if params["databases"] is None else set(entry["id"] for entry in check_databases(params["databases"]))
     roles = fetch_roles(module.client)
     if params["name"] is not None:
         roles = [r for r in roles if role_key(r["name"]) == role_key(params["name"])]
@@ -129,6 +158,12 @@ def list_roles(module):
         roles = [r for r in roles if str(r["id"]).lower() == params["id"].strip().lower()]
     if params["custom"] is not None:
         roles = [r for r in roles if r["built_in"] != params["custom"]]
+    if wanted is not None:
+        roles = [r for r in roles if reach(r["resources"])[0] == "all" or wanted & set(reach(r["resources"])[1])]
+    if params["held_by"]:
+        tokens = TokenApi(module.client).list()
+        for role in roles:
+            role["held_by"] = holders_of(tokens, role["id"])
     roles.sort(key=lambda r: (r["name"].lower(), str(r["id"])))
     return {"changed": False, "roles": roles}
 
@@ -138,6 +173,8 @@ def main():
         name=dict(type="str"),
         id=dict(type="str"),
         custom=dict(type="bool"),
+        databases=dict(type="list", elements="str"),
+        held_by=dict(type="bool", default=False),
     ))
     module.run(lambda: list_roles(module))
 

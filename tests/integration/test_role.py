@@ -294,3 +294,22 @@ def test_bad_scoped_token_input_fails_before_any_write(emu, run_playbook, args, 
     assert not emu.writes(), emu.writes()
     message = run.shown('bad')
     assert option in message and '\n' not in message.strip(), message
+
+
+def test_role_info_finds_roles_by_database_and_who_holds_them(emu, run_playbook):
+    name = 'it-info-%s' % uuid.uuid4().hex[:8]
+    other_db = '7e1f3a4c-2b5d-4c6e-8f90-1a2b3c4d5e6f'
+    run = run_playbook(play([role('scoped', name=name, actions=['db-cql'], databases=[DB])]))
+    role_id = run.result('scoped')['role']['id']
+    holder = emu.mint(roles=[role_id], description='it-info-holder')['clientId']
+    emu.reset_counts()
+    run = run_playbook(play([
+        task('by database', 'astra.devops.astra_role_info', {'databases': [DB], 'custom': True, 'held_by': True}),
+        task('other database', 'astra.devops.astra_role_info', {'databases': [other_db], 'custom': True}),
+        task('bad database', 'astra.devops.astra_role_info', {'databases': ['nope']}, ignore_errors=True),
+    ]))
+    found = [r for r in run.result('by database')['roles'] if r['id'] == role_id]
+    assert len(found) == 1 and found[0]['held_by'] == [holder], run.result('by database')['roles']
+    assert role_id not in [r['id'] for r in run.result('other database')['roles']]
+    assert 'databases[0].id must be a database id' in run.result('bad database')['msg']
+    assert counts(emu) == {ROLES: 2, TOKENS: 1}, counts(emu)  # the bad one failed before any call
