@@ -12,7 +12,9 @@ Starts the emulator (tests/emulator/control.py) and runs, with ASTRA_API_URL and
    secret stores (an AWS Secrets Manager secret on moto_server, a Vault KV v2 secret on OpenBao's dev server, both
    started here as the integration tests start them): provision the token of an example application, rotate it, and
    check that every file and store holds the new token, that the old token is refused and the new one works;
-3. playbooks/audit_tokens.yml, with its report written to build/demo/audit/ and printed.
+3. playbooks/least_privilege.yml makes a token limited to one database (and its scoped role), then
+   playbooks/audit_tokens.yml shows each token's reach, with its report written to build/demo/audit/ and printed; then
+   the limited token is removed with its role.
 
 The demo folder is build/demo/ (ignored by git), or ASTRA_DEMO_DIR when set; each run replaces what the last left.
 
@@ -407,6 +409,13 @@ def part_audit(emu, extra_args):
         'or soon-expiring tokens, tokens that can manage tokens or roles, and descriptions held by several tokens. It '
         'writes a Markdown and a JSON report to %s. Expect findings for the emulator\'s administrator token, which '
         'never expires and can manage tokens.' % rel(report_dir))
+    database = emu.database('orders')
+    say('First, least privilege: a token limited to one database, the emulator\'s database "orders" (%s), in one '
+        'task (playbooks/least_privilege.yml): the role the Astra portal would make, then the token.'
+        % database['id'])
+    scoped = ['-i', 'localhost,', PLAYBOOKS / 'least_privilege.yml', '-e', 'database_id=%s' % database['id']]
+    if run_playbook(emu, scoped, extra_args) != 0:
+        raise PartFailed('playbooks/least_privilege.yml failed; see the task that failed above.')
     emu.reset_counts()
     rc = run_playbook(emu, ['-i', 'localhost,', PLAYBOOKS / 'audit_tokens.yml', '-e',
                             'audit_report_dir=%s' % rel(report_dir)], extra_args)
@@ -418,6 +427,20 @@ def part_audit(emu, extra_args):
     emit('\n' + report.read_text().rstrip('\n') + '\n\n')
     audit = json.loads((report_dir / 'token-audit.json').read_text())
     ours = [t for t in audit['tokens'] if t.get('description') == FAMILY]
+    limited = [t for t in audit['tokens'] if t.get('databases') == [database['id']]]
+    if len(limited) != 1:
+        raise PartFailed('the audit does not show the token limited to the database orders.')
+    say('The audit shows the reach of each token: %s reaches only the database %s; the others reach %s.'
+        % (limited[0]['client_id'], database['id'], ', '.join(sorted(set(
+            t['reach'] for t in audit['tokens'] if t is not limited[0])))))
+    say()
+    say('Then the token limited to "orders" is removed, and its role with it, since no other token holds it.')
+    if run_playbook(emu, scoped + ['-e', 'state=absent'], extra_args) != 0:
+        raise PartFailed('removing the token limited to one database failed; see the task that failed above.')
+    _status, _headers, roles = emu.call('GET', '/v2/organizations/roles')
+    if any(dict((k.lower(), v) for k, v in role.items()).get('name') == 'orders Database Administrator'
+           for role in roles):
+        raise PartFailed('the role orders Database Administrator is still there after its token was removed.')
     say('Part 3 done: %d tokens audited, %d findings. The family "%s" has %d token (%s, expiring %s).'
         % (audit['token_count'], audit['total'], FAMILY, len(ours), ', '.join(t['client_id'] for t in ours) or '-',
            ', '.join(t.get('expiry') or 'never' for t in ours) or '-'))

@@ -50,6 +50,11 @@ def test_make_demo_script(tmp_path, _collections):
     assert 'Traceback (most recent call last)' not in output, tail
     flat = ' '.join(output.split())
 
+    # Part 3: a token limited to one database, its reach in the audit, then its removal with its role
+    assert re.search(r'Token \w+ holds the role orders Database Administrator \(made now\), which reaches only', flat)
+    assert re.search(r'The audit shows the reach of each token: \w+ reaches only the database [0-9a-f-]{36}', flat)
+    assert 'the role orders Database Administrator was deleted with it.' in flat
+
     for part in ('Part 1 of 3: create, list and delete a token', 'Part 2 of 3: rotate the token of an application',
                  'Part 3 of 3: audit every token', 'Part 1 done', 'Part 2 done', 'Part 3 done'):
         assert part in flat, part
