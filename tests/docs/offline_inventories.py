@@ -19,6 +19,8 @@ ANSIBLE_LABELS = {
     # label: (page under https://docs.ansible.com/projects/ansible/devel/, title)
     "common_return_values": ("reference_appendices/common_return_values.html", "Return Values"),
     "ansible_configuration_settings": ("reference_appendices/config.html", "Ansible Configuration Settings"),
+    # the note on a module with an action plugin of its own (astra_rotation_consumer)
+    "action_plugins": ("plugins/action.html", "Action plugins"),
 }
 
 INVENTORIES = {
