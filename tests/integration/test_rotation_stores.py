@@ -9,6 +9,7 @@ leak scanner at -vvvv; the mixed rotation also copies the servers' own logs into
 from __future__ import annotations
 
 import json
+import socket
 import time
 import uuid
 
@@ -358,3 +359,23 @@ def test_a_failed_promotion_stops_the_run_before_any_deletion(emu, run_playbook,
 
     rerun_converges(run_playbook, emu, Holders(consumers, aws_store, aws_secret, vault_store, vault_path), desc, old,
                     stores, env)
+
+
+def test_an_unreachable_store_stops_the_run_before_anything_is_created(emu, run_playbook, tmp_path, aws_store,
+                                                                       vault_store):  # pylint: disable=redefined-outer-name
+    """A Vault that does not answer: the run stops at observe, naming the store, before any Astra request that
+    changes anything; with the right address, the next run rotates."""
+    consumers = Consumers(tmp_path / 'consumers', FILES)
+    desc = emu.desc('stores-unreachable')
+    old, aws_secret, vault_path = seed(emu, consumers, aws_store, vault_store, desc)
+    env = environment(aws_store, vault_store)
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(('127.0.0.1', 0))
+        closed = 'http://127.0.0.1:%s' % probe.getsockname()[1]
+    emu.reset_counts()
+    run = rotate(run_playbook, consumers, desc, stores_of(aws_secret, vault_path, url=closed), env, expect_rc=2)
+    message = ' '.join(failure_messages(run))
+    assert 'token_rotation_stores[1]' in message and closed in message, message
+    assert not emu.counts().get(CREATE_ROUTE) and not emu.counts().get(DELETE_ROUTE), emu.counts()
+    rerun_converges(run_playbook, emu, Holders(consumers, aws_store, aws_secret, vault_store, vault_path), desc, old,
+                    stores_of(aws_secret, vault_path), env)

@@ -331,3 +331,33 @@ def test_a_conflict_message_says_what_to_do():
         "check-and-set conflict: another writer changed the secret since it was observed (version 3 expected, 4 "
         "found); the new token was not written. Nothing was deleted: every token of the family stays valid. Find the "
         "other writer, then run the role again: it reads the secret afresh.")
+
+
+ROTATED = {"token": "AstraCS:NEWclientIdOfTheRotation:" + "ab" * 32, "client_id": "NEWclientIdOfTheRotation",
+       "client_secret": "new-client-secret"}
+
+
+def test_aws_verify_that_reads_another_client_id_stops_before_any_promotion():
+    """The staged version read back holds the old token (another writer): the message names the store, the version
+    and both client ids, says nothing was promoted or deleted, and shows no secret."""
+    api = FakeAws()
+    store = aws_with(api, format="env")
+    with pytest.raises(AstraError) as caught:
+        store.verify(ROTATED, {"version": "v2", "stage": "AWSPENDING"})
+    message = str(caught.value)
+    assert message.startswith("token_rotation_stores[0] (aws_secretsmanager, secret prod/app/astra in the default "
+                              "region): verify failed: its AWSPENDING version v2 holds %s, not the new token "
+                              "NEWclientIdOfTheRotation" % CLIENT_ID), message
+    assert "nothing was promoted or deleted" in message and TOKEN not in message and "\n" not in message
+    assert api.calls[-1] == ("get_secret_value", {"SecretId": "prod/app/astra", "VersionId": "v2",
+                                                  "VersionStage": "AWSPENDING"})
+
+
+def test_vault_verify_that_reads_another_client_id_stops(monkeypatch):
+    store = one(VAULT)
+    monkeypatch.setattr(store, "_read_version", lambda what, version: ({}, TOKEN))
+    with pytest.raises(AstraError) as caught:
+        store.verify(ROTATED, {"version": 4})
+    message = str(caught.value)
+    assert "verify failed: version 4 holds %s, not the new token NEWclientIdOfTheRotation" % CLIENT_ID in message
+    assert "nothing was deleted" in message and TOKEN not in message
