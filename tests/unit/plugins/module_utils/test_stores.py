@@ -334,7 +334,7 @@ def test_a_conflict_message_says_what_to_do():
 
 
 ROTATED = {"token": "AstraCS:NEWclientIdOfTheRotation:" + "ab" * 32, "client_id": "NEWclientIdOfTheRotation",
-       "client_secret": "new-client-secret"}
+           "client_secret": "new-client-secret"}
 
 
 def test_aws_verify_that_reads_another_client_id_stops_before_any_promotion():
