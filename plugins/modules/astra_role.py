@@ -160,6 +160,7 @@ api_retries:
 from ansible_collections.astra.devops.plugins.module_utils import _custom_roles as custom
 from ansible_collections.astra.devops.plugins.module_utils._errors import AstraInputError, shown
 from ansible_collections.astra.devops.plugins.module_utils._module import AstraModule
+from ansible_collections.astra.devops.plugins.module_utils._records import normalise_role
 from ansible_collections.astra.devops.plugins.module_utils._roles import (ROLES_PATH, check_role_id, fetch_roles,
                                                                           is_role_id, role_key)
 from ansible_collections.astra.devops.plugins.module_utils._tokens import TokenApi, current_org
@@ -302,10 +303,8 @@ class RoleTask(object):
 
     def created_id(self, data, name):
         """The new role's id from the create's answer, else from a new list (some shapes answer without a body)."""
-        if isinstance(data, dict):
-            for key, value in data.items():
-                if key.lower() in ("id", "roleid") and value:
-                    return str(value).lower()
+        if isinstance(data, dict) and normalise_role(data)["id"]:
+            return normalise_role(data)["id"]
         for role in fetch_roles(self.module.client):
             if role["name"].strip().lower() == name.lower():
                 return role["id"]
