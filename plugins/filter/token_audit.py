@@ -142,7 +142,7 @@ _value:
           description: What the token's roles reach, V(all databases), V(databases) or V(no database).
           type: str
         databases:
-          description: With RV(_value.tokens.reach=databases), the ids of the databases reached.
+          description: With RV(_value.tokens[].reach=databases), the ids of the databases reached.
           type: list
           elements: str
         findings:
