@@ -178,6 +178,23 @@ def narrows(change):
     return bool(change["removed_actions"] or change["removed_resources"])
 
 
+def policy_differs(change):
+    """Whether actions or resources change (the description aside)."""
+    return bool(change["added_actions"] or change["added_resources"] or narrows(change))
+
+
+def named(roles, name):
+    """The role of this name (in any letter case, spaces around ignored), or None."""
+    wanted = name.strip().lower()
+    return next((role for role in roles if role["name"].strip().lower() == wanted), None)
+
+
+def request_body(role):
+    """The body of POST and PUT /v2/organizations/roles for a role (name, description, actions, resources)."""
+    return {"name": role["name"], "policy": {"description": role["description"], "effect": "allow",
+                                             "actions": list(role["actions"]), "resources": list(role["resources"])}}
+
+
 def shown_role(role):
     """A role for a diff and the result: name, description, actions and resources sorted (they are sets)."""
     return {"id": role.get("id"), "name": role.get("name"), "description": role.get("description") or "",

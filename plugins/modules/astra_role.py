@@ -208,9 +208,7 @@ class RoleTask(object):
                 raise AstraInputError("role_id %s is not a role of this organization; give an existing role's id, or "
                                       "name to create one." % wanted)
             return found[0]
-        name = self.params["name"].strip().lower()
-        found = [role for role in roles if role["name"].strip().lower() == name]
-        return found[0] if found else None
+        return custom.named(roles, self.params["name"])
 
     @staticmethod
     def actions_of_builtin(roles, wanted):
@@ -244,7 +242,7 @@ class RoleTask(object):
                       "actions": actions, "resources": resources or [], "built_in": False}
             if not self.module.check_mode:
                 _status, data = self.module.client.call(
-                    "POST", ROLES_PATH, "Creating role '%s'" % wanted["name"], body=self.body(wanted),
+                    "POST", ROLES_PATH, "Creating role '%s'" % wanted["name"], body=custom.request_body(wanted),
                     idempotent=False, permission="org-role-write")
                 wanted["id"] = self.created_id(data, wanted["name"])
             return self.result(True, None, wanted)
@@ -267,7 +265,7 @@ class RoleTask(object):
                                 ", ".join(held_by)))
         if not self.module.check_mode:
             self.module.client.call("PUT", "%s/%s" % (ROLES_PATH, current["id"]), "Updating role '%s'" % current["name"],
-                                    body=self.body(wanted), permission="org-role-write",
+                                    body=custom.request_body(wanted), permission="org-role-write",
                                     resource="Role %s" % current["id"])
         return self.result(True, current, wanted, held_by)
 
@@ -295,20 +293,12 @@ class RoleTask(object):
             parts.append("the resources %s" % ", ".join(change["removed_resources"]))
         return " and ".join(parts)
 
-    @staticmethod
-    def body(role):
-        return {"name": role["name"], "policy": {"description": role["description"], "effect": "allow",
-                                                 "actions": list(role["actions"]),
-                                                 "resources": list(role["resources"])}}
-
     def created_id(self, data, name):
         """The new role's id from the create's answer, else from a new list (some shapes answer without a body)."""
         if isinstance(data, dict) and normalise_role(data)["id"]:
             return normalise_role(data)["id"]
-        for role in fetch_roles(self.module.client):
-            if role["name"].strip().lower() == name.lower():
-                return role["id"]
-        return None
+        found = custom.named(fetch_roles(self.module.client), name)
+        return found["id"] if found else None
 
     def result(self, changed, before, after, held_by=None):
         result = {"changed": changed, "role": custom.shown_role(after or before) if (after or before) else None}

@@ -403,23 +403,19 @@ class TokenTask:
             info = data.get("info") if isinstance(data, dict) else None
             databases.append({"id": database_id, "name": (info or {}).get("name") if isinstance(info, dict) else None})
         wanted = custom.scoped_role(org_id, databases, builtin[0])
-        found = [role for role in catalog if role["name"].strip().lower() == wanted["name"].lower()]
+        found = custom.named(catalog, wanted["name"])
         if found:
-            change = custom.change_of(found[0], wanted)
-            if found[0]["built_in"] or change["added_actions"] or change["removed_actions"] \
-                    or change["added_resources"] or change["removed_resources"]:
+            if found["built_in"] or custom.policy_differs(custom.change_of(found, wanted)):
                 raise AstraInputError(
                     "The role '%s' (%s) exists with other actions or resources than a token limited to %s needs; it "
                     "is not changed, since other tokens may hold it. Rename or delete it, or manage it with "
-                    "astra.devops.astra_role." % (found[0]["name"], found[0]["id"], ", ".join(self.params["databases"])))
-            return dict(wanted, id=found[0]["id"], created=False)
+                    "astra.devops.astra_role." % (found["name"], found["id"], ", ".join(self.params["databases"])))
+            return dict(wanted, id=found["id"], created=False)
         role_id = None
         if self.params["state"] == "present" and not self.module.check_mode:
             _status, data = self.module.client.call(
                 "POST", ROLES_PATH, "Creating role '%s'" % wanted["name"], idempotent=False,
-                permission="org-role-write", body={"name": wanted["name"], "policy": {
-                    "description": wanted["description"], "effect": "allow", "actions": wanted["actions"],
-                    "resources": wanted["resources"]}})
+                permission="org-role-write", body=custom.request_body(wanted))
             role_id = normalise_role(data)["id"] if isinstance(data, dict) else None
             self.catalog = None  # the new role is in the next list
         return dict(wanted, id=role_id, created=role_id is not None)
