@@ -12,7 +12,7 @@ from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 from ansible.template import trust_as_template
 
-from ansible_collections.astra.devops.plugins.module_utils._consumer import consumer_problems
+from ansible_collections.astra.devops.plugins.module_utils._consumer import consumer_problems, file_content
 from ansible_collections.astra.devops.plugins.modules.astra_rotation_consumer import ARGUMENT_SPEC
 
 # What a template consumer is checked with before any token exists: a token of the right shape that works nowhere.
@@ -34,6 +34,11 @@ class ActionModule(ActionBase):
         if args["action"] == "write":
             if self._task.check_mode:  # the role never writes in check mode
                 return dict(result, changed=True)
+            try:
+                args["content"] = self._content(args, task_vars)
+            except AnsibleError as error:
+                return dict(result, failed=True, msg="Rendering token_rotation_consumer_template %s failed: %s" % (
+                    args["template"], error))
             keep = ("action", "path", "content", "owner", "group", "mode")
         else:
             keep = ("action", "path", "owner", "group")
@@ -58,13 +63,27 @@ class ActionModule(ActionBase):
             result["held_token"] = token
         return result
 
+    def _content(self, args, task_vars):
+        """What the file gets: the new token in the consumer's format. Built here, on the controller, rather than by
+        a filter in the role: a filter would be loaded again in every forked worker, once per consumer."""
+        if args["new_token"] is None:
+            raise AnsibleError("new_token is required with action=write")
+        if args["format"] == "template":
+            return self._render(args["template"], task_vars, args["new_token"])
+        return file_content(args["new_token"], args["format"], args["env_var"])
+
     def _template_error(self, template, task_vars):
-        """What rendering the consumer's template with the placeholder token says, as the write step would render
-        it (the template lookup, with the host's variables); None when it renders."""
-        variables = dict(task_vars, token_rotation_new_token=PLACEHOLDER_TOKEN, token_rotation__template=template)
-        templar = self._templar.copy_with_new_env(available_variables=variables)
+        """What rendering the consumer's template with the placeholder token says, as the write step renders it;
+        None when it renders."""
         try:
-            templar.template(trust_as_template("{{ lookup('ansible.builtin.template', token_rotation__template) }}"))
+            self._render(template, task_vars, PLACEHOLDER_TOKEN)
         except AnsibleError as error:
             return str(error)
         return None
+
+    def _render(self, template, task_vars, new_token):
+        """The consumer's template rendered as the template lookup renders it, with the host's variables and
+        token_rotation_new_token."""
+        variables = dict(task_vars, token_rotation_new_token=new_token, token_rotation__template=template)
+        templar = self._templar.copy_with_new_env(available_variables=variables)
+        return templar.template(trust_as_template("{{ lookup('ansible.builtin.template', token_rotation__template) }}"))

@@ -10,6 +10,7 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.astra.devops.plugins.module_utils import _rotation
+from ansible_collections.astra.devops.plugins.module_utils._consumer import file_content
 from ansible_collections.astra.devops.plugins.module_utils._errors import AstraError
 
 
@@ -46,7 +47,7 @@ def rotation_result(outcome):
 
 
 def rotation_file_content(new_token, fmt, env_var=None):
-    return _rotation.file_content(_mapping(new_token, "rotation_file_content"), fmt, env_var)
+    return file_content(_mapping(new_token, "rotation_file_content"), fmt, env_var)
 
 
 def rotation_missing_actions(tokens, roles, client_id):

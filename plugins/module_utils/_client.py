@@ -6,14 +6,11 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import os
 import platform
 import random
 import re
 import time
 import traceback
-
-from urllib.parse import urlsplit
 
 try:
     import requests
@@ -30,11 +27,10 @@ from ansible_collections.astra.devops.plugins.module_utils._errors import (
     error_from_response,
     one_line,
     scrub,
-    shown,
 )
+from ansible_collections.astra.devops.plugins.module_utils._urls import DEFAULT_PORTS, check_ca_path, normalise_base_url
 
 COLLECTION_VERSION = "1.0.0"
-DEFAULT_API_URL = "https://api.astra.datastax.com"
 RETRY_STATUSES = frozenset((408, 429, 500, 502, 503, 504))
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 30.0
@@ -48,85 +44,6 @@ _PLAIN_HTTP_ANSWER = re.compile(
 _SSL_REASON = re.compile(r"\[SSL: [A-Z0-9_]+\] ([^()'\"]+)")
 # A plain-HTTP client talking to a TLS port: the server hangs up, or answers with TLS bytes.
 _TLS_ANSWER = re.compile(r"RemoteDisconnected|BadStatusLine|\\x15\\x03")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-_ACCEPTED_URL = "the API root such as %s, optionally followed by /v2" % DEFAULT_API_URL
-_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
-_HOST = re.compile(r"^(?:[\w.-]+|[0-9a-f:.]+)$", re.UNICODE)
-
-
-def _split_userinfo(text):
-    """(scheme and '://', user name and password, the rest) of a URL: the user name and password are what stands
-    between '://' (or the start) and the last '@'; None when there is no '@'."""
-    if "@" not in text:
-        return None
-    scheme, sep, rest = text.partition("://")
-    if not sep:
-        scheme, rest = "", text
-    userinfo, _at, host = rest.rpartition("@")
-    return scheme + sep, userinfo, host
-
-
-def _masked_url(text):
-    """A URL for a message, its user name and password replaced by ***."""
-    parts = _split_userinfo(str(text))
-    return shown("%s***@%s" % (parts[0], parts[2]) if parts else text)
-
-
-def url_credentials(api_url):
-    """The user name and password part of api_url, and the password alone, for hiding them from every output."""
-    parts = _split_userinfo(str(api_url or "").strip())
-    if parts is None:
-        return []
-    userinfo = parts[1]
-    found = [userinfo] if userinfo else []
-    password = userinfo.partition(":")[2]
-    if len(password) >= 3:
-        found.append(password)
-    return found
-
-
-def normalise_base_url(api_url):
-    """The API root as scheme://host[:port], lower case, without a default port or '/v2'. Anything else (a user and
-    password, another path, a query, a fragment) is refused: the role keys its lock on this, so two spellings of one
-    root must give one string, and a path that the client would extend could only reach something else."""
-    url = (api_url or DEFAULT_API_URL)
-    url = url.strip() if isinstance(url, str) else str(url)
-    if "@" in url:
-        raise AstraInputError(
-            "api_url must not contain a user name or password (the API authenticates with api_token only): give %s, "
-            "got '%s'." % (_ACCEPTED_URL, _masked_url(url)))
-    scheme, sep, rest = url.partition("://")
-    if not sep or scheme.lower() not in _DEFAULT_PORTS or not rest.strip("/") or rest.startswith("/"):
-        raise AstraInputError(
-            "api_url must be an http(s) URL such as %s (the API root, optionally followed by /v2), got '%s'."
-            % (DEFAULT_API_URL, shown(url)))
-    if _SPACE_OR_CONTROL.search(url):
-        raise AstraInputError(
-            "api_url must not contain spaces or control characters: give %s, got '%s'." % (_ACCEPTED_URL, shown(url)))
-    if "?" in url or "#" in url:
-        raise AstraInputError(
-            "api_url must not have a query string or fragment: give %s, got '%s'." % (_ACCEPTED_URL, shown(url)))
-    try:
-        parts = urlsplit(url)
-        host, port = parts.hostname, parts.port
-    except ValueError:
-        host = port = None
-        parts = None
-    if parts is None or not host or not _HOST.match(host) or port == 0:
-        raise AstraInputError(
-            "api_url must name a host and, optionally, a port from 1 to 65535: give %s, got '%s'."
-            % (_ACCEPTED_URL, shown(url)))
-    path = parts.path.rstrip("/")
-    if path and path.lower() != "/v2":
-        raise AstraInputError(
-            "api_url must be the API root without any other path: give %s, got '%s' (path '%s')."
-            % (_ACCEPTED_URL, shown(url), shown(parts.path)))
-    scheme = scheme.lower()
-    if ":" in host:  # IPv6 literal
-        host = "[%s]" % host
-    if port is not None and port != _DEFAULT_PORTS[scheme]:
-        host = "%s:%d" % (host, port)
-    return "%s://%s" % (scheme, host)
 
 
 def _switch_scheme(base_url):
@@ -134,19 +51,10 @@ def _switch_scheme(base_url):
     scheme, _sep, host = base_url.partition("://")
     other = "http" if scheme == "https" else "https"
     if not re.search(r":\d+$", host):
-        host = "%s:%d" % (host, _DEFAULT_PORTS[scheme])
-    elif host.endswith(":%d" % _DEFAULT_PORTS[other]):
+        host = "%s:%d" % (host, DEFAULT_PORTS[scheme])
+    elif host.endswith(":%d" % DEFAULT_PORTS[other]):
         host = host.rsplit(":", 1)[0]
     return "%s://%s" % (other, host)
-
-
-def check_ca_path(ca_path, option="ca_path"):
-    """The CA bundle must be a readable file: requests would otherwise fail with an OSError at the first call."""
-    if not (os.path.isfile(ca_path) and os.access(ca_path, os.R_OK)):
-        raise AstraInputError(
-            "%s must be a readable file holding PEM CA certificates, got '%s'%s." % (
-                option, shown(ca_path), " (a directory)" if os.path.isdir(ca_path) else
-                " (not readable)" if os.path.exists(ca_path) else " (no such file)"))
 
 
 def retry_delay(attempt, retry_after=None):

@@ -8,6 +8,7 @@ library only)."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import json
 import re
 
 from ansible_collections.astra.devops.plugins.module_utils._errors import one_line, scrub, shown
@@ -72,3 +73,13 @@ def consumer_problems(consumer):
         if consumer.get(kind) and consumer.get(kind + "_found") is False:
             problems.append("token_rotation_consumer_%s '%s' does not exist on this host." % (kind, shown(consumer[kind])))
     return ["Consumer %s: %s Nothing was changed." % (consumer.get("host"), " ".join(problems))] if problems else []
+
+
+def file_content(new_token, fmt, env_var=None):
+    """What a consumer file of the format raw, env or json holds (the template format is rendered by the role)."""
+    if fmt == "env":
+        return "%s=%s\n" % (env_var, new_token["token"])
+    if fmt == "json":
+        return json.dumps({"clientId": new_token["client_id"], "secret": new_token["client_secret"],
+                           "token": new_token["token"]}, indent=4) + "\n"
+    return new_token["token"] + "\n"

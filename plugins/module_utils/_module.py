@@ -17,9 +17,9 @@ from ansible_collections.astra.devops.plugins.module_utils._client import (
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
     AstraClient,
-    url_credentials,
 )
 from ansible_collections.astra.devops.plugins.module_utils._errors import AstraError, escape_controls, scrub
+from ansible_collections.astra.devops.plugins.module_utils._urls import url_credentials
 
 AUTH_ARGUMENT_SPEC = dict(
     api_token=dict(type="str", no_log=True, fallback=(env_fallback, ["ASTRA_API_TOKEN"])),

@@ -10,11 +10,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
-import json
 import os
 import re
 
-from ansible_collections.astra.devops.plugins.module_utils._client import check_ca_path, normalise_base_url
 from ansible_collections.astra.devops.plugins.module_utils._errors import (
     CLIENT_SECRET,
     TOKEN_HASH,
@@ -25,6 +23,7 @@ from ansible_collections.astra.devops.plugins.module_utils._errors import (
 )
 from ansible_collections.astra.devops.plugins.module_utils._records import now, parse_duration, parse_timestamp, resolve_expiry
 from ansible_collections.astra.devops.plugins.module_utils._tokens import check_description, client_id_of
+from ansible_collections.astra.devops.plugins.module_utils._urls import check_ca_path, normalise_base_url
 
 _WHOLE = re.compile(r"^\d+$")
 _DETAIL_MAX = 300
@@ -69,7 +68,8 @@ def _collect(problems, check, *args):
 
 
 def _parse_stores(entries):
-    # Imported here: _stores uses file_content from this module.
+    # Imported here, not at the top: every forked worker that uses a rotation filter imports this module, and only
+    # the validate step needs the stores.
     from ansible_collections.astra.devops.plugins.module_utils._stores import parse_stores  # pylint: disable=import-outside-toplevel
     return parse_stores(entries)
 
@@ -408,13 +408,3 @@ def result(outcome):
             parts.append("%s %s" % (label, ", ".join(report[key])))
     parts.append("%s s" % timings.get("total", 0))
     return {"result": report, "summary": "; ".join(parts) + "."}
-
-
-def file_content(new_token, fmt, env_var=None):
-    """What a consumer file of the format raw, env or json holds (the template format is rendered by the role)."""
-    if fmt == "env":
-        return "%s=%s\n" % (env_var, new_token["token"])
-    if fmt == "json":
-        return json.dumps({"clientId": new_token["client_id"], "secret": new_token["client_secret"],
-                           "token": new_token["token"]}, indent=4) + "\n"
-    return new_token["token"] + "\n"

@@ -32,7 +32,7 @@ import os
 import re
 import uuid
 
-from ansible_collections.astra.devops.plugins.module_utils._consumer import _ENV_VAR
+from ansible_collections.astra.devops.plugins.module_utils._consumer import _ENV_VAR, file_content
 from ansible_collections.astra.devops.plugins.module_utils._errors import (
     AstraError,
     AstraInputError,
@@ -41,7 +41,6 @@ from ansible_collections.astra.devops.plugins.module_utils._errors import (
     sentence,
     shown,
 )
-from ansible_collections.astra.devops.plugins.module_utils._rotation import file_content
 
 OPTION = "token_rotation_stores"
 STORE_KINDS = ("aws_secretsmanager", "vault_kv2")
@@ -106,7 +105,7 @@ def held_of(value, fmt=None):
 
 def store_value(new_token, fmt, env_var=None, current=None):
     """The value a store of format fmt holds for new_token: raw, env and json as a consumer file holds them (the rule
-    of _rotation.file_content, without the file's final newline), astra_integration as DataStax's integration reads
+    of _consumer.file_content, without the file's final newline), astra_integration as DataStax's integration reads
     it, keeping the other keys of the current value."""
     if fmt == "astra_integration":
         data = {}

@@ -23,7 +23,7 @@ description:
     link, owner and group on this host, format, mode), fails with one line naming the consumer when one is wrong, and
     reads which token the file holds. It also sets the host fact C(token_rotation_held_client_id), the client id of
     the token the file holds, or null.
-  - O(action=write) writes O(content) atomically. A temporary file in the same folder gets the content, owner, group
+  - O(action=write) writes O(new_token) in O(format) atomically. A temporary file in the same folder gets the content, owner, group
     and mode first, then replaces the file in one rename, so no reader sees a partial file or one others may read.
 attributes:
   check_mode:
@@ -47,16 +47,17 @@ options:
     description: The consumer's name in messages.
     type: str
   format:
-    description: C(token_rotation_consumer_format), checked by O(action=observe).
+    description: C(token_rotation_consumer_format), checked by O(action=observe) and used by O(action=write).
     type: str
   env_var:
-    description: C(token_rotation_consumer_env_var), checked by O(action=observe).
+    description: C(token_rotation_consumer_env_var), checked by O(action=observe) and used by O(action=write).
     type: str
   template:
     description:
-      - C(token_rotation_consumer_template), checked by O(action=observe) when O(format=template). The action plugin
-        renders it on the controller as the write step will, with the host's variables and a placeholder token that
-        works nowhere, so that a template error stops the run before any token is created.
+      - C(token_rotation_consumer_template), checked by O(action=observe) and rendered by O(action=write) when
+        O(format=template). The action plugin renders it on the controller, with the host's variables, in both
+        steps. To observe, it uses a placeholder token that works nowhere, so that a template error stops the run
+        before any token is created; to write, O(new_token).
     type: str
   mode:
     description: The file's mode, a quoted octal string such as C('0600').
@@ -68,8 +69,16 @@ options:
   group:
     description: The file's group (a name or a gid); omitted, the writing user's.
     type: str
+  new_token:
+    description:
+      - With O(action=write), the new token (C(token), C(client_id), C(client_secret)), which the action plugin turns
+        into the file's content in O(format) (O(template) rendered with it as C(token_rotation_new_token)) and hands
+        to the module as O(content). A secret, never logged or returned.
+    type: dict
   content:
-    description: What O(action=write) writes. A secret, never logged or returned.
+    description:
+      - What O(action=write) writes. The action plugin sets it from O(new_token); the role never gives it. A secret,
+        never logged or returned.
     type: str
 author:
   - Astra DevOps maintainers (@astra-devops)
@@ -106,13 +115,11 @@ held_token:
 # consumer's variables are made by the action plugin of the same name, module_utils/_consumer.py, on the controller).
 
 import errno
-import importlib
 import json
 import os
 import re
 import stat
 import sys
-import tempfile
 
 _WHOLE = re.compile(r"^\d+$")
 _HELD_TOKEN = re.compile(r"AstraCS:([A-Za-z0-9]+):[0-9A-Fa-f]+")
@@ -131,6 +138,7 @@ ARGUMENT_SPEC = dict(
     owner=dict(type="str"),
     group=dict(type="str"),
     content=dict(type="str", no_log=True),
+    new_token=dict(type="dict", no_log=True),
 )
 
 
@@ -201,6 +209,8 @@ def write(path, content, owner=None, group=None, mode="0600"):
         with open(path, "rb") as handle:
             if handle.read() == data:
                 return False
+    # Imported here, not at the top: only a write needs it, and its imports cost every observe run about 5 ms.
+    import tempfile  # pylint: disable=import-outside-toplevel
     folder, name = os.path.split(path)
     handle, temporary = tempfile.mkstemp(prefix=".%s." % name, dir=folder)  # mode 0600
     try:
@@ -251,6 +261,7 @@ def main():
         return
     # Run any other way (by ansible-test, or by hand with ANSIBLE_MODULE_ARGS), it is an ordinary module on
     # ansible.module_utils.basic, with the same options; imported by name so that ansible-core still sees WANT_JSON.
+    import importlib  # pylint: disable=import-outside-toplevel
     basic = importlib.import_module("ansible.module_utils.basic")
     module = basic.AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     result = run(module.params)

@@ -40,6 +40,13 @@ the controller: about 60 ms of CPU on a local connection, against about 250 ms f
 consumer is mostly the controller's own work, which is serial: forking a worker for each task and host (about 14 ms
 each) and computing each host's variables. More cores or more forks on a bigger controller shorten the consumers'
 part; SSH adds each host's round trips.
+
+A plugin is loaded in the forked worker that needs it, so once per task and host: a collection filter used in a
+consumer's task costs every consumer its imports again. The write step once built the file's content with the
+`rotation_file_content` filter, whose module_utils imported `requests` (about 60 ms of CPU per consumer, `python -X
+importtime`); the action plugin now builds the content itself, and the URL checks the filters need live in `_urls`,
+apart from the HTTP client. That took the rotation to 100 consumers at `-f 20` from 4.9 to about 4.2 times the
+single-consumer rotation.
 """
 
 SECTIONS = {

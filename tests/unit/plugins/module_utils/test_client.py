@@ -13,12 +13,10 @@ from ansible_collections.astra.devops.plugins.module_utils._client import (
     BACKOFF_CAP,
     AstraClient,
     _switch_scheme,
-    check_ca_path,
-    normalise_base_url,
     parse_retry_after,
     retry_delay,
-    url_credentials,
 )
+from ansible_collections.astra.devops.plugins.module_utils._urls import check_ca_path, normalise_base_url, url_credentials
 from ansible_collections.astra.devops.plugins.module_utils._errors import AstraApiError, AstraInputError
 
 

@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import grp
+import json
 import os
 import pwd
 import stat
@@ -136,3 +137,12 @@ def test_a_failed_write_is_one_line_without_the_content(tmp_path):
     found = on_host.run({"action": "write", "path": str(tmp_path / "nowhere" / "token"), "content": TOKEN})
     assert found == {"failed": True,
                      "msg": "writing %s failed: No such file or directory" % (tmp_path / "nowhere" / "token")}
+
+
+def test_file_content_of_each_format():
+    secret = "Xy-9KLmN8oPq1RsTuVwY+ZaBcDeFgHiJkLmNoPqRs.TuV-WxYz0123"
+    new = {"token": TOKEN, "client_id": "BOjPpMRcaWergiKIyHXEAymP", "client_secret": secret}
+    assert _consumer.file_content(new, "raw") == TOKEN + "\n"
+    assert _consumer.file_content(new, "env", "APP_TOKEN") == "APP_TOKEN=%s\n" % TOKEN
+    text = _consumer.file_content(new, "json")
+    assert text.endswith("}\n") and json.loads(text) == {"clientId": new["client_id"], "secret": secret, "token": TOKEN}

@@ -402,11 +402,3 @@ def test_result_in_check_mode_says_what_would_have_happened_f12():
 
 def test_result_with_a_hook_counts_every_host_as_updated():
     assert outcome(hook=True)["result"]["consumers_updated"] == HOSTS
-
-
-def test_file_content_of_each_format():
-    new = {"token": TOKEN, "client_id": "AbCdEfGhIjKlMnOpQrStUvWx", "client_secret": SECRET}
-    assert _rotation.file_content(new, "raw") == TOKEN + "\n"
-    assert _rotation.file_content(new, "env", "APP_TOKEN") == "APP_TOKEN=%s\n" % TOKEN
-    text = _rotation.file_content(new, "json")
-    assert text.endswith("}\n") and json.loads(text) == {"clientId": new["client_id"], "secret": SECRET, "token": TOKEN}
