@@ -316,30 +316,27 @@ class PlaybookRun:
             self.rc, self.stdout[-6000:], self.stderr[-3000:])
 
 
-def task(name, module, args=None, **keywords):
-    """One task as data: task('list', 'astra.devops.astra_token_info', {'description': 'x'}, register='listed')."""
+def task(name, module, args=None, register=None, no_log=False, ignore_errors=False, **keywords):
+    """One task as data: task('list', 'astra.devops.astra_token_info', {'description': 'x'}, register='listed').
+    register, no_log and ignore_errors appear in the task only when given; other keywords as they are."""
     item = {'name': name, module: dict(args or {})}
     item.update(keywords)
+    if register:
+        item['register'] = register
+    if no_log:
+        item['no_log'] = True
+    if ignore_errors:
+        item['ignore_errors'] = True
     return item
 
 
 def token(name, register=None, no_log=True, ignore_errors=False, **args):
     """An astra.devops.astra_token task (no_log by default, as the module requires for state=present)."""
-    keywords = {}
-    if register:
-        keywords['register'] = register
-    if no_log:
-        keywords['no_log'] = True
-    if ignore_errors:
-        keywords['ignore_errors'] = True
-    return task(name, 'astra.devops.astra_token', args, **keywords)
+    return task(name, 'astra.devops.astra_token', args, register, no_log, ignore_errors)
 
 
 def info(name, register=None, ignore_errors=False, **args):
-    keywords = {'register': register} if register else {}
-    if ignore_errors:
-        keywords['ignore_errors'] = True
-    return task(name, 'astra.devops.astra_token_info', args, **keywords)
+    return task(name, 'astra.devops.astra_token_info', args, register, ignore_errors=ignore_errors)
 
 
 def show(var):

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from _astra_it import play, task
+from _astra_it import play, task, token
 from _rotation import ROTATE_PLAYBOOK, Consumers, rotation_args
 
 ROLES = 'GET /v2/organizations/roles'
@@ -26,9 +26,7 @@ OTHER_DB = '0d4cd8e4-2d30-4b0c-9c39-4c2e6bdbd9b6'
 
 def role(title, check=False, ignore_errors=False, **args):
     keywords = {'check_mode': True, 'diff': True} if check else {'diff': True}
-    if ignore_errors:
-        keywords['ignore_errors'] = True
-    return task(title, 'astra.devops.astra_role', args, **keywords)
+    return task(title, 'astra.devops.astra_role', args, ignore_errors=ignore_errors, **keywords)
 
 
 def counts(emu):
@@ -196,11 +194,7 @@ def test_actions_from_a_custom_role_is_refused(emu, run_playbook):
 # --------------------------------------------------------------------------------------------------------------
 
 def scoped_token(title, description, databases, register=None, **args):
-    keywords = {'no_log': True}
-    if register:
-        keywords['register'] = register
-    return task(title, 'astra.devops.astra_token', dict(description=description, databases=databases, **args),
-                **keywords)
+    return token(title, register, description=description, databases=databases, **args)
 
 
 def show_scoped(var):

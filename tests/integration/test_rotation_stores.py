@@ -261,6 +261,18 @@ def test_check_mode_says_what_would_be_staged_and_changes_nothing(emu, run_playb
 # crash between staging and promotion
 # --------------------------------------------------------------------------------------------------------------
 
+def start_with_a_slow_verify(run_playbook, consumers, desc, stores, env, seconds, verbosity):
+    """Start a rotation whose verify command on c1 sleeps: it holds the run between staging and promotion."""
+    inventory = consumers.inventory({'c1': {'token_rotation_consumer_verify_command': 'sleep %d' % seconds}})
+    return run_playbook.start(ROTATE_PLAYBOOK, inventory=inventory, verbosity=verbosity, extra_env=env,
+                              extra_args=rotation_args(token_rotation_description=desc, token_rotation_stores=stores))
+
+
+def pending(aws_store, secret):  # pylint: disable=redefined-outer-name
+    """Whether the AWS secret has a version staged as AWSPENDING."""
+    return any('AWSPENDING' in labels for labels in aws_store.stages(secret).values())
+
+
 def test_sigkill_between_staging_and_promotion_then_a_rerun_converges(emu, run_playbook, tmp_path, aws_store,
                                                                       vault_store):  # pylint: disable=redefined-outer-name
     """The run is SIGKILLed once the new token is staged as AWSPENDING (a slow verify command on c1 holds it before
@@ -271,14 +283,11 @@ def test_sigkill_between_staging_and_promotion_then_a_rerun_converges(emu, run_p
     old, aws_secret, vault_path = seed(emu, consumers, aws_store, vault_store, desc)
     env = environment(aws_store, vault_store)
     stores = stores_of(aws_secret, vault_path)
-    inventory = consumers.inventory({'c1': {'token_rotation_consumer_verify_command': 'sleep 30'}})
-    job = run_playbook.start(ROTATE_PLAYBOOK, inventory=inventory, verbosity=1, extra_env=env,
-                             extra_args=rotation_args(token_rotation_description=desc, token_rotation_stores=stores))
+    job = start_with_a_slow_verify(run_playbook, consumers, desc, stores, env, seconds=30, verbosity=1)
 
     def staged():
         held = set(consumers.client_ids().values())
-        return any('AWSPENDING' in labels for labels in aws_store.stages(aws_secret).values()) \
-            and len(held) == 1 and old['clientId'] not in held
+        return pending(aws_store, aws_secret) and len(held) == 1 and old['clientId'] not in held
     try:
         wait_for(staged, 120, 'the new token staged in AWS and written to both files', alive=lambda: job.running)
     finally:
@@ -340,12 +349,9 @@ def test_a_failed_promotion_stops_the_run_before_any_deletion(emu, run_playbook,
     old, aws_secret, vault_path = seed(emu, consumers, aws_store, vault_store, desc)
     env = environment(aws_store, vault_store)
     stores = stores_of(aws_secret, vault_path)
-    inventory = consumers.inventory({'c1': {'token_rotation_consumer_verify_command': 'sleep 4'}})
     emu.reset_counts()
-    job = run_playbook.start(ROTATE_PLAYBOOK, inventory=inventory, verbosity=4, extra_env=env,
-                             extra_args=rotation_args(token_rotation_description=desc, token_rotation_stores=stores))
-    wait_for(lambda: any('AWSPENDING' in labels for labels in aws_store.stages(aws_secret).values()), 120,
-             'the new token staged in AWS', alive=lambda: job.running)
+    job = start_with_a_slow_verify(run_playbook, consumers, desc, stores, env, seconds=4, verbosity=4)
+    wait_for(lambda: pending(aws_store, aws_secret), 120, 'the new token staged in AWS', alive=lambda: job.running)
     aws_store.client().delete_secret(SecretId=aws_secret, ForceDeleteWithoutRecovery=True)
     run = job.wait(expect_rc=2, allowed_secret_files=consumers.paths)
     message = ' '.join(failure_messages(run))

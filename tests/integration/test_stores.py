@@ -45,14 +45,7 @@ def unique(prefix):
 
 
 def store_task(name, action, stores, register=None, no_log=False, ignore_errors=False, **args):
-    keywords = {}
-    if register:
-        keywords['register'] = register
-    if no_log:
-        keywords['no_log'] = True
-    if ignore_errors:
-        keywords['ignore_errors'] = True
-    return task(name, STORE, dict(action=action, stores=stores, **args), **keywords)
+    return task(name, STORE, dict(action=action, stores=stores, **args), register, no_log, ignore_errors)
 
 
 def show(var):

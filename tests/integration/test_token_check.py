@@ -21,12 +21,7 @@ def env(var):
 
 
 def check(name, register=None, ignore_errors=False, **args):
-    keywords = {}
-    if register:
-        keywords['register'] = register
-    if ignore_errors:
-        keywords['ignore_errors'] = True
-    return task(name, CHECK, args, **keywords)
+    return task(name, CHECK, args, register, ignore_errors=ignore_errors)
 
 
 def probes(emu):

@@ -45,8 +45,8 @@ A plugin is loaded in the forked worker that needs it, so once per task and host
 consumer's task costs every consumer its imports again. The write step once built the file's content with the
 `rotation_file_content` filter, whose module_utils imported `requests` (about 60 ms of CPU per consumer, `python -X
 importtime`); the action plugin now builds the content itself, and the URL checks the filters need live in `_urls`,
-apart from the HTTP client. That took the rotation to 100 consumers at `-f 20` from 4.9 to about 4.2 times the
-single-consumer rotation.
+apart from the HTTP client. That took the rotation to 100 consumers at `-f 20` from 4.93 times the single-consumer
+rotation (`make bench BENCH_BIG_RUNS=3` at 1f3166c) to the figure below.
 """
 
 SECTIONS = {
@@ -163,14 +163,16 @@ def plural(count, word):
 
 def header(meta):
     machine, tree = meta['machine'], meta['tree']
+    busy = '; the first is above the CPU count, so other work competed with the runs' \
+        if meta['load'][0] > machine['cpus'] else ''
     lines = [
         '- Machine: %s CPU(s), %s; %s' % (machine['cpus'], machine['cpu_model'], machine['os']),
         '- Python %s, ansible-core %s' % (machine['python'], machine['ansible_core']),
         '- Date: %s; collection: the working tree at %s%s' % (
             meta['date'], tree['commit'], ' with local changes' if tree['local_changes'] else ''),
         '- Command: `%s` (total %.0f s)' % (meta['command'], meta['total_seconds']),
-        '- Load average (1 min) at the start and at the end: %.1f and %.1f (above the CPU count, other work competed '
-        'with the runs)' % tuple(meta['load']),
+        '- Load average (1 min) before the first run and after the last: %.1f and %.1f (the second counts the '
+        'bench\'s own runs)%s' % (meta['load'][0], meta['load'][-1], busy),
         '- Each figure: the median of %s after %s (each figure says how many runs it has); a ratio is the median '
         'of the ratios within each round of alternating runs.' % (
             plural(meta['runs'], 'run'), plural(meta['warmup'], 'warm-up run')),
