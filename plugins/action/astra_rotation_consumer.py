@@ -15,6 +15,8 @@ from ansible.template import trust_as_template
 from ansible_collections.astra.devops.plugins.module_utils._consumer import consumer_problems, file_content
 from ansible_collections.astra.devops.plugins.modules.astra_rotation_consumer import ARGUMENT_SPEC
 
+NEW_TOKEN_KEYS = ("token", "client_id", "client_secret")
+
 # What a template consumer is checked with before any token exists: a token of the right shape that works nowhere.
 PLACEHOLDER_TOKEN = {
     "token": "AstraCS:PLACEHOLDERclientId:" + "0" * 64,
@@ -34,6 +36,9 @@ class ActionModule(ActionBase):
         if args["action"] == "write":
             if self._task.check_mode:  # the role never writes in check mode
                 return dict(result, changed=True)
+            if not set(NEW_TOKEN_KEYS) <= set(args["new_token"] or {}):
+                return dict(result, failed=True, msg="new_token is required with action=write, with the keys %s."
+                            % ", ".join(NEW_TOKEN_KEYS))
             try:
                 args["content"] = self._content(args, task_vars)
             except AnsibleError as error:
@@ -66,8 +71,6 @@ class ActionModule(ActionBase):
     def _content(self, args, task_vars):
         """What the file gets: the new token in the consumer's format. Built here, on the controller, rather than by
         a filter in the role: a filter would be loaded again in every forked worker, once per consumer."""
-        if args["new_token"] is None:
-            raise AnsibleError("new_token is required with action=write")
         if args["format"] == "template":
             return self._render(args["template"], task_vars, args["new_token"])
         return file_content(args["new_token"], args["format"], args["env_var"])

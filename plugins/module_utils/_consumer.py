@@ -76,7 +76,8 @@ def consumer_problems(consumer):
 
 
 def file_content(new_token, fmt, env_var=None):
-    """What a consumer file of the format raw, env or json holds (the template format is rendered by the role)."""
+    """What a consumer file of the format raw, env or json holds (a template consumer's template is rendered by the
+    astra_rotation_consumer action plugin)."""
     if fmt == "env":
         return "%s=%s\n" % (env_var, new_token["token"])
     if fmt == "json":

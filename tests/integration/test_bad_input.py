@@ -1,14 +1,14 @@
 # Copyright (c) astra.devops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Bad input (issue 4, item 4): one table of invalid inputs across astra_token, astra_token_info, astra_role_info and
-the token_rotation role.
+"""Bad input (issue 4, item 4): one table of invalid inputs across astra_token, astra_token_info, astra_role_info,
+astra_rotation_consumer and the token_rotation role.
 
 Every row must fail before any write, with one line that names the option and says what is accepted, and without a
 traceback. The whole table runs in ONE ansible-playbook run: each module row is a task with ignore_errors and a
 register, each role row an include_role inside a block whose rescue keeps the failure; a `show` task per row prints
 the result (without any secret) for the assertions here. The emulator must see no POST, PUT or DELETE at all.
 
-A row is (id, what, arguments, option): `what` is the module (token, info, role_info) or `role`; `option` is the name
+A row is (id, what, arguments, option): `what` is the module (token, info, role_info, consumer) or `role`; `option` is the name
 that must appear in the message. Arguments may hold the placeholders below, filled in at run time.
 """
 
@@ -27,6 +27,7 @@ MODULES = {
     'token': 'astra.devops.astra_token',
     'info': 'astra.devops.astra_token_info',
     'role_info': 'astra.devops.astra_role_info',
+    'consumer': 'astra.devops.astra_rotation_consumer',
 }
 # Placeholders, replaced by paths of the test's tmp dir and ids of the emulator.
 RW_ID = '<rw-role-id>'
@@ -119,6 +120,18 @@ ROWS = [
     ('role_info: validate_certs maybe', 'role_info', {'validate_certs': 'maybe'}, 'validate_certs'),
     ('role_info: api_url without scheme', 'role_info', {'api_url': 'localhost:8080'}, 'api_url'),
     ('role_info: ca_path a directory', 'role_info', {'ca_path': A_DIR}, 'ca_path'),
+    # ---- astra_rotation_consumer (internal to the role, which always gives it good options) --------------------
+    ('consumer: write without new_token', 'consumer', {'action': 'write', 'path': CONSUMER, 'format': 'raw'},
+     'new_token'),
+    ('consumer: write, new_token without client_secret', 'consumer',
+     {'action': 'write', 'path': CONSUMER, 'format': 'raw', 'new_token': {'token': 'x', 'client_id': 'y'}},
+     'new_token'),
+    ('consumer: action delete', 'consumer', {'action': 'delete', 'path': CONSUMER}, 'action'),
+    ('consumer: observe, mode 0644', 'consumer',
+     {'action': 'observe', 'path': CONSUMER, 'host': 'c1', 'format': 'raw', 'mode': '0644'},
+     'token_rotation_consumer_mode'),
+    ('consumer: observe, a relative path', 'consumer',
+     {'action': 'observe', 'path': 'app.token', 'host': 'c1', 'format': 'raw'}, 'token_rotation_consumer_path'),
     # ---- the token_rotation role (run against localhost; vars on top of a valid baseline) --------------------
     ('role: description missing', 'role', {'token_rotation_description': None}, 'token_rotation_description'),
     ('role: description blank', 'role', {'token_rotation_description': '  '}, 'token_rotation_description'),
@@ -182,14 +195,10 @@ def _row_tasks(index, name, what, args, places):
     var = 'row%02d' % index
     args = _fill(dict(args), places)
     if what != 'role':
-        keywords = {'register': var, 'ignore_errors': True}
         no_log = args.pop('_no_log', what == 'token')
-        if no_log:
-            keywords['no_log'] = True
         environment = args.pop('_environment', None)
-        if environment:
-            keywords['environment'] = environment
-        return [task(name, MODULES[what], args, **keywords), show(var)]
+        extra = {'environment': environment} if environment else {}
+        return [task(name, MODULES[what], args, var, no_log, ignore_errors=True, **extra), show(var)]
     role_vars = {
         'token_rotation_description': DESC,
         'token_rotation_roles': [RW],
