@@ -219,6 +219,19 @@ class Store(object):
     def connect(self):
         raise NotImplementedError
 
+    def _error(self, what, error):
+        """The AstraError for an exception the kind's library raised while doing `what`, with the kind's hint."""
+        raise NotImplementedError
+
+    def _call(self, what, function, **kwargs):
+        """function(**kwargs); whatever the library raises becomes this store's one-line error."""
+        try:
+            return function(**kwargs)
+        except AstraError:
+            raise
+        except Exception as error:  # pylint: disable=broad-except
+            raise self._error(what, error)
+
     # -- the interface ------------------------------------------------------------------------------------------
     def observe(self):
         raise NotImplementedError
@@ -344,14 +357,6 @@ class AwsSecretsManagerStore(Store):
                 break
         return self.fail(what + " failed", "%s: %s" % (name, error), hint)
 
-    def _call(self, what, method, **kwargs):
-        try:
-            return getattr(self.api, method)(**kwargs)
-        except AstraError:
-            raise
-        except Exception as error:  # pylint: disable=broad-except
-            raise self._error(what, error)
-
     @staticmethod
     def _not_found(error):
         response = getattr(error, "response", None)
@@ -384,7 +389,7 @@ class AwsSecretsManagerStore(Store):
         return None
 
     def _read(self, what, **kwargs):
-        answer = self._call(what, "get_secret_value", SecretId=self.secret_id, **kwargs)
+        answer = self._call(what, self.api.get_secret_value, SecretId=self.secret_id, **kwargs)
         value = answer.get("SecretString")
         self.remember(value, held_of(value, self.format)[1])
         return value
@@ -427,8 +432,8 @@ class AwsSecretsManagerStore(Store):
                 raise self.fail("it does not exist", "no secret has this ARN",
                                 "Create the secret first, or give its name to let the role create it.")
             if not check_mode:
-                self._call("creating the secret", "create_secret", Name=self.secret_id, ClientRequestToken=version,
-                           SecretString=self.value_for(new_token),
+                self._call("creating the secret", self.api.create_secret, Name=self.secret_id,
+                           ClientRequestToken=version, SecretString=self.value_for(new_token),
                            Description="Astra token, rotated by astra.devops.token_rotation")
             return {"action": "created", "changed": True, "version": version, "stage": AWS_CURRENT}
         described = self._described or {}
@@ -440,11 +445,11 @@ class AwsSecretsManagerStore(Store):
             if not check_mode:
                 move = {"RemoveFromVersionId": self._labelled(described, AWS_PENDING)} \
                     if self._labelled(described, AWS_PENDING) else {}
-                self._call("labelling the staged version AWSPENDING", "update_secret_version_stage",
+                self._call("labelling the staged version AWSPENDING", self.api.update_secret_version_stage,
                            SecretId=self.secret_id, VersionStage=AWS_PENDING, MoveToVersionId=version, **move)
             return {"action": "staged again", "changed": True, "version": version, "stage": AWS_PENDING}
         if not check_mode:
-            self._call("staging the new token as AWSPENDING", "put_secret_value", SecretId=self.secret_id,
+            self._call("staging the new token as AWSPENDING", self.api.put_secret_value, SecretId=self.secret_id,
                        ClientRequestToken=version, SecretString=self.value_for(new_token, observed.value),
                        VersionStages=[AWS_PENDING])
         return {"action": "staged", "changed": True, "version": version, "stage": AWS_PENDING}
@@ -482,13 +487,13 @@ class AwsSecretsManagerStore(Store):
             changed = True
             if not check_mode:
                 moved = {"RemoveFromVersionId": current} if current else {}
-                self._call("promoting the staged version to AWSCURRENT", "update_secret_version_stage",
+                self._call("promoting the staged version to AWSCURRENT", self.api.update_secret_version_stage,
                            SecretId=self.secret_id, VersionStage=AWS_CURRENT, MoveToVersionId=version, **moved)
         if AWS_PENDING in stages:
             changed = True
             if not check_mode:
-                self._call("removing the AWSPENDING label", "update_secret_version_stage", SecretId=self.secret_id,
-                           VersionStage=AWS_PENDING, RemoveFromVersionId=version)
+                self._call("removing the AWSPENDING label", self.api.update_secret_version_stage,
+                           SecretId=self.secret_id, VersionStage=AWS_PENDING, RemoveFromVersionId=version)
         if not check_mode:
             value = self._read("reading AWSCURRENT back", VersionStage=AWS_CURRENT)
             held, _token = held_of(value, self.format)
@@ -603,14 +608,6 @@ class VaultKv2Store(Store):
             hint = None
         # hvac's text is "<message>, on <method> <url>"; keep it (no value is in it), drop nothing else.
         return self.fail(what + " failed", "%s: %s" % (name, text or "no details"), hint)
-
-    def _call(self, what, function, **kwargs):
-        try:
-            return function(**kwargs)
-        except AstraError:
-            raise
-        except Exception as error:  # pylint: disable=broad-except
-            raise self._error(what, error)
 
     @property
     def kv(self):

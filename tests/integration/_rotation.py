@@ -212,6 +212,17 @@ class Prober(threading.Thread):
             time.sleep(self.interval)
 
 
+def wait_probing(target, job, holders, allowed_secret_files, limit=120):
+    """Probe the holders while the ansible-playbook job runs; (its run, the prober) once it ended."""
+    prober = Prober(target, holders, until=lambda: job.running, limit=limit)
+    prober.start()
+    try:
+        run = job.wait(allowed_secret_files=allowed_secret_files)
+    finally:
+        prober.stop()
+    return run, prober
+
+
 def wait_for(condition, timeout, what, interval=0.05, alive=None):
     """Poll `condition` until it is true; fail after `timeout` seconds, or as soon as `alive()` turns false."""
     deadline = time.monotonic() + timeout

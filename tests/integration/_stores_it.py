@@ -50,10 +50,10 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def _status(url, headers=None, method='GET', body=None):
+def _status(url, headers=None, method='GET', body=None, context=None):
     request = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
     try:
-        with urllib.request.urlopen(request, timeout=2) as response:
+        with urllib.request.urlopen(request, timeout=2, context=context) as response:
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
@@ -65,6 +65,7 @@ class Server:
     """One background server process, started under `timeout`, stopped by its PID."""
 
     name = 'server'
+    scheme = 'http'
 
     def __init__(self, folder):
         self.folder = Path(folder)
@@ -75,6 +76,10 @@ class Server:
 
     def command(self):
         raise NotImplementedError
+
+    @property
+    def url(self):
+        return '%s://127.0.0.1:%s' % (self.scheme, self.port)
 
     def ready(self):
         raise NotImplementedError
@@ -127,10 +132,6 @@ class MotoServer(Server):
 
     def command(self):
         return [str(BIN / 'moto_server'), '-H', '127.0.0.1', '-p', str(self.port)]
-
-    @property
-    def url(self):
-        return 'http://127.0.0.1:%s' % self.port
 
     def ready(self):
         return _status(self.url + '/moto-api/') == 200
@@ -194,10 +195,6 @@ class BaoServer(Server):
         env['HOME'] = str(self.folder)  # no ~/.vault-token or ~/.bao-token of the user
         return env
 
-    @property
-    def url(self):
-        return 'http://127.0.0.1:%s' % self.port
-
     def ready(self):
         return _status(self.url + '/v1/sys/health') == 200
 
@@ -240,6 +237,7 @@ class TlsBaoServer(BaoServer):
     """OpenBao in dev mode over TLS (-dev-tls): its CA is <folder>/tls/vault-ca.pem."""
 
     name = 'bao-tls'
+    scheme = 'https'
 
     def command(self):
         return super().command() + ['-dev-tls', '-dev-tls-cert-dir=%s' % self.cert_dir]
@@ -254,19 +252,9 @@ class TlsBaoServer(BaoServer):
     def ca_cert(self):
         return self.cert_dir / 'vault-ca.pem'
 
-    @property
-    def url(self):
-        return 'https://127.0.0.1:%s' % self.port
-
     def ready(self):
-        if not self.ca_cert.exists():
-            return False
-        context = ssl.create_default_context(cafile=str(self.ca_cert))
-        try:
-            with urllib.request.urlopen(self.url + '/v1/sys/health', timeout=2, context=context) as response:
-                return response.status == 200
-        except (urllib.error.URLError, OSError, ssl.SSLError):
-            return False
+        return self.ca_cert.exists() and _status(
+            self.url + '/v1/sys/health', context=ssl.create_default_context(cafile=str(self.ca_cert))) == 200
 
     def client(self, token=None):
         import hvac  # pylint: disable=import-outside-toplevel

@@ -34,7 +34,7 @@ import pytest
 from _astra_it import REPO, closed_port
 from _rotation import (CREATE_ROUTE, CURRENT_ORG_ROUTE, DELETE_ROUTE, FAMILY_ROLES, ROTATE_PLAYBOOK, Consumers, Prober,
                        client_id, failure_messages, family_ids, result_of, rotation_args, seed_family, token_status,
-                       wait_for)
+                       wait_for, wait_probing)
 
 ROLES = FAMILY_ROLES
 ROLES_ROUTE = 'GET /v2/organizations/roles'
@@ -106,12 +106,7 @@ def timed_rotation_with_prober(emu, run_playbook, consumers, desc, overrides=Non
     emu.reset_counts()
     started = time.monotonic()
     job = start_rotation(run_playbook, consumers, desc, overrides, **role_vars)
-    prober = Prober(emu, consumers, until=lambda: job.running, limit=120)
-    prober.start()
-    try:
-        run = job.wait(allowed_secret_files=consumers.paths)
-    finally:
-        prober.stop()
+    run, prober = wait_probing(emu, job, consumers, consumers.paths)
     return run, prober, time.monotonic() - started
 
 

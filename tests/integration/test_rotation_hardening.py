@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from _rotation import (CREATE_ROUTE, DELETE_ROUTE, FAMILY_ROLES, ROTATE_PLAYBOOK, Consumers, Prober, failure_messages,
-                       family_ids, result_of, rotation_args, seed_family, token_status, wait_for)
+from _rotation import (CREATE_ROUTE, DELETE_ROUTE, FAMILY_ROLES, ROTATE_PLAYBOOK, Consumers, failure_messages,
+                       family_ids, result_of, rotation_args, seed_family, token_status, wait_for, wait_probing)
 from test_rotation import api_counts, assert_converged, rotate, start_rotation
 
 
@@ -109,12 +109,7 @@ def test_f3_a_limited_run_never_retires_a_token_held_outside_the_limit(emu, run_
     emu.reset_counts()
     job = run_playbook.start(ROTATE_PLAYBOOK, inventory=consumers.inventory(), verbosity=2, extra_args=rotation_args(
         token_rotation_description=desc, token_rotation_allow_limit=True) + ['--limit', 'c1'])
-    prober = Prober(emu, outside, until=lambda: job.running, limit=120)
-    prober.start()
-    try:
-        run = job.wait(allowed_secret_files=consumers.paths)
-    finally:
-        prober.stop()
+    run, prober = wait_probing(emu, job, outside, consumers.paths)
     assert prober.failures == [] and prober.probes > 5, prober.failures[:10]
     assert emu.writes() == {CREATE_ROUTE: 1}, emu.writes()
     held = consumers.client_ids()

@@ -13,8 +13,9 @@ import socket
 import time
 import uuid
 
-from _rotation import (CREATE_ROUTE, DELETE_ROUTE, ROTATE_PLAYBOOK, Consumers, ConsumerFileError, Prober, client_id,
-                       failure_messages, family_ids, result_of, rotation_args, seed_family, token_status, wait_for)
+from _rotation import (CREATE_ROUTE, DELETE_ROUTE, ROTATE_PLAYBOOK, Consumers, ConsumerFileError, client_id,
+                       failure_messages, family_ids, result_of, rotation_args, seed_family, token_status, wait_for,
+                       wait_probing)
 from _stores_it import aws_store, copy_logs, vault_store  # noqa: F401 pylint: disable=unused-import
 
 FILES = {'c1': 'raw', 'c2': 'env'}
@@ -140,12 +141,7 @@ def test_mixed_family_rotates_without_an_outage(emu, run_playbook, tmp_path, aws
                              extra_env=environment(aws_store, vault_store),
                              extra_args=rotation_args(token_rotation_description=desc,
                                                       token_rotation_stores=stores_of(aws_secret, vault_path)))
-    prober = Prober(emu, holders, until=lambda: job.running, limit=180)
-    prober.start()
-    try:
-        run = job.wait(allowed_secret_files=consumers.paths)
-    finally:
-        prober.stop()
+    run, prober = wait_probing(emu, job, holders, consumers.paths, limit=180)
     seconds = time.monotonic() - started
     counts = {route: n for route, n in emu.counts().items() if n}
     astra = sum(counts.values()) - prober.probes

@@ -6,6 +6,9 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import importlib.util
+from pathlib import Path
+
 import pytest
 
 from ansible_collections.astra.devops.plugins.module_utils import _custom_roles as custom
@@ -13,6 +16,16 @@ from ansible_collections.astra.devops.plugins.module_utils._errors import AstraI
 
 ORG = "f9f4b1e0-4c05-451e-9bba-d631295a7f73"
 DB = "5b70892f-e01a-4595-98e6-19ecc9985d50"
+EMULATOR = Path(__file__).resolve().parents[3] / "emulator" / "astra_emulator.py"
+
+
+def test_the_emulator_knows_the_same_actions():
+    """The emulator stands in for the API and imports nothing of the collection, so it keeps its own list of the
+    actions the API accepts; the two lists must not drift apart."""
+    spec = importlib.util.spec_from_file_location("astra_emulator", str(EMULATOR))
+    emulator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(emulator)
+    assert emulator.KNOWN_ORG_ACTIONS == custom.ACTIONS
 
 
 @pytest.mark.parametrize("drn", [
