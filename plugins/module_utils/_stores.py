@@ -141,6 +141,10 @@ def _python():
     return sys.executable or "this Python"
 
 
+# What Store._call returns with missing_ok when what was asked for does not exist: apart from any answer.
+_ABSENT = object()
+
+
 class Observed(object):
     """What observe() found: held (client id, 'missing' or 'unknown'), version (AWS: the AWSCURRENT version id; Vault:
     the current version number, 0 when missing), token (the token held, a secret), value (the current value, a
@@ -223,13 +227,21 @@ class Store(object):
         """The AstraError for an exception the kind's library raised while doing `what`, with the kind's hint."""
         raise NotImplementedError
 
-    def _call(self, what, function, **kwargs):
-        """function(**kwargs); whatever the library raises becomes this store's one-line error."""
+    @staticmethod
+    def _absent(error):
+        """Whether the library's exception says that what was asked for does not exist."""
+        raise NotImplementedError
+
+    def _call(self, what, function, missing_ok=False, **kwargs):
+        """function(**kwargs); with missing_ok, _ABSENT when what was asked for does not exist. Anything else the
+        library raises becomes this store's one-line error."""
         try:
             return function(**kwargs)
         except AstraError:
             raise
         except Exception as error:  # pylint: disable=broad-except
+            if missing_ok and self._absent(error):
+                return _ABSENT
             raise self._error(what, error)
 
     # -- the interface ------------------------------------------------------------------------------------------
@@ -358,20 +370,16 @@ class AwsSecretsManagerStore(Store):
         return self.fail(what + " failed", "%s: %s" % (name, error), hint)
 
     @staticmethod
-    def _not_found(error):
+    def _absent(error):
         response = getattr(error, "response", None)
         return isinstance(response, dict) and (response.get("Error") or {}).get("Code") == "ResourceNotFoundException"
 
     def _describe(self):
         """describe_secret, None when the secret does not exist; refuses a secret with rotation enabled."""
-        try:
-            described = self.api.describe_secret(SecretId=self.secret_id)
-        except AstraError:
-            raise
-        except Exception as error:  # pylint: disable=broad-except
-            if self._not_found(error):
-                return None
-            raise self._error("reading the secret's description", error)
+        described = self._call("reading the secret's description", self.api.describe_secret, missing_ok=True,
+                               SecretId=self.secret_id)
+        if described is _ABSENT:
+            return None
         self._described = described
         if described.get("RotationEnabled"):
             raise AstraError(
@@ -613,29 +621,24 @@ class VaultKv2Store(Store):
     def kv(self):
         return self.api.secrets.kv.v2
 
+    @staticmethod
+    def _absent(error):
+        return type(error).__name__ == "InvalidPath"
+
     def _metadata(self):
         """The secret's metadata, None when the path has none (it does not exist)."""
-        try:
-            answer = self.kv.read_secret_metadata(path=self.path, mount_point=self.mount_point)
-        except AstraError:
-            raise
-        except Exception as error:  # pylint: disable=broad-except
-            if type(error).__name__ == "InvalidPath":
-                return None
-            raise self._error("reading the secret's metadata", error)
+        answer = self._call("reading the secret's metadata", self.kv.read_secret_metadata, missing_ok=True,
+                            path=self.path, mount_point=self.mount_point)
+        if answer is _ABSENT:
+            return None
         return (answer or {}).get("data") or {}
 
     def _read_version(self, what, version):
         """(data, value) of one version; (None, None) when that version is deleted or destroyed."""
-        try:
-            answer = self.kv.read_secret_version(path=self.path, mount_point=self.mount_point, version=version,
-                                                 raise_on_deleted_version=True)
-        except AstraError:
-            raise
-        except Exception as error:  # pylint: disable=broad-except
-            if type(error).__name__ == "InvalidPath":
-                return None, None
-            raise self._error(what, error)
+        answer = self._call(what, self.kv.read_secret_version, missing_ok=True, path=self.path,
+                            mount_point=self.mount_point, version=version, raise_on_deleted_version=True)
+        if answer is _ABSENT:
+            return None, None
         data = ((answer or {}).get("data") or {}).get("data") or {}
         value = data.get(self.key)
         value = value if isinstance(value, str) else None
