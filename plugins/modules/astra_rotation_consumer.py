@@ -23,6 +23,9 @@ description:
     link, owner and group on this host, format, mode), fails with one line naming the consumer when one is wrong, and
     reads which token the file holds. It also sets the host fact C(token_rotation_held_client_id), the client id of
     the token the file holds, or null.
+  - The module deletes the arguments file ansible-core gave it (it holds the new token with O(action=write)) as soon as
+    it has read it, so a controller killed before its clean-up leaves no copy of the token in the remote temporary
+    folder.
   - O(action=write) writes O(new_token) in O(format) atomically. A temporary file in the same folder gets the content, owner, group
     and mode first, then replaces the file in one rename, so no reader sees a partial file or one others may read.
 attributes:
@@ -253,11 +256,24 @@ def run(args):
         return {"failed": True, "msg": "%s %s failed: %s" % (verb, path, getattr(error, "strerror", None) or error)}
 
 
+def forget_args_file(path):
+    """Remove the arguments file ansible-core wrote for this run (with action=write, it holds the new token) as soon as
+    it is read, rather than when the controller cleans its temporary folder afterwards, which a controller killed
+    meanwhile never does. Only inside ansible-core's own temporary folder (ansible-tmp-*), never a file given by hand."""
+    if os.path.basename(os.path.dirname(os.path.abspath(path))).startswith("ansible-tmp-"):
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
 def main():
     if len(sys.argv) == 2 and os.path.isfile(sys.argv[1]):  # as ansible-core runs a WANT_JSON module
         with open(sys.argv[1]) as handle:
-            # The result's "failed" key, not the exit code, tells ansible-core a failure.
-            sys.stdout.write(json.dumps(run(json.load(handle))) + "\n")
+            args = json.load(handle)
+        forget_args_file(sys.argv[1])
+        # The result's "failed" key, not the exit code, tells ansible-core a failure.
+        sys.stdout.write(json.dumps(run(args)) + "\n")
         return
     # Run any other way (by ansible-test, or by hand with ANSIBLE_MODULE_ARGS), it is an ordinary module on
     # ansible.module_utils.basic, with the same options; imported by name so that ansible-core still sees WANT_JSON.

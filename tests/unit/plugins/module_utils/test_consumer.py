@@ -12,6 +12,8 @@ import json
 import os
 import pwd
 import stat
+import subprocess
+import sys
 
 import pytest
 
@@ -146,3 +148,23 @@ def test_file_content_of_each_format():
     assert _consumer.file_content(new, "env", "APP_TOKEN") == "APP_TOKEN=%s\n" % TOKEN
     text = _consumer.file_content(new, "json")
     assert text.endswith("}\n") and json.loads(text) == {"clientId": new["client_id"], "secret": secret, "token": TOKEN}
+
+
+def run_as_ansible_core_does(args_file):
+    """The module run as ansible-core runs a WANT_JSON module: its Python, the module file, the arguments file."""
+    done = subprocess.run([sys.executable, on_host.__file__, str(args_file)], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
+def test_a_run_removes_its_arguments_file_with_the_token_as_soon_as_it_is_read(tmp_path):
+    """The arguments file holds the new token: gone before the run ends, so a controller killed before its clean-up
+    leaves no copy behind. A file given by hand, outside ansible-core's ansible-tmp-* folder, is kept."""
+    target = tmp_path / "app.token"
+    for folder, kept in ((tmp_path / "ansible-tmp-1796018668.44-10999-2635", False), (tmp_path / "by-hand", True)):
+        folder.mkdir()
+        args_file = folder / "args"
+        args_file.write_text(json.dumps({"action": "write", "path": str(target), "content": TOKEN + "\n",
+                                         "mode": "0600"}))
+        assert "failed" not in run_as_ansible_core_does(args_file)
+        assert target.read_text() == TOKEN + "\n"
+        assert args_file.exists() is kept, folder
