@@ -25,6 +25,10 @@ description:
     does not count as privileged.
   - V(wide_scoped_role) is a token holding a custom role named as the portal names a database-scoped role
     (C(<database name> Database Administrator)) that reaches every database (a C(db:*) resource).
+  - V(deleted_role) is a token holding a role id that the role list does not know, a role deleted (for example with
+    M(astra.devops.astra_role) and C(force)) while the token held it: the token has none of its permissions, and a
+    rotation cannot carry the role over. The finding names the role ids. With an empty role list nothing is
+    compared, so no token gets it.
   - Each token's row has C(reach), what its roles reach, V(all databases), V(databases) (then C(databases) lists
     their ids) or V(no database), read from the roles' resources (custom roles resolved by id).
   - V(multiple_in_family) is a description held by more than one token, an unfinished rotation or a duplicate.
@@ -156,7 +160,8 @@ _value:
       contains:
         kind:
           description: >-
-            V(never_expires), V(old), V(expiring_soon), V(expired), V(privileged) or V(multiple_in_family).
+            V(never_expires), V(old), V(expiring_soon), V(expired), V(privileged), V(wide_scoped_role),
+            V(deleted_role) or V(multiple_in_family).
           type: str
         client_ids:
           description: The client ids concerned, one except for V(multiple_in_family).
@@ -179,10 +184,16 @@ _value:
           type: list
           elements: str
           returned: for V(privileged)
+        role_ids:
+          description: For V(deleted_role), the ids of the roles that no longer exist.
+          type: list
+          elements: str
+          returned: for V(deleted_role)
     counts:
       description: The number of findings of each kind, every kind present (zero when none).
       type: dict
-      sample: {never_expires: 2, old: 1, expiring_soon: 0, expired: 0, privileged: 1, multiple_in_family: 1}
+      sample: {never_expires: 2, old: 1, expiring_soon: 0, expired: 0, privileged: 1, wide_scoped_role: 0,
+               deleted_role: 1, multiple_in_family: 1}
     total:
       description: The number of findings.
       type: int
@@ -202,7 +213,8 @@ from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.astra.devops.plugins.module_utils._custom_roles import SCOPED_NAME, reach
 
-KINDS = ("never_expires", "old", "expiring_soon", "expired", "privileged", "wide_scoped_role", "multiple_in_family")
+KINDS = ("never_expires", "old", "expiring_soon", "expired", "privileged", "wide_scoped_role", "deleted_role",
+         "multiple_in_family")
 DEFAULT_PRIVILEGED_ACTIONS = ("org-token-write", "org-role-write", "org-role-delete", "enterprise-token-write")
 
 
@@ -297,6 +309,14 @@ def _wide_scoped_roles(token, roles_by_id):
     return names
 
 
+def _deleted_roles(token, roles_by_id):
+    """The token's role ids that the role list does not know (lower case); none when there is no list to compare."""
+    if not roles_by_id:
+        return []
+    return [to_text(role_id).lower() for role_id in token.get("roles") or []
+            if to_text(role_id).lower() not in roles_by_id]
+
+
 def token_audit(tokens, roles, max_age_days=90, expiring_within_days=30, privileged_actions=None,
                 ignore_descriptions=None, ignore_client_ids=None):
     tokens = _records(tokens, "tokens", "client_id")
@@ -346,6 +366,12 @@ def token_audit(tokens, roles, max_age_days=90, expiring_within_days=30, privile
             by_kind["wide_scoped_role"].append(_finding("wide_scoped_role", row, (
                 "holds the custom role '%s', named for one database, which reaches every database (db:*)" % name),
                 roles=[name]))
+        deleted = _deleted_roles(token, roles_by_id)
+        if deleted:
+            by_kind["deleted_role"].append(_finding("deleted_role", row, (
+                "holds the role %s, which no longer exists: the token has none of its permissions, and a rotation "
+                "cannot carry it over (give the family its roles with token_rotation_roles)" % ", ".join(deleted)),
+                role_ids=deleted))
         if description:
             families.setdefault(description, []).append(row)
 
@@ -380,8 +406,35 @@ def token_audit(tokens, roles, max_age_days=90, expiring_within_days=30, privile
     }
 
 
+# What Markdown (CommonMark, GFM tables) could read as inline syntax: code, emphasis, links and images, table cells,
+# strike-through. Backslash-escaped, each is text. < > & " become entities (raw HTML, autolinks, entities). Block
+# syntax (#, -, 1.) needs a line start, which a cell never is: line breaks become spaces.
+_MARKDOWN_SPECIALS = frozenset("\\`*_[]()!|~")
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
+
+
+def markdown_cell(value, empty="-"):
+    """Text from users (descriptions, role names) as inert Markdown on one line, for a table cell or a list item:
+    HTML specials as entities, Markdown specials backslash-escaped, line breaks and other controls as spaces."""
+    if value is None or value == "":
+        return empty
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return to_text(value)
+    out = []
+    for char in to_text(value):
+        if char in _HTML:
+            out.append(_HTML[char])
+        elif char in _MARKDOWN_SPECIALS:
+            out.append("\\" + char)
+        elif ord(char) < 32 or ord(char) == 127:
+            out.append(" ")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
 class FilterModule(object):
-    """The token audit filter."""
+    """The token audit filter, and the escaping its Markdown report uses."""
 
     def filters(self):
-        return {"token_audit": token_audit}
+        return {"token_audit": token_audit, "markdown_cell": markdown_cell}

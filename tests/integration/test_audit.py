@@ -89,7 +89,7 @@ def test_audit_reports_exactly_the_expected_findings(emu, run_playbook, tmp_path
 
     assert found(report) == expected(ids)
     assert report['counts'] == {'never_expires': 3, 'old': 2, 'expiring_soon': 1, 'expired': 1, 'privileged': 5,
-                                'wide_scoped_role': 0, 'multiple_in_family': 1}
+                                'wide_scoped_role': 0, 'deleted_role': 0, 'multiple_in_family': 1}
     assert report['total'] == 13 and report['token_count'] == len(ids) and report['ignored_count'] == 0
     assert report['generated_at'].endswith('Z')
     by_kind = {(f['kind'], tuple(f['client_ids'])): f for f in report['findings']}
@@ -121,7 +121,7 @@ def test_audit_reports_exactly_the_expected_findings(emu, run_playbook, tmp_path
     summary = run.result('Summarise the audit')['msg']
     assert summary[0] == '%d tokens audited (0 ignored): 13 findings.' % len(ids)
     assert summary[1] == ('never_expires: 3, old: 2, expiring_soon: 1, expired: 1, privileged: 5, '
-                          'wide_scoped_role: 0, multiple_in_family: 1')
+                          'wide_scoped_role: 0, deleted_role: 0, multiple_in_family: 1')
     assert run.status(FAIL_TASK) == 'skipped'
     counts = emu.counts()
     assert counts == {'GET /v2/tokens': 1, 'GET /v2/organizations/roles': 2}, counts  # reads only
@@ -187,3 +187,25 @@ def test_custom_roles_are_resolved_into_each_tokens_reach(emu, run_playbook, tmp
     assert '| databases: %s |' % db in markdown
     for role_id in roles.values():
         emu.api('DELETE', '/v2/organizations/roles/%s' % role_id)
+
+
+def test_a_token_whose_role_was_deleted_and_a_nasty_description_in_the_reports(emu, run_playbook, tmp_path):
+    """A role deleted while a token holds it is a deleted_role finding naming its id; a description with HTML, a
+    Markdown link and a pipe is text in the Markdown report (and as it is in the JSON report)."""
+    role_id = custom_role(emu, 'it-doomed-role', ['db-cql'])
+    orphan = emu.mint(roles=[role_id], description='it-orphan', expires_in_days=100)['clientId']
+    status, _body = emu.api('DELETE', '/v2/organizations/roles/%s' % role_id)
+    assert status in (200, 204)
+    nasty = '<script>alert(1)</script> [click](https://evil.example/x) a|b'
+    tricky = emu.mint(roles=[RO], description=nasty)['clientId']
+    folder = tmp_path / 'reports'
+    run_playbook(PLAYBOOK, extra_args=extra_vars(audit_report_dir=str(folder)))
+    markdown, report = read_reports(folder)
+    deleted = [f for f in report['findings'] if f['kind'] == 'deleted_role']
+    assert [(f['client_ids'], f['role_ids']) for f in deleted] == [([orphan], [role_id])], deleted
+    assert report['counts']['deleted_role'] == 1
+    rows = {row['client_id']: row for row in report['tokens']}
+    assert rows[orphan]['findings'] == ['deleted_role'] and rows[tricky]['description'] == nasty
+    assert '<script' not in markdown and '](' not in markdown.replace('\\](', '')
+    row = next(line for line in markdown.splitlines() if line.startswith('| %s |' % tricky))
+    assert '&lt;script&gt;alert\\(1\\)&lt;/script&gt; \\[click\\]\\(https://evil.example/x\\) a\\|b' in row, row

@@ -84,7 +84,7 @@ def test_every_kind_on_a_seeded_set():
         ("never_expires", "ALL"), ("old", "ALL"), ("privileged", "ALL"),
     }
     assert audit["counts"] == {"never_expires": 2, "old": 2, "expiring_soon": 1, "expired": 1, "privileged": 5,
-                               "wide_scoped_role": 0, "multiple_in_family": 1}
+                               "wide_scoped_role": 0, "deleted_role": 0, "multiple_in_family": 1}
     assert audit["total"] == 12 and audit["token_count"] == 14 and audit["ignored_count"] == 0
     assert [f["kind"] for f in audit["findings"]] == sorted((f["kind"] for f in audit["findings"]), key=KINDS.index)
     family = [f for f in audit["findings"] if f["kind"] == "multiple_in_family"]
@@ -106,8 +106,9 @@ def test_privileged_names_roles_and_rights():
 
 def test_privileged_actions_can_be_chosen_and_unknown_roles_do_not_count():
     tokens = [tok("READER", "t", roles=[TOKEN_READER]), tok("GHOST", "x", roles=["not-a-known-role"])]
-    assert pairs(token_audit(tokens, ROLES, privileged_actions=["org-token-read"])) == {("privileged", "READER")}
-    assert token_audit(tokens, ROLES)["total"] == 0
+    assert pairs(token_audit(tokens, ROLES, privileged_actions=["org-token-read"])) == {
+        ("privileged", "READER"), ("deleted_role", "GHOST")}
+    assert token_audit(tokens, ROLES)["counts"]["privileged"] == 0
     assert token_audit(tokens, ROLES)["tokens"][1]["role_names"] == ["not-a-known-role"]
 
 
@@ -211,3 +212,92 @@ def test_reach_of_custom_roles_and_a_wide_role_named_for_one_database():
     wide = [f for f in audit["findings"] if f["kind"] == "wide_scoped_role"]
     assert [(f["client_ids"], f["roles"]) for f in wide] == [(["WIDE"], ["billing Database Administrator"])]
     assert "reaches every database (db:*)" in wide[0]["detail"]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# a token whose role was deleted
+# --------------------------------------------------------------------------------------------------------------
+
+GONE_ROLE = "5b3f3e8f-0000-4000-8000-0000000000ff"
+
+
+def test_a_token_whose_role_was_deleted_gets_a_deleted_role_finding():
+    audit = token_audit([tok("ORPHAN", "orphan", roles=[RO, GONE_ROLE.upper()]), tok("FINE", "fine")], ROLES)
+    assert pairs(audit) == {("deleted_role", "ORPHAN")}
+    (finding,) = audit["findings"]
+    assert finding["role_ids"] == [GONE_ROLE]
+    assert GONE_ROLE in finding["detail"] and "no longer exists" in finding["detail"]
+    rows = dict((row["client_id"], row) for row in audit["tokens"])
+    assert rows["ORPHAN"]["findings"] == ["deleted_role"]
+    assert audit["counts"]["deleted_role"] == 1 and "deleted_role" in KINDS
+
+
+def test_no_deleted_role_finding_without_a_roles_list_or_for_an_ignored_token():
+    orphan = tok("ORPHAN", "orphan", roles=[GONE_ROLE])
+    assert token_audit([orphan], [])["counts"]["deleted_role"] == 0  # nothing to compare with
+    assert token_audit([orphan], ROLES, ignore_client_ids=["ORPHAN"])["total"] == 0
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the Markdown report: user-controlled text is escaped
+# --------------------------------------------------------------------------------------------------------------
+
+NASTY = [
+    "<script>alert(1)</script>",
+    "[click me](https://evil.example/steal)",
+    "![img](https://evil.example/x.png)",
+    "a | b | c",
+    "line one\nline two\r\n# heading",
+    "**bold** _em_ `code` ~~strike~~ <b>html</b> &amp; \\",
+    "<https://evil.example/autolink>",
+]
+
+
+@pytest.mark.parametrize("text", NASTY)
+def test_markdown_cell_escapes_html_and_markdown(text):
+    from ansible_collections.astra.devops.plugins.filter.token_audit import markdown_cell
+    cell = markdown_cell(text)
+    assert "<" not in cell and ">" not in cell and "\n" not in cell and "\r" not in cell
+    for special in "[]()|*_`~!":
+        assert all(cell[i - 1] == "\\" for i, char in enumerate(cell) if char == special), (special, cell)
+    assert "&" not in cell.replace("&lt;", "").replace("&gt;", "").replace("&amp;", "")
+
+
+def test_markdown_cell_of_nothing_is_a_dash_and_numbers_stay_numbers():
+    from ansible_collections.astra.devops.plugins.filter.token_audit import markdown_cell
+    assert markdown_cell(None) == "-" and markdown_cell("") == "-" and markdown_cell(12) == "12"
+    assert markdown_cell("plain-name 1.2, 2026-01-01T00:00:00Z") == "plain-name 1.2, 2026-01-01T00:00:00Z"
+    assert FilterModule().filters()["markdown_cell"] is markdown_cell
+
+
+def render_report(audit):
+    """playbooks/templates/token-audit.md.j2 rendered as the audit playbook renders it (the collection's filters under
+    their full names)."""
+    import os
+
+    import jinja2
+
+    folder = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "playbooks", "templates")
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(folder), trim_blocks=True, lstrip_blocks=False)
+    env.filters.update(dict(("astra.devops." + name, function) for name, function in FilterModule().filters().items()))
+    return env.get_template("token-audit.md.j2").render(audit=audit, audit_generated_at="2026-01-01T00:00:00Z")
+
+
+def test_the_markdown_report_escapes_nasty_descriptions_and_role_names():
+    roles = ROLES + [{"id": GONE_ROLE.replace("ff", "fe"), "name": "[evil](https://evil.example) <i>role</i>",
+                      "actions": ["org-token-write"]}]
+    tokens = [tok("NASTY%d" % index, text, roles=[roles[-1]["id"]]) for index, text in enumerate(NASTY)]
+    tokens.append(tok("FAMILY1", NASTY[0]))
+    tokens.append(tok("FAMILY2", NASTY[0]))
+    for record in tokens:
+        record["role_names"] = None  # looked up from the roles list
+    audit = token_audit(tokens, roles, ignore_descriptions=[NASTY[1]])
+    report = render_report(audit)
+    assert "<script" not in report and "<i>" not in report and "<b>" not in report and "<https" not in report
+    assert "](" not in report.replace("\\](", "") and "[evil]" not in report
+    rows = [line for line in report.splitlines() if line.startswith("| NASTY") or line.startswith("| FAMILY")]
+    assert len(rows) == len(tokens), report
+    for line in rows:  # every row keeps its 7 columns: no unescaped | from the text
+        unescaped = [i for i, char in enumerate(line) if char == "|" and line[i - 1] != "\\"]
+        assert len(unescaped) == 8, line
+    assert "&lt;script&gt;alert\\(1\\)&lt;/script&gt;" in report
