@@ -12,7 +12,8 @@ from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 from ansible.template import trust_as_template
 
-from ansible_collections.astra.devops.plugins.module_utils._consumer import consumer_problems, file_content
+from ansible_collections.astra.devops.plugins.module_utils._consumer import CONSUMER_FORMATS, consumer_problems
+from ansible_collections.astra.devops.plugins.module_utils._errors import shown
 from ansible_collections.astra.devops.plugins.modules.astra_rotation_consumer import ARGUMENT_SPEC
 
 NEW_TOKEN_KEYS = ("token", "client_id", "client_secret")
@@ -39,14 +40,21 @@ class ActionModule(ActionBase):
             if not set(NEW_TOKEN_KEYS) <= set(args["new_token"] or {}):
                 return dict(result, failed=True, msg="new_token is required with action=write, with the keys %s."
                             % ", ".join(NEW_TOKEN_KEYS))
-            try:
-                args["content"] = self._content(args, task_vars)
-            except AnsibleError as error:
-                return dict(result, failed=True, msg="Rendering token_rotation_consumer_template %s failed: %s" % (
-                    args["template"], error))
-            keep = ("action", "path", "content", "owner", "group", "mode")
+            if args["format"] not in CONSUMER_FORMATS:
+                return dict(result, failed=True, msg="format must be one of %s with action=write, got '%s'."
+                            % (", ".join(CONSUMER_FORMATS), shown(args["format"])))
+            if args["format"] == "template":
+                try:
+                    args["content"] = self._render(args["template"], task_vars, args["new_token"])
+                except AnsibleError as error:
+                    return dict(result, failed=True, msg="Rendering token_rotation_consumer_template %s failed: %s"
+                                % (args["template"], error))
+                keep = ("action", "path", "content", "owner", "group", "mode")
+            else:
+                # The module builds the content from the file as it is on the consumer, keeping its other values.
+                keep = ("action", "path", "format", "env_var", "new_token", "owner", "group", "mode")
         else:
-            keep = ("action", "path", "owner", "group")
+            keep = ("action", "path", "format", "env_var", "owner", "group")
         found = self._execute_module(module_args=dict((name, args[name]) for name in keep), task_vars=task_vars)
         if found.get("failed") or args["action"] == "write":
             if found.get("failed") and args["action"] == "observe":
@@ -57,7 +65,8 @@ class ActionModule(ActionBase):
             "host", "path", "format", "env_var", "template", "mode", "owner", "group"))
         if args["format"] == "template" and args["template"]:
             consumer["template_error"] = self._template_error(args["template"], task_vars)
-        consumer.update((name, found.get(name)) for name in ("path_stat", "dir_stat", "owner_found", "group_found"))
+        consumer.update((name, found.get(name)) for name in (
+            "path_stat", "dir_stat", "owner_found", "group_found", "content_problem"))
         problems = consumer_problems(consumer)
         if problems:
             return dict(result, failed=True, msg=" ".join(problems))
@@ -67,13 +76,6 @@ class ActionModule(ActionBase):
         if token:
             result["held_token"] = token
         return result
-
-    def _content(self, args, task_vars):
-        """What the file gets: the new token in the consumer's format. Built here, on the controller, rather than by
-        a filter in the role: a filter would be loaded again in every forked worker, once per consumer."""
-        if args["format"] == "template":
-            return self._render(args["template"], task_vars, args["new_token"])
-        return file_content(args["new_token"], args["format"], args["env_var"])
 
     def _template_error(self, template, task_vars):
         """What rendering the consumer's template with the placeholder token says, as the write step renders it;

@@ -24,7 +24,8 @@ def consumer_problems(consumer):
 
     consumer: host, path, format, env_var, template, template_error (what rendering it with a placeholder token
     said, or None), mode, owner, owner_found, group, group_found, path_stat and dir_stat (the stat results of the
-    file, without following a link, and of its folder)."""
+    file, without following a link, and of its folder), content_problem (why the module would not write the file back
+    in its format: other values a raw file holds, a JSON array, a variable set twice; never the content), or None."""
     path = consumer.get("path")
     if not path:
         return []
@@ -69,6 +70,8 @@ def consumer_problems(consumer):
         problems.append(
             "token_rotation_consumer_mode must be a quoted octal mode that gives others no access, such as '0600' or "
             "'0640', got '%s'%s." % (shown(mode), " (a number: quote it)" if isinstance(mode, int) else ""))
+    if consumer.get("content_problem") and fmt in CONSUMER_FORMATS:
+        problems.append(consumer["content_problem"])
     for kind in ("owner", "group"):
         if consumer.get(kind) and consumer.get(kind + "_found") is False:
             problems.append("token_rotation_consumer_%s '%s' does not exist on this host." % (kind, shown(consumer[kind])))

@@ -128,6 +128,190 @@ _WHOLE = re.compile(r"^\d+$")
 _HELD_TOKEN = re.compile(r"AstraCS:([A-Za-z0-9]+):[0-9A-Fa-f]+")
 # A token file is small; reading more than this would only be a mistake (a wrong path).
 READ_LIMIT = 1024 * 1024
+# The formats whose content the module builds from the current file (a template is rendered on the controller).
+BUILT_FORMATS = ("raw", "env", "json")
+# One line of an env file that sets a variable: NAME=value or export NAME=value, spaces allowed around them.
+_ASSIGNMENT = re.compile(r"^(?P<lead>[ \t]*(?:export[ \t]+)?)(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<eq>[ \t]*=)"
+                         r"(?P<rest>.*)$", re.S)
+# What follows its '=': the value, bare or quoted, on that one line, then nothing or a comment after a space.
+_ENV_VALUE = re.compile(r"""^(?P<pre>[ \t]*)(?:"(?P<dq>(?:[^"\\]|\\.)*)"|'(?P<sq>[^']*)'|(?P<bare>(?:[^\s'"\\#][^\s'"\\]*)?))"""
+                        r"(?P<tail>[ \t]*|[ \t]+#.*)$", re.S)
+_JSON_KEYS = ("clientId", "secret", "token")
+
+
+class ShapeError(ValueError):
+    """The file holds something its format would not write back as it is (other lines in a raw file, a JSON array,
+    the variable set twice). The message says what, never the file's content."""
+
+
+def _is_token(value):
+    return isinstance(value, str) and _HELD_TOKEN.fullmatch(value) is not None
+
+
+def _env_lines(text, env_var):
+    """(lines, [(index, match of the value)] of the variable's lines): each line without its '\n'; a value that is
+    not of a form the role rewrites raises ShapeError naming the line."""
+    lines = text.split("\n")
+    found = []
+    for index, line in enumerate(lines):
+        assignment = _ASSIGNMENT.match(line[:-1] if line.endswith("\r") else line)
+        if not assignment or assignment.group("name") != env_var:
+            continue
+        value = _ENV_VALUE.match(assignment.group("rest"))
+        if not value:
+            raise ShapeError(
+                "sets %s on line %d in a form the role does not rewrite: accepted are NAME=value and export "
+                "NAME=value, the value bare or in single or double quotes, on one line, then nothing or a # comment."
+                % (env_var, index + 1))
+        found.append((index, assignment, value))
+    if len(found) > 1:
+        numbers = [str(index + 1) for index, _assignment, _value in found]
+        raise ShapeError("sets %s on lines %s and %s: the role cannot tell which one the application reads. Keep one "
+                         "of them." % (env_var, ", ".join(numbers[:-1]), numbers[-1]))
+    return lines, found
+
+
+def _json_object(text):
+    """The JSON object a json consumer file holds ({} when it is empty); ShapeError for anything else."""
+    if not text.strip():
+        return {}
+
+    def pairs(items):
+        if len(set(key for key, _value in items)) < len(items):
+            raise ShapeError("has the same key twice in one object, which writing it back would lose: keep one.")
+        return dict(items)
+
+    try:
+        data = json.loads(text, object_pairs_hook=pairs)
+    except ValueError as error:
+        if isinstance(error, ShapeError):
+            raise
+        data = ShapeError
+    if not isinstance(data, dict):
+        raise ShapeError(
+            "is not a JSON object but %s: the role writes clientId, secret and token into a JSON object and keeps its "
+            "other keys. Use format template for a file of another shape." % _json_kind(data))
+    for key in _JSON_KEYS:
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise ShapeError("holds %s under the key %s, where the role writes a string. Use format template for a "
+                             "file of another shape." % (_json_kind(data[key]), key))
+    return data
+
+
+def _json_kind(value):
+    """What a JSON value is, in words (never the value)."""
+    if value is ShapeError:
+        return "text that is not JSON"
+    for kind, name in ((bool, "a JSON boolean"), (dict, "a JSON object"), (list, "a JSON array"),
+                       (str, "a JSON string"), ((int, float), "a JSON number")):
+        if isinstance(value, kind):
+            return name
+    return "JSON null"
+
+
+def _raw_refusal(text):
+    """Why a raw consumer file is not one token (None when it is empty or holds one)."""
+    stripped = text.strip()
+    if not stripped or _is_token(stripped):
+        return None
+    lines = [line for line in stripped.splitlines() if line.strip()]
+    if len(lines) > 1:
+        what = "%d lines" % len(lines)
+    elif stripped[0] in "{[":
+        what = "a JSON object" if stripped[0] == "{" else "a JSON array"
+    elif _ASSIGNMENT.match(stripped):
+        what = "a NAME=value line"
+    else:
+        what = "a value that is not an Astra token"
+    return ("holds something other than one token (%s), which format raw would overwrite. To keep the file's other "
+            "values, use format env (the token on a NAME=token line), json (the clientId, secret and token keys of a "
+            "JSON object) or template; if the file is only the token's, empty it." % what)
+
+
+def new_content(text, fmt, env_var, new_token):
+    """The consumer file's new text: new_token (token, client_id, client_secret) put into its current text in the
+    format fmt (raw, env or json), every other value kept as it was. An empty text gets what an empty file always got.
+    Raises ShapeError when the file holds something the format cannot write back as it is."""
+    if fmt == "env":
+        lines, found = _env_lines(text, env_var)
+        if not text.strip():
+            return "%s=%s\n" % (env_var, new_token["token"])
+        if not found:
+            newline = "\r\n" if lines[0].endswith("\r") else "\n"
+            return text + ("" if text.endswith("\n") else newline) + "%s=%s%s" % (env_var, new_token["token"], newline)
+        index, assignment, value = found[0]
+        quote = '"' if value.group("dq") is not None else "'" if value.group("sq") is not None else ""
+        lines[index] = "".join((assignment.group("lead"), env_var, assignment.group("eq"), value.group("pre"), quote,
+                                new_token["token"], quote, value.group("tail"),
+                                "\r" if lines[index].endswith("\r") else ""))
+        return "\n".join(lines)
+    if fmt == "json":
+        data = _json_object(text)
+        data.update((("clientId", new_token["client_id"]), ("secret", new_token["client_secret"]),
+                     ("token", new_token["token"])))
+        return json.dumps(data, indent=4, ensure_ascii=False) + "\n"
+    problem = _raw_refusal(text)
+    if problem:
+        raise ShapeError(problem)
+    return new_token["token"] + "\n"
+
+
+def held_token(text, fmt, env_var):
+    """The token the file holds where its format keeps it (the env variable's line, the json key token, the whole
+    raw file; anywhere in a template's file), or None. Another variable's or key's token is not the one held."""
+    try:
+        if fmt == "env":
+            _lines, found = _env_lines(text, env_var)
+            value = found[0][2] if found else None
+            token = value and next(group for group in value.group("dq", "sq", "bare") if group is not None)
+        elif fmt == "json":
+            token = _json_object(text).get("token")
+        elif fmt == "raw":
+            token = text.strip()
+        else:
+            match = _HELD_TOKEN.search(text)
+            token = match.group(0) if match else None
+    except ShapeError:
+        return None
+    return token if _is_token(token) else None
+
+
+def held(text, fmt, env_var):
+    """(held, token): the client id held, 'missing' (no file: text None) or 'unknown' (no token where the format
+    keeps it); and that token (a secret: for the role's probes and scrubs only)."""
+    if text is None:
+        return "missing", None
+    token = held_token(text, fmt, env_var)
+    return (token.split(":")[1], token) if token else ("unknown", None)
+
+
+def read_text(path):
+    """The file's text (bytes that are not UTF-8 kept as they are, for writing back), never through a link; and
+    whether it is larger than READ_LIMIT (then only its start is read)."""
+    handle = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(handle, "rb") as stream:
+        data = stream.read(READ_LIMIT + 1)
+    return data[:READ_LIMIT].decode("utf-8", "surrogateescape"), len(data) > READ_LIMIT
+
+
+def content_problem(path, text, too_large, fmt, env_var):
+    """Why the file cannot be written back in its format, in one line naming the path and the format; or None."""
+    if fmt not in BUILT_FORMATS or (fmt == "env" and not env_var):
+        return None
+    if too_large:
+        problem = "is larger than 1 MiB, too large for a token file (a wrong path?)."
+    else:
+        try:
+            new_content(text, fmt, env_var, PLACEHOLDER)
+            return None
+        except ShapeError as error:
+            problem = str(error)
+    return "token_rotation_consumer_path %s (format %s) %s" % (path, fmt, problem)
+
+
+# What observe builds the content with, to judge the file writable in the exact form the write step will give it.
+PLACEHOLDER = {"token": "AstraCS:PLACEHOLDER:" + "0" * 64, "client_id": "PLACEHOLDER", "client_secret": "PLACEHOLDER"}
+
 
 # The options; the action plugin checks a task's arguments against them on the controller.
 ARGUMENT_SPEC = dict(
@@ -184,17 +368,6 @@ def account_id(name, database):
     return pwd.getpwnam(str(name)).pw_uid if database == "passwd" else grp.getgrnam(str(name)).gr_gid
 
 
-def held(path, exists):
-    """(held, token): the client id held, 'missing' (no file yet) or 'unknown' (no token in it); and the first token
-    in the file (a secret: for the role's probes and scrubs only)."""
-    if not exists:
-        return "missing", None
-    with open(path, "rb") as handle:
-        text = handle.read(READ_LIMIT).decode("utf-8", "replace")
-    match = _HELD_TOKEN.search(text)
-    return (match.group(1), match.group(0)) if match else ("unknown", None)
-
-
 def write(path, content, owner=None, group=None, mode="0600"):
     """Write content to path atomically: a temporary file in the same folder gets the content, owner, group and mode
     first, then replaces path in one rename, so no reader ever sees a partial file or one that others may read.
@@ -240,6 +413,7 @@ def write(path, content, owner=None, group=None, mode="0600"):
 def run(args):
     """The result of one run, as a dict; the options were checked by the action plugin."""
     path = args["path"]
+    fmt, env_var = args.get("format"), args.get("env_var")
     try:
         if args["action"] == "observe":
             path_facts, dir_facts = path_stat(path)
@@ -247,13 +421,34 @@ def run(args):
                      "owner_found": account_exists(args.get("owner"), "passwd"),
                      "group_found": account_exists(args.get("group"), "group")}
             if path_facts["exists"] and path_facts["isreg"]:
-                found["held"], found["held_token"] = held(path, True)
+                text, too_large = read_text(path)
+                found["held"], found["held_token"] = held(text, fmt, env_var)
+                problem = content_problem(path, text, too_large, fmt, env_var)
+                if problem:
+                    found["content_problem"] = problem
             return found
-        return {"changed": write(path, args.get("content") or "", args.get("owner"), args.get("group"),
-                                 args.get("mode", "0600"))}
+        content = args.get("content")
+        if content is None:
+            # Built here, from the file as it is now, so that every other value in it is kept.
+            text, too_large = current_text(path)
+            problem = content_problem(path, text, too_large, fmt, env_var)
+            if problem:
+                return {"failed": True, "msg": "not writing: %s" % problem}
+            content = new_content(text, fmt, env_var, args["new_token"])
+        return {"changed": write(path, content or "", args.get("owner"), args.get("group"), args.get("mode", "0600"))}
     except (IOError, OSError, KeyError, ValueError) as error:
         verb = "reading" if args["action"] == "observe" else "writing"
         return {"failed": True, "msg": "%s %s failed: %s" % (verb, path, getattr(error, "strerror", None) or error)}
+
+
+def current_text(path):
+    """read_text of a file that may not exist yet (then empty); a link is left to write(), which refuses it."""
+    try:
+        return read_text(path)
+    except OSError as error:
+        if error.errno in (errno.ENOENT, errno.ELOOP):
+            return "", False
+        raise
 
 
 def forget_args_file(path):

@@ -48,20 +48,122 @@ def test_a_link_found_by_path_stat_is_a_consumer_problem(tmp_path):
     assert "is a symbolic link (to /etc/passwd)" in problems[0]
 
 
-@pytest.mark.parametrize("content, expected", [
-    (TOKEN + "\n", ("BOjPpMRcaWergiKIyHXEAymP", TOKEN)),
-    ("ASTRA_DB_APPLICATION_TOKEN=%s\n" % TOKEN, ("BOjPpMRcaWergiKIyHXEAymP", TOKEN)),
-    ('{"clientId": "x", "secret": "y", "token": "%s"}' % TOKEN, ("BOjPpMRcaWergiKIyHXEAymP", TOKEN)),
-    ("no token here\n", ("unknown", None)),
+OTHER = "AstraCS:OtherFamilyClientIdXYZW:" + "fedcba9876543210" * 4
+ENV = "ASTRA_DB_APPLICATION_TOKEN"
+
+
+@pytest.mark.parametrize("content, fmt, expected", [
+    (TOKEN + "\n", "raw", TOKEN),
+    ("%s=%s\n" % (ENV, TOKEN), "env", TOKEN),
+    ('{"clientId": "x", "secret": "y", "token": "%s"}' % TOKEN, "json", TOKEN),
+    ("no token here\n", "raw", None),
+    ("[astra]\ntoken = %s\n" % TOKEN, "template", TOKEN),
+    # Another variable's or key's token is not the one the consumer holds, even when it comes first.
+    ("OTHER_APP_TOKEN=%s\n%s=%s\n" % (OTHER, ENV, TOKEN), "env", TOKEN),
+    ("OTHER_APP_TOKEN=%s\nLOG_LEVEL=debug\n" % OTHER, "env", None),
+    ("# %s=%s\n" % (ENV, OTHER), "env", None),
+    ("export %s='%s'  # rotated by Ansible\n" % (ENV, TOKEN), "env", TOKEN),
+    ('{"legacy": "%s", "token": "%s"}' % (OTHER, TOKEN), "json", TOKEN),
+    ('{"legacy": "%s"}' % OTHER, "json", None),
+    ('["%s"]' % TOKEN, "json", None),
 ])
-def test_held_finds_the_token_in_every_format(tmp_path, content, expected):
-    path = tmp_path / "token"
-    path.write_text(content)
-    assert on_host.held(str(path), True) == expected
+def test_held_is_the_token_where_the_format_keeps_it(content, fmt, expected):
+    assert on_host.held_token(content, fmt, ENV) == expected
 
 
 def test_held_of_a_missing_file():
-    assert on_host.held("/nonexistent/token", False) == ("missing", None)
+    assert on_host.held(None, "raw", ENV) == ("missing", None)
+    assert on_host.held("", "raw", ENV) == ("unknown", None)
+    assert on_host.held(TOKEN + "\n", "raw", ENV) == ("BOjPpMRcaWergiKIyHXEAymP", TOKEN)
+
+
+NEW = {"token": "AstraCS:NEWclientIdNEWclientIdNEW:" + "0" * 64, "client_id": "NEWclientIdNEWclientIdNEW",
+       "client_secret": "new-client-secret-Xy9+/="}
+NEW_JSON = {"clientId": NEW["client_id"], "secret": NEW["client_secret"], "token": NEW["token"]}
+
+
+@pytest.mark.parametrize("fmt, before, after", [
+    # A missing or empty file gets what it always got.
+    ("env", "", "%s=%s\n" % (ENV, NEW["token"])),
+    ("env", " \n\n", "%s=%s\n" % (ENV, NEW["token"])),
+    # Only the variable's line changes: other variables, comments, blank lines and order stay as they were.
+    ("env", "# inventory service\nDB_USER=inventory\n\n%s=%s\nLOG_LEVEL=debug\n" % (ENV, TOKEN),
+     "# inventory service\nDB_USER=inventory\n\n%s=%s\nLOG_LEVEL=debug\n" % (ENV, NEW["token"])),
+    ("env", "export DB_PASSWORD='s3cr3t'\nexport %s=%s\n" % (ENV, TOKEN),
+     "export DB_PASSWORD='s3cr3t'\nexport %s=%s\n" % (ENV, NEW["token"])),
+    ("env", '%s="%s"\n' % (ENV, TOKEN), '%s="%s"\n' % (ENV, NEW["token"])),
+    ("env", "  export  %s = '%s'   # rotated\n" % (ENV, TOKEN), "  export  %s = '%s'   # rotated\n" % (ENV, NEW["token"])),
+    ("env", "%s=\n" % ENV, "%s=%s\n" % (ENV, NEW["token"])),
+    ("env", "%s=%s" % (ENV, TOKEN), "%s=%s" % (ENV, NEW["token"])),  # no final newline: still none
+    ("env", "A=1\r\n%s=%s\r\nB=2\r\n" % (ENV, TOKEN), "A=1\r\n%s=%s\r\nB=2\r\n" % (ENV, NEW["token"])),
+    # Another variable holding a token, and a commented-out line of the variable, are left alone.
+    ("env", "OTHER_APP_TOKEN=%s\n# %s=%s\n%s=%s\n" % (OTHER, ENV, OTHER, ENV, TOKEN),
+     "OTHER_APP_TOKEN=%s\n# %s=%s\n%s=%s\n" % (OTHER, ENV, OTHER, ENV, NEW["token"])),
+    ("env", "%s_OLD=%s\n" % (ENV, TOKEN), "%s_OLD=%s\n%s=%s\n" % (ENV, TOKEN, ENV, NEW["token"])),
+    # A file without the variable gets it appended, after a newline if its last line had none.
+    ("env", "DB_USER=inventory\nLOG_LEVEL=debug", "DB_USER=inventory\nLOG_LEVEL=debug\n%s=%s\n" % (ENV, NEW["token"])),
+    ("env", "DB_USER=inventory\r\n", "DB_USER=inventory\r\n%s=%s\r\n" % (ENV, NEW["token"])),
+    # Bytes that are not UTF-8 in another line come back as they were.
+    ("env", "NAME=caf\udce9\n%s=%s\n" % (ENV, TOKEN), "NAME=caf\udce9\n%s=%s\n" % (ENV, NEW["token"])),
+    ("raw", "", NEW["token"] + "\n"),
+    ("raw", TOKEN + "\n", NEW["token"] + "\n"),
+    ("raw", "  %s\r\n\n" % TOKEN, NEW["token"] + "\n"),
+    ("json", "", json.dumps(NEW_JSON, indent=4) + "\n"),
+    ("json", "\n", json.dumps(NEW_JSON, indent=4) + "\n"),
+])
+def test_new_content_replaces_only_the_token(fmt, before, after):
+    assert on_host.new_content(before, fmt, ENV, NEW) == after
+
+
+def test_new_content_keeps_the_other_keys_of_a_json_object_in_their_order():
+    before = {"keyspace": "inventory", "clientId": "old", "db": {"password": "s3cr3t", "port": 9042},
+              "secret": None, "ratio": 1.5, "tags": ["a", "\u00e9"], "token": TOKEN, "ok": True}
+    after = json.loads(on_host.new_content(json.dumps(before), "json", ENV, NEW))
+    assert list(after) == list(before)
+    assert after == dict(before, clientId=NEW["client_id"], secret=NEW["client_secret"], token=NEW["token"])
+    after = json.loads(on_host.new_content('{"keyspace": "inventory"}', "json", ENV, NEW))
+    assert list(after) == ["keyspace", "clientId", "secret", "token"]
+
+
+def test_new_content_of_an_empty_file_is_what_the_stores_write():
+    """The stores build their values with _consumer.file_content: an empty consumer file gets the same."""
+    for fmt in ("raw", "env", "json"):
+        assert on_host.new_content("", fmt, ENV, NEW) == _consumer.file_content(NEW, fmt, ENV)
+
+
+SECRET_VALUE = "pa55-W0RD-never-shown"
+
+
+@pytest.mark.parametrize("fmt, content, words", [
+    ("env", "%s=%s\nDB_PASSWORD=%s\nexport %s=%s\n" % (ENV, TOKEN, SECRET_VALUE, ENV, OTHER),
+     ["sets %s on lines 1 and 3" % ENV, "Keep one"]),
+    ("env", "%s=%s\n%s=x\n%s='%s'\n" % (ENV, TOKEN, ENV, ENV, SECRET_VALUE), ["on lines 1, 2 and 3"]),
+    ("env", 'DB_PASSWORD=%s\n%s="%s\n' % (SECRET_VALUE, ENV, TOKEN),
+     ["sets %s on line 2 in a form the role does not rewrite" % ENV, "export NAME=value"]),
+    ("env", "%s=%s %s\n" % (ENV, TOKEN, SECRET_VALUE), ["on line 1 in a form"]),
+    ("env", "%s=abc\\\n%s\n" % (ENV, SECRET_VALUE), ["on line 1 in a form"]),
+    ("json", '["%s", "%s"]' % (TOKEN, SECRET_VALUE), ["is not a JSON object but a JSON array", "format template"]),
+    ("json", "token: %s\npassword: %s\n" % (TOKEN, SECRET_VALUE), ["is not a JSON object but text that is not JSON"]),
+    ("json", '"%s"' % SECRET_VALUE, ["is not a JSON object but a JSON string"]),
+    ("json", '{"token": {"value": "%s"}, "p": "%s"}' % (TOKEN, SECRET_VALUE),
+     ["holds a JSON object under the key token", "a string"]),
+    ("json", '{"secret": 12345, "p": "%s"}' % SECRET_VALUE, ["holds a JSON number under the key secret"]),
+    ("json", '{"p": "%s", "p": "x"}' % SECRET_VALUE, ["the same key twice"]),
+    ("raw", "%s\nDB_PASSWORD=%s\n" % (TOKEN, SECRET_VALUE), ["holds something other than one token (2 lines)",
+                                                            "format env", "json", "template"]),
+    ("raw", '{"token": "%s", "p": "%s"}\n' % (TOKEN, SECRET_VALUE), ["(a JSON object)"]),
+    ("raw", "DB_PASSWORD=%s\n" % SECRET_VALUE, ["(a NAME=value line)"]),
+    ("raw", "%s\n" % SECRET_VALUE, ["(a value that is not an Astra token)"]),
+    ("raw", "%s %s\n" % (TOKEN, SECRET_VALUE), ["(a value that is not an Astra token)"]),
+])
+def test_a_file_of_another_shape_is_refused_without_showing_its_content(fmt, content, words):
+    with pytest.raises(on_host.ShapeError) as refused:
+        on_host.new_content(content, fmt, ENV, NEW)
+    message = str(refused.value)
+    assert all(word in message for word in words), message
+    for secret in (SECRET_VALUE, TOKEN, OTHER, "AstraCS:", NEW["token"], NEW["client_secret"]):
+        assert secret not in message
+    assert "\n" not in message
 
 
 def test_accounts_by_name_and_number():
@@ -123,10 +225,76 @@ def test_a_run_observes_a_file_and_the_token_it_holds(tmp_path):
     path = tmp_path / "token"
     path.write_text(TOKEN + "\n")
     found = on_host.run({"action": "observe", "path": str(path), "owner": None, "group": "no-such-group-astra",
-                         "_ansible_check_mode": True})
+                         "format": "raw", "_ansible_check_mode": True})
     assert found == {"changed": False, "path_stat": {"exists": True, "islnk": False, "isdir": False, "isreg": True},
                      "dir_stat": {}, "owner_found": None, "group_found": False,
                      "held": "BOjPpMRcaWergiKIyHXEAymP", "held_token": TOKEN}
+
+
+def test_a_run_observes_the_token_of_the_env_variable_and_not_another(tmp_path):
+    path = tmp_path / "app.env"
+    path.write_text("OTHER_APP_TOKEN=%s\n%s=%s\n" % (OTHER, ENV, TOKEN))
+    found = on_host.run({"action": "observe", "path": str(path), "format": "env", "env_var": ENV})
+    assert (found["held"], found["held_token"]) == ("BOjPpMRcaWergiKIyHXEAymP", TOKEN)
+    assert "content_problem" not in found
+
+
+@pytest.mark.parametrize("fmt, content, words", [
+    ("raw", TOKEN + "\nDB_PASSWORD=" + SECRET_VALUE + "\n", "holds something other than one token"),
+    ("json", "[1, 2]", "is not a JSON object"),
+    ("env", "%s=a\n%s=b\n" % (ENV, ENV), "on lines 1 and 2"),
+])
+def test_a_run_observes_a_file_it_would_not_write_back_as_a_content_problem(tmp_path, fmt, content, words):
+    path = tmp_path / "app.conf"
+    path.write_text(content)
+    found = on_host.run({"action": "observe", "path": str(path), "format": fmt, "env_var": ENV})
+    assert "failed" not in found
+    assert found["content_problem"].startswith("token_rotation_consumer_path %s (format %s) " % (path, fmt))
+    assert words in found["content_problem"] and SECRET_VALUE not in found["content_problem"]
+    problems = _consumer.consumer_problems({"host": "c1", "path": str(path), "format": fmt, "env_var": ENV,
+                                            "mode": "0600", "path_stat": found["path_stat"],
+                                            "dir_stat": found["dir_stat"],
+                                            "content_problem": found["content_problem"]})
+    assert problems == ["Consumer c1: %s Nothing was changed." % found["content_problem"]]
+
+
+def test_a_run_observes_a_file_too_large_for_a_token_file_as_a_content_problem(tmp_path):
+    path = tmp_path / "big.env"
+    path.write_text("A=" + "x" * on_host.READ_LIMIT + "\n")
+    found = on_host.run({"action": "observe", "path": str(path), "format": "env", "env_var": ENV})
+    assert "larger than 1 MiB" in found["content_problem"]
+
+
+def test_a_run_writes_the_new_token_into_the_current_file_and_keeps_its_mode(tmp_path):
+    path = tmp_path / "app.env"
+    before = "# settings\nDB_USER=inventory\nDB_PASSWORD=%s\n\n%s=%s\n" % (SECRET_VALUE, ENV, TOKEN)
+    path.write_text(before)
+    os.chmod(str(path), 0o600)
+    found = on_host.run({"action": "write", "path": str(path), "format": "env", "env_var": ENV, "new_token": NEW,
+                         "mode": "0640"})
+    assert found == {"changed": True}
+    assert path.read_text() == before.replace(TOKEN, NEW["token"])
+    assert mode_of(path) == 0o640
+    assert on_host.run({"action": "write", "path": str(path), "format": "env", "env_var": ENV, "new_token": NEW,
+                        "mode": "0640"}) == {"changed": False}
+    path = tmp_path / "app.json"
+    path.write_text(json.dumps({"keyspace": "inventory", "token": TOKEN}))
+    assert on_host.run({"action": "write", "path": str(path), "format": "json", "new_token": NEW}) == {"changed": True}
+    assert json.loads(path.read_text()) == dict(NEW_JSON, keyspace="inventory")
+    assert mode_of(path) == 0o600
+    path = tmp_path / "new.token"
+    assert on_host.run({"action": "write", "path": str(path), "format": "raw", "new_token": NEW}) == {"changed": True}
+    assert path.read_text() == NEW["token"] + "\n"
+
+
+def test_a_run_refuses_to_write_a_file_that_changed_shape_since_it_was_observed(tmp_path):
+    path = tmp_path / "app.token"
+    before = TOKEN + "\nDB_PASSWORD=" + SECRET_VALUE + "\n"
+    path.write_text(before)
+    found = on_host.run({"action": "write", "path": str(path), "format": "raw", "new_token": NEW})
+    assert found["failed"] is True and "holds something other than one token" in found["msg"]
+    assert SECRET_VALUE not in found["msg"] and "AstraCS:" not in found["msg"]
+    assert path.read_text() == before and os.listdir(str(tmp_path)) == ["app.token"]
 
 
 def test_a_run_never_reads_through_a_link(tmp_path):
