@@ -32,6 +32,8 @@ import os
 import re
 import uuid
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 from ansible_collections.astra.devops.plugins.module_utils._consumer import _ENV_VAR, file_content
 from ansible_collections.astra.devops.plugins.module_utils._errors import (
     AstraError,
@@ -46,7 +48,7 @@ OPTION = "token_rotation_stores"
 STORE_KINDS = ("aws_secretsmanager", "vault_kv2")
 STORE_FORMATS = ("raw", "env", "json", "astra_integration")
 DEFAULT_ENV_VAR = "ASTRA_DB_APPLICATION_TOKEN"
-COMMON_KEYS = ("kind", "format", "env_var")
+COMMON_KEYS = ("kind", "format", "env_var", "create")
 MISSING = "missing"
 UNKNOWN = "unknown"
 # The keys of DataStax's AWS Secrets Manager integration (github.com/datastax/aws-secrets-manager-integration-astra):
@@ -87,40 +89,102 @@ def version_id_for(client_id):
     return str(uuid.uuid5(VERSION_NAMESPACE, "astra.devops/" + str(client_id)))
 
 
-def held_of(value, fmt=None):
-    """(client id, token) the stored value holds: the integration's astraKey for astra_integration, else the first
-    AstraCS token in the text; ('unknown', None) when there is none."""
+def held_of(value, fmt=None, env_var=None):
+    """(client id, token) the stored value holds: the integration's astraKey for astra_integration, the line of
+    env_var for env (when there is one), else the first AstraCS token in the text; ('unknown', None) when there is
+    none."""
     if not isinstance(value, str):
         return UNKNOWN, None
     if fmt == "astra_integration":
-        try:
-            data = json.loads(value)
-        except ValueError:
-            data = None
+        data = json_of(value)
         if isinstance(data, dict) and isinstance(data.get(INTEGRATION_TOKEN_KEY), str):
             value = data[INTEGRATION_TOKEN_KEY]
+    elif fmt == "env" and env_var:
+        lines = [line for line in value.splitlines() if _env_line(line, env_var)]
+        value = lines[0] if lines else value
     match = _HELD_TOKEN.search(value)
     return (match.group(1), match.group(0)) if match else (UNKNOWN, None)
 
 
+def json_of(value):
+    """What value holds as JSON (a dict, list, ...), None when it is not JSON or not text."""
+    if not isinstance(value, str) or not value.strip()[:1] in ("{", "["):
+        return None
+    try:
+        return json.loads(value)
+    except ValueError:
+        return None
+
+
+def _env_line(line, env_var):
+    """Whether line assigns env_var (NAME=..., or export NAME=...)."""
+    return re.match(r"^\s*(export\s+)?%s\s*=" % re.escape(env_var), line) is not None
+
+
+def _keys(data):
+    names = sorted(str(key) for key in data)
+    return ", ".join(shown(name, 40) for name in names[:12]) + (", ..." if len(names) > 12 else "")
+
+
+def shape_problem(value, fmt):
+    """Why a store's current value cannot take the new token in format fmt without losing what an application reads
+    (None when it can): a value that is not text (a binary AWS secret, a Vault field holding an object or a number),
+    a JSON object or list under raw or env (the token would replace it whole), JSON that is not an object under json
+    or astra_integration. Plain text, a bare token and a JSON object under json or astra_integration can take it."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        kind = "a JSON object with the keys %s" % _keys(value) if isinstance(value, dict) else \
+            "a list" if isinstance(value, list) else "a %s" % type(value).__name__
+        return ("holds %s, not a string: the role writes a string there, which would drop it; keep the token in a "
+                "field of its own (key)" % kind)
+    data = json_of(value)
+    if isinstance(data, dict) and fmt in ("raw", "env"):
+        return ("holds a JSON object with the keys %s, which format %s would replace with %s: use format json "
+                "(keeps the other keys, writes clientId, secret and token) or astra_integration (keeps the other "
+                "keys, writes astraKey, clientID, clientSecret and engine)"
+                % (_keys(data), fmt, "the bare token" if fmt == "raw" else "one NAME=token line"))
+    if data is not None and not isinstance(data, dict):
+        return ("holds JSON that is not an object (a %s), which format %s would replace: store the token in a value "
+                "of its own" % (type(data).__name__, fmt))
+    return None
+
+
+def env_value(new_token, env_var, current=None):
+    """The env value with env_var's line set to the new token and the other lines of the current value kept (a line
+    that is only a token, a raw value being turned into env, is replaced too)."""
+    line = "%s=%s" % (env_var, new_token["token"])
+    kept, done = [], False
+    for old in (current or "").splitlines() if isinstance(current, str) else ():
+        if _env_line(old, env_var) or _HELD_TOKEN.fullmatch(old.strip()):
+            if not done:
+                kept.append(("export " if old.lstrip().startswith("export ") else "") + line)
+                done = True
+            continue
+        kept.append(old)
+    if not done:
+        kept.append(line)
+    return "\n".join(kept)
+
+
 def store_value(new_token, fmt, env_var=None, current=None):
-    """The value a store of format fmt holds for new_token: raw, env and json as a consumer file holds them (the rule
-    of _consumer.file_content, without the file's final newline), astra_integration as DataStax's integration reads
-    it, keeping the other keys of the current value."""
+    """The value a store of format fmt holds for new_token: raw as a consumer file holds it (the rule of
+    _consumer.file_content, without the file's final newline); env with the token's line rewritten and the other
+    variables kept; json and astra_integration (as DataStax's integration reads it) written into the JSON object the
+    store holds, keeping its other keys."""
+    current_data = json_of(current)
+    data = dict(current_data) if isinstance(current_data, dict) else {}
     if fmt == "astra_integration":
-        data = {}
-        if isinstance(current, str):
-            try:
-                parsed = json.loads(current)
-            except ValueError:
-                parsed = None
-            if isinstance(parsed, dict):
-                data = parsed
         data[INTEGRATION_TOKEN_KEY] = new_token["token"]
         data[INTEGRATION_CLIENT_ID_KEY] = new_token["client_id"]
         data[INTEGRATION_SECRET_KEY] = new_token["client_secret"]
         data.setdefault(INTEGRATION_ENGINE_KEY, INTEGRATION_ENGINE)
         return json.dumps(data, indent=4)
+    if fmt == "json":
+        data.update(json.loads(file_content(new_token, fmt, env_var)))
+        return json.dumps(data, indent=4)
+    if fmt == "env":
+        return env_value(new_token, env_var or DEFAULT_ENV_VAR, current)
     text = file_content(new_token, fmt, env_var)
     return text[:-1] if text.endswith("\n") else text
 
@@ -141,6 +205,28 @@ def _python():
     return sys.executable or "this Python"
 
 
+def mount_problem(mount, mount_point):
+    """(where the role looked, why create: true cannot help) for a Vault mount that cannot hold the secret, None when
+    it is a KV version 2 mount at mount_point. mount: what _mount() read (None: nothing mounted there, or nothing the
+    token may use)."""
+    if mount is None:
+        return ("no secrets engine is mounted at %s/, or the token's policy allows nothing under it" % mount_point,
+                "create: true makes a secret, not a mount: fix mount_point, or enable a KV version 2 engine there "
+                "(vault secrets enable -path=%s kv-v2), or grant the token's policy on %s/data/* and %s/metadata/*."
+                % (mount_point, mount_point, mount_point))
+    if mount["type"] not in ("kv", "generic"):
+        return ("the mount %s/ is a %s engine, not KV" % (mount_point, mount["type"]),
+                "The role writes KV version 2 only: fix mount_point.")
+    if mount["path"] and mount["path"] != mount_point:
+        return ("mount_point %s is a folder inside the mount %s/" % (mount_point, mount["path"]),
+                "Set mount_point to %s and put the rest in path." % mount["path"])
+    if mount["version"] != "2":
+        return ("the mount %s/ is KV version %s" % (mount_point, mount["version"]),
+                "The role writes KV version 2 only (versions, check-and-set, custom metadata): upgrade the mount "
+                "(vault kv enable-versioning %s) or use a KV version 2 mount." % mount_point)
+    return None
+
+
 # What Store._call returns with missing_ok when what was asked for does not exist: apart from any answer.
 _ABSENT = object()
 
@@ -149,10 +235,13 @@ class Observed(object):
     """What observe() found: held (client id, 'missing' or 'unknown'), version (AWS: the AWSCURRENT version id; Vault:
     the current version number, 0 when missing), token (the token held, a secret), value (the current value, a
     secret), pending (AWS: the client id of the version labelled AWSPENDING, if another than the current one: a
-    staged token not promoted yet) and, for Vault, data (the whole secret) and metadata (the custom metadata)."""
+    staged token not promoted yet) and, for Vault, data (the whole secret), metadata (the custom metadata) and
+    settings (the whole metadata: cas_required, current_metadata_version...)."""
 
-    def __init__(self, held, version=None, token=None, value=None, data=None, metadata=None, pending=None):
+    def __init__(self, held, version=None, token=None, value=None, data=None, metadata=None, pending=None,
+                 settings=None):
         self.held = held
+        self.settings = settings
         self.pending = pending
         self.version = version
         self.token = token
@@ -173,6 +262,8 @@ class Store(object):
         self.entry = entry
         self.format = entry.get("format") or "raw"
         self.env_var = entry.get("env_var") or DEFAULT_ENV_VAR
+        # Whether a store that does not exist where the entry points may be made (parse_store made it a bool).
+        self.create = bool(entry.get("create"))
         self.secrets = set()
         self._api = None
 
@@ -196,6 +287,31 @@ class Store(object):
     # -- helpers ------------------------------------------------------------------------------------------------
     def value_for(self, new_token, current=None):
         return store_value(new_token, self.format, self.env_var, current)
+
+    def held(self, value):
+        """(client id, token) the value holds in this store's format."""
+        return held_of(value, self.format, self.env_var if self.format == "env" else None)
+
+    def check_shape(self, value, where):
+        """Refuse a current value the new token cannot be written into without losing what it holds."""
+        problem = shape_problem(value, self.format)
+        if problem:
+            raise self.fail("refused", "%s %s" % (where, problem),
+                            "The role never replaces a value an application reads with one of another shape.")
+
+    def missing(self, looked, why=None):
+        """The one-line refusal of a store that does not exist where its entry points (looked: where the role
+        looked), or, with why, of one the role cannot make even with create: true."""
+        if why:
+            return self.fail("refused", looked, why)
+        return self.fail(
+            "not found", looked, "A store that does not exist where its entry points is never made silently (a wrong "
+            "region or a typo would leave the real one behind): check the entry's location; to make a new secret "
+            "there, set create: true on the entry.")
+
+    def where(self):
+        """What makes two entries the same store, as the store itself answers it (after observe)."""
+        return self.identity()
 
     def remember(self, *secrets):
         """Secrets to remove from what a library says (values of 8 characters or more: a shorter one would only
@@ -315,6 +431,7 @@ class AwsSecretsManagerStore(Store):
         self.profile = entry.get("profile")
         self.endpoint_url = entry.get("endpoint_url")
         self._described = None
+        self._session = None
 
     @classmethod
     def check(cls, index, entry):
@@ -332,20 +449,58 @@ class AwsSecretsManagerStore(Store):
             raise AstraInputError("%s must be an http(s) URL such as https://secretsmanager.us-east-1.amazonaws.com, "
                                   "got '%s'." % (_at(index, "endpoint_url"), shown(entry["endpoint_url"])))
 
+    def session(self):
+        """The boto3 session (its region is the entry's, else the one boto3 finds: AWS_REGION, AWS_DEFAULT_REGION,
+        the profile's)."""
+        if self._session is None:
+            boto3 = optional_library("boto3", self.kind, self.index)
+            self._session = boto3.session.Session(profile_name=self.profile, region_name=self.region)
+        return self._session
+
+    @property
+    def region_used(self):
+        """The region the calls go to, None when none is set anywhere (or boto3 cannot tell: no library, no such
+        profile; connect() says why)."""
+        if self.region:
+            return self.region
+        try:
+            return self.session().region_name
+        except Exception:  # pylint: disable=broad-except
+            return None
+
+    @property
+    def endpoint_used(self):
+        """The endpoint the calls go to when it is not AWS's own: the entry's, else the one botocore reads from the
+        environment or the profile (after connect)."""
+        if self.endpoint_url:
+            return self.endpoint_url
+        url = getattr(getattr(self._api, "meta", None), "endpoint_url", None)
+        if url:
+            return None if ".amazonaws.com" in url else url
+        return os.environ.get("AWS_ENDPOINT_URL_SECRETS_MANAGER") or os.environ.get("AWS_ENDPOINT_URL") or None
+
     @property
     def location(self):
-        where = "secret %s in %s" % (self.secret_id, self.region or "the default region")
-        return where + (" at %s" % self.endpoint_url if self.endpoint_url else "")
+        region = self.region_used
+        where = "secret %s %s" % (self.secret_id, "in %s" % region if region else "(no region set)")
+        endpoint = self.endpoint_used
+        return where + (" at %s" % endpoint if endpoint else "")
+
+    def where(self):
+        """The secret's ARN once described; for a secret not made yet, where it would be made."""
+        if self._described and self._described.get("ARN"):
+            return self._described["ARN"]
+        return (self.kind, self.endpoint_used or "", self.region_used or "", self.secret_id)
 
     def identity(self):
         return (self.kind, self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL_SECRETS_MANAGER") or "",
                 self.region or "", self.secret_id)
 
     def connect(self):
-        boto3 = optional_library("boto3", self.kind, self.index)
+        optional_library("boto3", self.kind, self.index)
         config = importlib.import_module("botocore.config")
         try:
-            session = boto3.session.Session(profile_name=self.profile, region_name=self.region)
+            session = self.session()
             # endpoint_url None: botocore reads AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL and the profile.
             return session.client("secretsmanager", endpoint_url=self.endpoint_url, config=config.Config(
                 connect_timeout=10, read_timeout=TIMEOUT, retries={"max_attempts": 4, "mode": "standard"}))
@@ -396,27 +551,46 @@ class AwsSecretsManagerStore(Store):
                 return version
         return None
 
-    def _read(self, what, **kwargs):
+    def _read(self, what, binary_ok=True, **kwargs):
         answer = self._call(what, self.api.get_secret_value, SecretId=self.secret_id, **kwargs)
         value = answer.get("SecretString")
-        self.remember(value, held_of(value, self.format)[1])
+        if value is None and answer.get("SecretBinary") is not None and not binary_ok:
+            # The role writes SecretString: an application reading the binary value would lose its token.
+            raise self.fail("refused", "its %s version holds a binary value (SecretBinary), not text"
+                            % kwargs.get("VersionStage", "current"),
+                            "The role writes the token as text (SecretString), which an application reading the "
+                            "binary value would not find: store the value as text, or remove the secret from %s."
+                            % OPTION)
+        self.remember(value, self.held(value)[1])
         return value
 
     def observe(self):
+        """Refuses, before anything is written: a secret that does not exist unless the entry says create: true (an
+        ARN never: it names a secret that cannot be made), a binary secret, a value of another shape."""
         described = self._describe()
         if described is None:
+            if self.is_arn:
+                raise self.missing("no secret has this ARN in %s" % self.region_used,
+                                   "An ARN names a secret that exists; create: true cannot make one: give the ARN of "
+                                   "an existing secret, or its name (with create: true) to let the role make it.")
+            if not self.create:
+                raise self.missing("no secret %s %s%s" % (
+                    self.secret_id, "in %s" % self.region_used if self.region_used else "(no region set)",
+                    " at %s" % self.endpoint_used if self.endpoint_used else ""))
             return Observed(MISSING, None)
         current = self._labelled(described, AWS_CURRENT)
         if current is None:
             return Observed(UNKNOWN, None)
         # Always name the stage: a read without one may return an older version (moto does after a stage move).
-        value = self._read("reading the AWSCURRENT version", VersionId=current, VersionStage=AWS_CURRENT)
-        held, token = held_of(value, self.format)
+        value = self._read("reading the AWSCURRENT version", binary_ok=False, VersionId=current,
+                           VersionStage=AWS_CURRENT)
+        self.check_shape(value, "its AWSCURRENT version")
+        held, token = self.held(value)
         pending = None
         staged = self._labelled(described, AWS_PENDING)
         if staged and staged != current:
-            pending = held_of(self._read("reading the AWSPENDING version", VersionId=staged,
-                                         VersionStage=AWS_PENDING), self.format)[0]
+            pending = self.held(self._read("reading the AWSPENDING version", VersionId=staged,
+                                           VersionStage=AWS_PENDING))[0]
         return Observed(held, current, token, value, pending=pending)
 
     def stage(self, new_token, expected_version=None, check_mode=False):
@@ -435,10 +609,7 @@ class AwsSecretsManagerStore(Store):
                 "again once that writer is done.")
         if observed.held == client_id:
             return {"action": "already current", "changed": False, "version": observed.version, "stage": AWS_CURRENT}
-        if observed.held == MISSING:
-            if self.is_arn:
-                raise self.fail("it does not exist", "no secret has this ARN",
-                                "Create the secret first, or give its name to let the role create it.")
+        if observed.held == MISSING:  # observe refuses it unless the entry says create: true
             if not check_mode:
                 self._call("creating the secret", self.api.create_secret, Name=self.secret_id,
                            ClientRequestToken=version, SecretString=self.value_for(new_token),
@@ -465,7 +636,7 @@ class AwsSecretsManagerStore(Store):
     def verify(self, new_token, staged):
         """Read the staged version back by id and stage, and check the client id it holds."""
         value = self._read("reading the staged version back", VersionId=staged["version"], VersionStage=staged["stage"])
-        held, _token = held_of(value, self.format)
+        held, _token = self.held(value)
         if held != new_token["client_id"]:
             raise self.fail("verify failed", "its %s version %s holds %s, not the new token %s"
                             % (staged["stage"], staged["version"], held, new_token["client_id"]),
@@ -482,7 +653,8 @@ class AwsSecretsManagerStore(Store):
             return {"action": "already current", "changed": False}
         if described is None:
             raise self.fail("promotion failed", "the secret does not exist (deleted during the rotation?)",
-                            "Run the role again: it stages the token again.")
+                            "Run the role again: it refuses a secret that does not exist unless the entry says "
+                            "create: true, then stages the token again.")
         stages = (described.get("VersionIdsToStages") or {}).get(version)
         if stages is None and check_mode:  # the stage of this check-mode run would have staged it
             return {"action": "promoted", "changed": True}
@@ -504,7 +676,7 @@ class AwsSecretsManagerStore(Store):
                            SecretId=self.secret_id, VersionStage=AWS_PENDING, RemoveFromVersionId=version)
         if not check_mode:
             value = self._read("reading AWSCURRENT back", VersionStage=AWS_CURRENT)
-            held, _token = held_of(value, self.format)
+            held, _token = self.held(value)
             if held != client_id:
                 raise self.fail("promotion failed", "AWSCURRENT holds %s after the promotion, not %s" % (held, client_id),
                                 "Another process changed the secret's labels; run the role again.")
@@ -626,38 +798,75 @@ class VaultKv2Store(Store):
         return type(error).__name__ == "InvalidPath"
 
     def _metadata(self):
-        """The secret's metadata, None when the path has none (it does not exist)."""
-        answer = self._call("reading the secret's metadata", self.kv.read_secret_metadata, missing_ok=True,
-                            path=self.path, mount_point=self.mount_point)
-        if answer is _ABSENT:
-            return None
+        """The secret's metadata, None when the path has none (it does not exist). A refusal is explained by the
+        mount when there is no KV v2 mount there."""
+        kv = self.kv  # connects: a login failure is reported as such
+        try:
+            answer = kv.read_secret_metadata(path=self.path, mount_point=self.mount_point)
+        except Exception as error:  # pylint: disable=broad-except
+            if self._absent(error):
+                return None
+            if type(error).__name__ == "Forbidden":  # Vault's answer for a path under no mount, too
+                self._check_mount(quiet=True)
+            raise self._error("reading the secret's metadata", error)
         return (answer or {}).get("data") or {}
 
+    def _mount(self, quiet=False):
+        """The mount's type, KV version and path as Vault's UI endpoint gives them (any token with a capability under
+        the mount may read it), or None when nothing is mounted there that the token may use; with quiet, False
+        when it cannot tell (the caller reports its own error)."""
+        try:
+            answer = self.api.adapter.get("/v1/sys/internal/ui/mounts/%s" % self.mount_point)
+        except Exception as error:  # pylint: disable=broad-except
+            if type(error).__name__ == "Forbidden" and "preflight capability check" in str(error):
+                return None
+            if quiet:
+                return False
+            raise self._error("reading the mount %s/" % self.mount_point, error)
+        data = (answer if isinstance(answer, dict) else answer.json()).get("data") or {}
+        return {"type": data.get("type"), "version": str((data.get("options") or {}).get("version") or "1"),
+                "path": (data.get("path") or "").rstrip("/")}
+
+    def _check_mount(self, quiet=False):
+        """Refuse a mount_point that is not a KV version 2 mount: nothing mounted there (or nothing the token may
+        use), another engine, KV version 1, or a folder inside a mount. create: true does not change this."""
+        mount = self._mount(quiet)
+        problem = mount_problem(mount, self.mount_point) if mount is not False else None
+        if problem:
+            raise self.missing(problem[0], problem[1])
+
     def _read_version(self, what, version):
-        """(data, value) of one version; (None, None) when that version is deleted or destroyed."""
+        """(data, value) of one version; (None, None) when that version is deleted or destroyed. value is the field
+        key as Vault holds it (a string, or whatever another writer put there)."""
         answer = self._call(what, self.kv.read_secret_version, missing_ok=True, path=self.path,
                             mount_point=self.mount_point, version=version, raise_on_deleted_version=True)
         if answer is _ABSENT:
             return None, None
         data = ((answer or {}).get("data") or {}).get("data") or {}
         value = data.get(self.key)
-        value = value if isinstance(value, str) else None
-        self.remember(value, held_of(value, self.format)[1])
+        if isinstance(value, str):
+            self.remember(value, self.held(value)[1])
         return data, value
 
     def observe(self, read_value=True):
-        """With read_value False, the custom metadata alone answers when it describes the current version."""
+        """With read_value False, the custom metadata alone answers when it describes the current version. Refuses,
+        before anything is written: a path without a secret unless the entry says create: true, a mount that is not
+        KV version 2, a field of another shape than the format."""
         metadata = self._metadata()
         if metadata is None or not metadata.get("current_version"):
-            return Observed(MISSING, 0, data={}, metadata={})
+            self._check_mount()
+            if not self.create:
+                raise self.missing("no secret at %s/metadata/%s at %s" % (self.mount_point, self.path, self.url))
+            return Observed(MISSING, 0, data={}, metadata={}, settings=metadata or {})
         version = int(metadata["current_version"])
         custom = metadata.get("custom_metadata") or {}
         noted = custom.get(VAULT_CLIENT_ID_KEY) if str(custom.get(VAULT_VERSION_KEY)) == str(version) else None
         if noted and not read_value:
-            return Observed(noted, version, metadata=custom)
+            return Observed(noted, version, metadata=custom, settings=metadata)
         data, value = self._read_version("reading the current version", version)
-        held, token = held_of(value, self.format)
-        return Observed(held, version, token, value, data or {}, custom)
+        self.check_shape(value, "its field %s" % self.key)
+        held, token = self.held(value if isinstance(value, str) else None)
+        return Observed(held, version, token, value, data or {}, custom, settings=metadata)
 
     def stage(self, new_token, expected_version=None, check_mode=False):
         """Write the new value with check-and-set on the version observed (0: the path must not exist yet), keeping the
@@ -669,8 +878,9 @@ class VaultKv2Store(Store):
         if observed.version != cas:
             raise self._conflict(cas, observed.version)
         if observed.held == client_id:
-            if not check_mode and (observed.metadata or {}).get(VAULT_CLIENT_ID_KEY) != client_id:
-                self._note(client_id, observed.version, observed.metadata)
+            if not check_mode and ((observed.metadata or {}).get(VAULT_CLIENT_ID_KEY) != client_id or str(
+                    (observed.metadata or {}).get(VAULT_VERSION_KEY)) != str(observed.version)):
+                self._note(client_id, observed.version, observed)
             return {"action": "already current", "changed": False, "version": observed.version}
         if check_mode:
             return {"action": "created" if observed.held == MISSING else "written", "changed": True,
@@ -684,7 +894,13 @@ class VaultKv2Store(Store):
                 raise self._conflict(cas, None)
             raise self._error("writing the new token", error)
         version = int(((answer or {}).get("data") or {}).get("version") or cas + 1)
-        self._note(client_id, version, observed.metadata)
+        try:
+            self._note(client_id, version, observed)
+        except AstraError as error:
+            error.message = "%s (the new token was written (version %s, current now) but its client id is not noted " \
+                "in the custom metadata: run the role again once that is fixed; it finds the new token in the " \
+                "value, notes it, and creates no other)" % (error.message.rstrip("."), version)
+            raise
         return {"action": "created" if observed.held == MISSING else "written", "changed": True, "version": version}
 
     def _conflict(self, expected, found):
@@ -694,15 +910,24 @@ class VaultKv2Store(Store):
             "Nothing was deleted: every token of the family stays valid. Find the other writer, then run the role "
             "again: it reads the secret afresh.")
 
-    def _note(self, client_id, version, custom):
-        custom = dict(custom or {})
+    def _note(self, client_id, version, observed):
+        """Write the custom metadata alone (a POST of only custom_metadata keeps the secret's other settings, which
+        hvac's update_metadata would reset), with OpenBao's metadata check-and-set on the metadata version observed
+        when the server keeps one (it is required under metadata_cas_required, on the secret or the mount; data
+        writes do not change it)."""
+        custom = dict(observed.metadata or {})
         custom.update({VAULT_CLIENT_ID_KEY: client_id, VAULT_VERSION_KEY: str(version)})
-        self._call("noting the client id in the custom metadata", self.kv.update_metadata, path=self.path,
-                   mount_point=self.mount_point, custom_metadata=custom)
+        body = {"custom_metadata": custom}
+        settings = observed.settings or {}
+        if settings.get("current_metadata_version") is not None:
+            body["metadata_cas"] = int(settings["current_metadata_version"])
+        url = importlib.import_module("hvac.utils").format_url(
+            "/v1/{mount_point}/metadata/{path}", mount_point=self.mount_point, path=self.path)
+        self._call("noting the client id in the custom metadata", self.api.adapter.post, url=url, json=body)
 
     def verify(self, new_token, staged):
         _data, value = self._read_version("reading the written version back", staged["version"])
-        held, _token = held_of(value, self.format)
+        held, _token = self.held(value)
         if held != new_token["client_id"]:
             raise self.fail("verify failed", "version %s holds %s, not the new token %s"
                             % (staged["version"], held if value is not None else "nothing (deleted)",
@@ -742,6 +967,12 @@ def parse_store(entry, index):
                                   % (_at(index, shown(key)), kind, ", ".join(accepted)))
         value = entry[key]
         if value is None:
+            continue
+        if key == "create":
+            try:
+                entry = dict(entry, create=boolean(value, strict=True))
+            except TypeError:
+                raise AstraInputError("%s must be true or false, got '%s'." % (_at(index, key), shown(value)))
             continue
         if not isinstance(value, str) or not value.strip() or _CONTROL.search(value) or value != value.strip():
             raise AstraInputError("%s must be a non-empty string without spaces around it or control characters, "
@@ -786,3 +1017,16 @@ def parse_stores(entries):
     if problems:
         raise AstraInputError(" ".join(problems))
     return stores
+
+
+def check_distinct(stores):
+    """Refuse two entries that are one store (an AWS secret by name and by ARN, or with and without its region),
+    found once observe() has described each: the second write would replace the first."""
+    seen = {}
+    for store in stores:
+        where = store.where()
+        if where in seen:
+            raise store.fail("refused", "it is the same secret as %s (%s)" % (
+                seen[where].label, where if isinstance(where, str) else "the same location"),
+                "List each store once in %s." % OPTION)
+        seen[where] = store

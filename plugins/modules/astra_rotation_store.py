@@ -169,6 +169,7 @@ def observe(stores, return_tokens):
         results.append(dict(store.describe(), held=found.held, version=found.version, pending=found.pending))
         if return_tokens and found.token:
             tokens[str(store.index)] = found.token
+    _stores.check_distinct(stores)
     result = {"changed": False, "stores": results}
     if return_tokens:
         result["held_tokens"] = tokens

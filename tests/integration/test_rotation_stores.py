@@ -230,8 +230,8 @@ def test_a_secret_with_rotation_enabled_is_refused_before_anything_is_created(em
     run = rotate(run_playbook, consumers, desc, stores_of(aws_secret, vault_path), environment(aws_store, vault_store),
                  expect_rc=2)
     message = ' '.join(failure_messages(run))
-    assert 'token_rotation_stores[0] (aws_secretsmanager, secret %s in the default region) has rotation enabled' \
-        % aws_secret in message, message
+    assert 'token_rotation_stores[0] (aws_secretsmanager, secret %s in us-east-1 at %s) has rotation enabled' \
+        % (aws_secret, aws_store.url) in message, message
     assert not emu.counts().get(CREATE_ROUTE), emu.counts()
 
 
@@ -359,8 +359,9 @@ def test_a_failed_promotion_stops_the_run_before_any_deletion(emu, run_playbook,
     for name in holders.hosts:
         assert token_status(emu, holders.token(name)) == 200, '%s holds a token the API refuses' % name
 
+    # The secret is gone: the next run makes it again only when the entry says so.
     rerun_converges(run_playbook, emu, Holders(consumers, aws_store, aws_secret, vault_store, vault_path), desc, old,
-                    stores, env)
+                    [dict(stores[0], create=True), stores[1]], env)
 
 
 def test_an_unreachable_store_stops_the_run_before_anything_is_created(emu, run_playbook, tmp_path, aws_store,
@@ -381,3 +382,61 @@ def test_an_unreachable_store_stops_the_run_before_anything_is_created(emu, run_
     assert not emu.counts().get(CREATE_ROUTE) and not emu.counts().get(DELETE_ROUTE), emu.counts()
     rerun_converges(run_playbook, emu, Holders(consumers, aws_store, aws_secret, vault_store, vault_path), desc, old,
                     stores_of(aws_secret, vault_path), env)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# a store that is not where its entry points is refused at observe
+# --------------------------------------------------------------------------------------------------------------
+
+def test_a_store_entry_that_points_nowhere_stops_the_run_at_observe(emu, run_playbook, tmp_path, aws_store,
+                                                                     vault_store):  # pylint: disable=redefined-outer-name
+    """A wrong region for the AWS secret and a typo in the Vault path: the run stops at observe, before any token is
+    created, with one line naming the store, where it looked and that `create: true` makes a new secret; the real
+    secrets and their token are untouched (no secret created where the entries point)."""
+    consumers = Consumers(tmp_path / 'consumers', FILES)
+    desc = emu.desc('stores-nowhere')
+    old, aws_secret, vault_path = seed(emu, consumers, aws_store, vault_store, desc)
+    stages_before = aws_store.stages(aws_secret)
+    env = environment(aws_store, vault_store)
+    emu.reset_counts()
+    stores = [{'kind': 'aws_secretsmanager', 'secret_id': aws_secret, 'region': 'eu-west-1'},
+              {'kind': 'vault_kv2', 'path': vault_path + '-typo'}]
+    run = rotate(run_playbook, consumers, desc, stores, env, expect_rc=2)
+    message = ' '.join(failure_messages(run))
+    assert ('token_rotation_stores[0] (aws_secretsmanager, secret %s in eu-west-1 at %s)'
+            % (aws_secret, aws_store.url)) in message, message
+    assert 'create: true' in message and 'Nothing was created or changed' in message, message
+    assert not emu.counts().get(CREATE_ROUTE) and not emu.counts().get(DELETE_ROUTE), emu.counts()
+    assert family_ids(emu, desc) == [old['clientId']]
+    # printed once in the output of the failed run (not once per rescue level)
+    # nothing was made where the entries point, and the real secrets still hold the family's token
+    import boto3  # pylint: disable=import-outside-toplevel
+    west = boto3.client('secretsmanager', endpoint_url=aws_store.url, region_name='eu-west-1',
+                        aws_access_key_id='testing', aws_secret_access_key='testing')
+    assert aws_secret not in [s['Name'] for s in west.list_secrets()['SecretList']]
+    assert aws_store.stages(aws_secret) == stages_before
+    assert client_id(aws_store.value(aws_secret)) == old['clientId']
+    assert vault_store.read(vault_path)[0] == {'token': old['token']}
+    import hvac  # pylint: disable=import-outside-toplevel
+    try:
+        vault_store.read(vault_path + '-typo')
+        made = True
+    except hvac.exceptions.InvalidPath:
+        made = False
+    assert not made, 'a secret was created at the typo path'
+    assert token_status(emu, old['token']) == 200
+
+
+def test_a_store_failure_is_printed_once(emu, run_playbook, tmp_path, aws_store, vault_store):  # pylint: disable=redefined-outer-name
+    """A failed run at default verbosity prints the store's failure once (not by the hidden module task, then by the
+    rescue's [ERROR] line, then by its result)."""
+    consumers = Consumers(tmp_path / 'consumers', FILES)
+    desc = emu.desc('stores-once')
+    _old, aws_secret, vault_path = seed(emu, consumers, aws_store, vault_store, desc)
+    stores = [{'kind': 'aws_secretsmanager', 'secret_id': aws_secret, 'region': 'eu-west-1'},
+              {'kind': 'vault_kv2', 'path': vault_path}]
+    run = run_playbook(ROTATE_PLAYBOOK, inventory=consumers.inventory(), verbosity=0, expect_rc=2,
+                       extra_env=environment(aws_store, vault_store), allowed_secret_files=consumers.paths,
+                       extra_args=rotation_args(token_rotation_description=desc, token_rotation_stores=stores))
+    said = 'no secret %s in eu-west-1' % aws_secret
+    assert run.stdout.count(said) == 1, [line[:160] for line in run.stdout.splitlines() if said in line]

@@ -84,8 +84,10 @@ def test_observe_missing_unknown_and_held(emu, run_playbook, aws_store, vault_st
     aws.create_secret(Name=names['held'], SecretString=held['token'])
     vault_store.write(names['unknown'], {'token': 'not a token'})
     vault_store.write(names['held'], {'token': 'ASTRA_DB_APPLICATION_TOKEN=' + held['token'], 'other': 'kept'})
-    stores = [{'kind': 'aws_secretsmanager', 'secret_id': names[key]} for key in ('missing', 'unknown', 'held')]
-    stores += [{'kind': 'vault_kv2', 'path': names[key], 'format': 'env'} for key in ('missing', 'unknown', 'held')]
+    stores = [{'kind': 'aws_secretsmanager', 'secret_id': names[key], 'create': True}
+              for key in ('missing', 'unknown', 'held')]
+    stores += [{'kind': 'vault_kv2', 'path': names[key], 'format': 'env', 'create': True}
+               for key in ('missing', 'unknown', 'held')]
     run = run_playbook(play([
         store_task('observe', 'observe', stores, 'observed'),
         store_task('observe with tokens', 'observe', stores, 'with_tokens', no_log=True, return_held_tokens=True),
@@ -101,7 +103,7 @@ def test_observe_missing_unknown_and_held(emu, run_playbook, aws_store, vault_st
         (2, 'aws_secretsmanager', held['client_id']),
         (3, 'vault_kv2', 'missing'), (4, 'vault_kv2', 'unknown'), (5, 'vault_kv2', held['client_id'])]
     assert [s['version'] for s in observed['stores'][3:]] == [0, 1, 1]
-    assert observed['stores'][2]['location'] == 'secret %s in the default region' % names['held']
+    assert observed['stores'][2]['location'] == 'secret %s in us-east-1 at %s' % (names['held'], aws_store.url)
     assert observed['stores'][5]['location'] == 'secret/%s key token at %s' % (names['held'], vault_store.url)
     assert run.shown('with_tokens')['has_held_tokens'] is True
     assert run.status('the held tokens are the real ones') == 'ok'
@@ -248,7 +250,7 @@ def test_aws_stale_pending_version_of_an_abandoned_rotation_is_replaced(emu, run
 def test_aws_missing_secret_is_created_as_current(emu, run_playbook, aws_store):  # pylint: disable=redefined-outer-name
     new = minted(emu)
     name = unique('created')
-    stores = [{'kind': 'aws_secretsmanager', 'secret_id': name, 'format': 'json'}]
+    stores = [{'kind': 'aws_secretsmanager', 'secret_id': name, 'format': 'json', 'create': True}]
     run = run_playbook(play([
         store_task('stage', 'stage_and_verify', stores, 'staged', no_log=True, new_token=NEW_TOKEN),
         store_task('promote', 'promote', stores, 'promoted', client_id=env('IT_NEW_CLIENT_ID')),
@@ -298,8 +300,8 @@ def test_aws_secret_with_rotation_enabled_is_refused(emu, run_playbook, aws_stor
     ]), extra_env=both_aws(aws_store, new))
     for name_ in ('observe', 'stage'):
         msg = failure(run, name_)
-        assert msg.startswith('token_rotation_stores[0] (aws_secretsmanager, secret %s in the default region) has '
-                              'rotation enabled' % name), msg
+        assert msg.startswith('token_rotation_stores[0] (aws_secretsmanager, secret %s in us-east-1 at %s) has '
+                              'rotation enabled' % (name, aws_store.url)), msg
         assert 'cancel-rotate-secret --secret-id %s' % name in msg
     assert aws_store.stages(name) == before
 
@@ -311,7 +313,7 @@ def test_vault_approle_auth(emu, run_playbook, vault_store):  # pylint: disable=
     role_id, secret_id = vault_store.approle()
     path = unique('approle')
     stores = [{'kind': 'vault_kv2', 'path': path, 'url': vault_store.url, 'auth_method': 'approle',
-               'role_id': role_id, 'secret_id': env('IT_SECRET_ID')}]
+               'role_id': role_id, 'secret_id': env('IT_SECRET_ID'), 'create': True}]
     run = run_playbook(rotate_play(stores), extra_env=dict(token_env(new), VAULT_TOKEN=None, VAULT_ADDR=None,
                                                            IT_SECRET_ID=secret_id))
     assert [s['held'] for s in run.shown('before')['stores']] == ['missing']
@@ -328,7 +330,7 @@ def test_check_mode_changes_nothing(emu, run_playbook, aws_store, vault_store): 
     vault_store.write(path, {'token': old['token']})
     before = aws_store.stages(name)
     stores = [{'kind': 'aws_secretsmanager', 'secret_id': name}, {'kind': 'vault_kv2', 'path': path},
-              {'kind': 'vault_kv2', 'path': unique('check-missing')}]
+              {'kind': 'vault_kv2', 'path': unique('check-missing'), 'create': True}]
     run = run_playbook(rotate_play(stores), check=True, extra_env=both(aws_store, vault_store, new))
     staged = run.shown('staged')
     assert staged['changed'] is True
@@ -345,7 +347,7 @@ def test_aws_profile_region_and_endpoint_from_the_entry(emu, run_playbook, tmp_p
     credentials = tmp_path / 'aws-credentials'
     credentials.write_text('[it-profile]\naws_access_key_id = testing\naws_secret_access_key = testing\n')
     stores = [{'kind': 'aws_secretsmanager', 'secret_id': name, 'profile': 'it-profile', 'region': 'eu-west-1',
-               'endpoint_url': aws_store.url}]
+               'endpoint_url': aws_store.url, 'create': True}]
     run = run_playbook(rotate_play(stores), extra_env=dict(
         aws_store.env, AWS_ACCESS_KEY_ID=None, AWS_SECRET_ACCESS_KEY=None, AWS_SHARED_CREDENTIALS_FILE=credentials,
         AWS_DEFAULT_REGION='ap-south-1', AWS_ENDPOINT_URL_SECRETS_MANAGER='http://127.0.0.1:9', **token_env(new)))
@@ -365,7 +367,7 @@ def test_vault_over_tls_with_ca_cert(emu, run_playbook, vault_tls_store):  # pyl
                     VAULT_CACERT=None)
     run = run_playbook(play([
         store_task('without the CA', 'observe', [{'kind': 'vault_kv2', 'path': path}], ignore_errors=True),
-        store_task('stage', 'stage_and_verify', [{'kind': 'vault_kv2', 'path': path,
+        store_task('stage', 'stage_and_verify', [{'kind': 'vault_kv2', 'path': path, 'create': True,
                                                  'ca_cert': str(vault_tls_store.ca_cert)}],
                    'staged', no_log=True, new_token=NEW_TOKEN),
         show('staged'),
@@ -406,7 +408,7 @@ def test_bad_entries_and_unreachable_stores_fail_in_one_line(emu, run_playbook, 
                    "point, such as 'apps/inventory/astra'. token_rotation_stores[2].kind must be one of "
                    "aws_secretsmanager, vault_kv2, got 's3'."), msg
     msg = failure(run, 'aws unreachable')
-    assert msg.startswith('token_rotation_stores[0] (aws_secretsmanager, secret x in the default region at %s): '
+    assert msg.startswith('token_rotation_stores[0] (aws_secretsmanager, secret x in us-east-1 at %s): '
                           'reading the secret\'s description failed: EndpointConnectionError' % closed), msg
     assert 'Check endpoint_url' in msg
     msg = failure(run, 'vault unreachable')
@@ -471,3 +473,216 @@ def both_vault(vault_store, new):  # pylint: disable=redefined-outer-name
 def free_port_closed():
     from _astra_it import closed_port  # pylint: disable=import-outside-toplevel
     return closed_port()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# observe refuses what the stage would break: a store not where its entry points, a value of another shape, one
+# secret listed twice
+# --------------------------------------------------------------------------------------------------------------
+
+def aws_in(aws_store, region):  # pylint: disable=redefined-outer-name
+    import boto3  # pylint: disable=import-outside-toplevel
+    return boto3.client('secretsmanager', endpoint_url=aws_store.url, region_name=region,
+                        aws_access_key_id='testing', aws_secret_access_key='testing')
+
+
+def kv1_mount(vault_store):  # pylint: disable=redefined-outer-name
+    """A KV version 1 engine at a mount of its own (the session's server keeps it), and its name."""
+    mount = unique('kv1')
+    vault_store.client().sys.enable_secrets_engine('kv', path=mount, options={'version': '1'})
+    return mount
+
+
+def test_a_store_that_is_not_where_its_entry_points_is_refused_at_observe(emu, run_playbook, aws_store,
+                                                                         vault_store):  # pylint: disable=redefined-outer-name
+    """A wrong region, a path typo, a missing mount, a KV version 1 mount and an ARN that does not exist are refused
+    at observe, in one line naming the store and where it looked; `create: true` lets a missing secret be made (the
+    first two), never a mount, a KV v1 mount or an ARN. Nothing is created anywhere."""
+    old, new = minted(emu, 'it-old'), minted(emu, 'it-new')
+    name, path = unique('nowhere'), unique('nowhere')
+    aws_store.client().create_secret(Name=name, SecretString=old['token'])
+    vault_store.write(path, {'token': old['token']})
+    mount = kv1_mount(vault_store)
+    vault_store.client().write('%s/%s' % (mount, path), token=old['token'])
+    arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:%s-AbCdEf' % unique('no-such')
+    entries = {
+        'wrong region': {'kind': 'aws_secretsmanager', 'secret_id': name, 'region': 'eu-west-1'},
+        'path typo': {'kind': 'vault_kv2', 'path': path + 'x'},
+        'missing mount': {'kind': 'vault_kv2', 'path': path, 'mount_point': 'no-such-mount'},
+        'kv1 mount': {'kind': 'vault_kv2', 'path': path, 'mount_point': mount},
+        'unknown arn': {'kind': 'aws_secretsmanager', 'secret_id': arn},
+    }
+    tasks = []
+    for label, entry in entries.items():
+        tasks.append(store_task(label, 'observe', [entry], ignore_errors=True))
+        tasks.append(store_task(label + ' with create', 'observe', [dict(entry, create=True)], 'created_' +
+                                label.replace(' ', '_'), ignore_errors=True))
+        tasks.append(store_task(label + ' stage', 'stage_and_verify', [entry], ignore_errors=True,
+                                new_token=NEW_TOKEN))
+    run = run_playbook(play(tasks + [show('created_wrong_region'), show('created_path_typo')]),
+                       extra_env=both(aws_store, vault_store, new))
+    where = {
+        'wrong region': 'token_rotation_stores[0] (aws_secretsmanager, secret %s in eu-west-1 at %s): ' % (
+            name, aws_store.url),
+        'path typo': 'token_rotation_stores[0] (vault_kv2, secret/%sx key token at %s): ' % (path, vault_store.url),
+        'missing mount': 'token_rotation_stores[0] (vault_kv2, no-such-mount/%s key token at %s): ' % (
+            path, vault_store.url),
+        'kv1 mount': 'token_rotation_stores[0] (vault_kv2, %s/%s key token at %s): ' % (mount, path, vault_store.url),
+        'unknown arn': 'token_rotation_stores[0] (aws_secretsmanager, secret %s in us-east-1 at %s): ' % (
+            arn, aws_store.url),
+    }
+    for label in entries:
+        msg = failure(run, label)
+        assert msg.startswith(where[label]), (label, msg)
+        assert failure(run, label + ' stage').startswith(where[label])
+    assert 'no secret %s in eu-west-1' % name in failure(run, 'wrong region')
+    assert 'set create: true on the entry' in failure(run, 'wrong region')
+    assert 'no secret at secret/metadata/%sx' % path in failure(run, 'path typo')
+    assert 'set create: true on the entry' in failure(run, 'path typo')
+    assert 'no secrets engine is mounted at no-such-mount/' in failure(run, 'missing mount')
+    assert 'KV version 1' in failure(run, 'kv1 mount') and 'create: true' not in failure(run, 'kv1 mount')
+    assert 'no secret has this ARN' in failure(run, 'unknown arn')
+    for label in ('missing mount', 'kv1 mount', 'unknown arn'):
+        assert failure(run, label + ' with create').startswith(where[label]), label
+    assert [s['held'] for s in run.shown('created_wrong_region')['stores']] == ['missing']
+    assert [s['held'] for s in run.shown('created_path_typo')['stores']] == ['missing']
+    assert name not in [s['Name'] for s in aws_in(aws_store, 'eu-west-1').list_secrets()['SecretList']]
+    assert vault_store.client().read('%s/%s' % (mount, path))['data'] == {'token': old['token']}
+    assert vault_store.read(path)[0] == {'token': old['token']}
+
+
+def test_values_of_another_shape_are_refused_at_observe(emu, run_playbook, aws_store, vault_store):  # pylint: disable=redefined-outer-name
+    """A JSON object under format raw or env, a binary AWS secret, a Vault field that is not a string: refused at
+    observe and at stage, naming the keys found and the formats that keep them; nothing is written."""
+    old, new = minted(emu, 'it-old'), minted(emu, 'it-new')
+    shared = json.dumps({'token': old['token'], 'db_user': 'app', 'db_password': 'it-db-password-123'})
+    aws = aws_store.client()
+    names = {key: unique('shape-' + key) for key in ('object', 'binary')}
+    aws.create_secret(Name=names['object'], SecretString=shared)
+    aws.create_secret(Name=names['binary'], SecretBinary=old['token'].encode())
+    paths = {key: unique('shape-' + key) for key in ('object', 'nested')}
+    vault_store.write(paths['object'], {'token': shared})
+    vault_store.write(paths['nested'], {'token': {'value': old['token'], 'user': 'app'}})
+    cases = {
+        'aws object raw': {'kind': 'aws_secretsmanager', 'secret_id': names['object']},
+        'aws object env': {'kind': 'aws_secretsmanager', 'secret_id': names['object'], 'format': 'env'},
+        'aws binary': {'kind': 'aws_secretsmanager', 'secret_id': names['binary'], 'format': 'json'},
+        'vault object raw': {'kind': 'vault_kv2', 'path': paths['object']},
+        'vault nested': {'kind': 'vault_kv2', 'path': paths['nested'], 'format': 'json'},
+    }
+    tasks = []
+    for label, entry in cases.items():
+        tasks.append(store_task(label, 'observe', [entry], ignore_errors=True))
+        tasks.append(store_task(label + ' stage', 'stage_and_verify', [entry], ignore_errors=True,
+                                new_token=NEW_TOKEN))
+    run = run_playbook(play(tasks), extra_env=both(aws_store, vault_store, new))
+    for label in cases:
+        msg = failure(run, label)
+        assert msg.startswith('token_rotation_stores[0] ('), msg
+        assert failure(run, label + ' stage') == msg
+    for label in ('aws object raw', 'aws object env', 'vault object raw'):
+        msg = failure(run, label)
+        assert 'a JSON object with the keys db_password, db_user, token' in msg, msg
+        assert 'format json' in msg and 'astra_integration' in msg, msg
+    assert 'binary' in failure(run, 'aws binary') and 'SecretBinary' in failure(run, 'aws binary')
+    assert 'not a string' in failure(run, 'vault nested'), failure(run, 'vault nested')
+    assert aws_store.value(names['object']) == shared
+    assert aws.get_secret_value(SecretId=names['binary'])['SecretBinary'] == old['token'].encode()
+    assert vault_store.read(paths['object'])[2] == 1 and vault_store.read(paths['nested'])[2] == 1
+    assert 'it-db-password-123' not in run.output
+
+
+def test_json_and_env_formats_keep_the_other_keys_and_variables(emu, run_playbook, aws_store, vault_store):  # pylint: disable=redefined-outer-name
+    """format json writes clientId, secret and token into the JSON object the store holds and keeps its other keys;
+    format env rewrites the token's line and keeps the other variables."""
+    old, new = minted(emu, 'it-old'), minted(emu, 'it-new')
+    shared = {'token': old['token'], 'db_user': 'app', 'db_password': 'it-db-password-456'}
+    env_value = 'DB_USER=app\nASTRA_DB_APPLICATION_TOKEN=%s\nDB_PASSWORD=it-db-password-789' % old['token']
+    aws_json, aws_env = unique('keep-json'), unique('keep-env')
+    aws_store.client().create_secret(Name=aws_json, SecretString=json.dumps(shared))
+    aws_store.client().create_secret(Name=aws_env, SecretString=env_value)
+    vault_json, vault_env = unique('keep-json'), unique('keep-env')
+    vault_store.write(vault_json, {'token': json.dumps(shared)})
+    vault_store.write(vault_env, {'token': env_value})
+    stores = [{'kind': 'aws_secretsmanager', 'secret_id': aws_json, 'format': 'json'},
+              {'kind': 'aws_secretsmanager', 'secret_id': aws_env, 'format': 'env'},
+              {'kind': 'vault_kv2', 'path': vault_json, 'format': 'json'},
+              {'kind': 'vault_kv2', 'path': vault_env, 'format': 'env'}]
+    run = run_playbook(rotate_play(stores), extra_env=both(aws_store, vault_store, new))
+    assert [s['held'] for s in run.shown('before')['stores']] == [old['client_id']] * 4
+    assert [s['held'] for s in run.shown('after')['stores']] == [new['client_id']] * 4
+    expected_json = {'token': new['token'], 'clientId': new['client_id'], 'secret': new['client_secret'],
+                     'db_user': 'app', 'db_password': 'it-db-password-456'}
+    expected_env = 'DB_USER=app\nASTRA_DB_APPLICATION_TOKEN=%s\nDB_PASSWORD=it-db-password-789' % new['token']
+    assert json.loads(aws_store.value(aws_json)) == expected_json
+    assert json.loads(vault_store.read(vault_json)[0]['token']) == expected_json
+    assert aws_store.value(aws_env) == expected_env
+    assert vault_store.read(vault_env)[0]['token'] == expected_env
+
+
+def test_the_same_aws_secret_by_name_and_by_arn_is_refused_at_observe(emu, run_playbook, aws_store):  # pylint: disable=redefined-outer-name
+    """Listed by name and by ARN (also by name with and without the region), one secret would be written twice:
+    observe refuses, naming both entries; nothing is written."""
+    old, new = minted(emu, 'it-old'), minted(emu, 'it-new')
+    name = unique('twice')
+    arn = aws_store.client().create_secret(Name=name, SecretString=old['token'])['ARN']
+    before = aws_store.stages(name)
+    run = run_playbook(play([
+        store_task('by name and arn', 'observe', [
+            {'kind': 'aws_secretsmanager', 'secret_id': name},
+            {'kind': 'aws_secretsmanager', 'secret_id': arn}], ignore_errors=True),
+        store_task('with and without region', 'observe', [
+            {'kind': 'aws_secretsmanager', 'secret_id': name},
+            {'kind': 'aws_secretsmanager', 'secret_id': name, 'region': 'us-east-1'}], ignore_errors=True),
+    ]), extra_env=both_aws(aws_store, new))
+    for label in ('by name and arn', 'with and without region'):
+        msg = failure(run, label)
+        assert msg.startswith('token_rotation_stores[1] (aws_secretsmanager, '), msg
+        assert 'the same secret as token_rotation_stores[0]' in msg and arn in msg, msg
+    assert aws_store.stages(name) == before
+
+
+def test_vault_check_and_set_required_on_data_and_metadata(emu, run_playbook, vault_store):  # pylint: disable=redefined-outer-name
+    """A secret with cas_required and metadata_cas_required (OpenBao) and settings of its own: the rotation writes
+    the data and the custom metadata with check-and-set, keeps the secret's settings, and a second rotation works."""
+    old, new, newer = minted(emu, 'it-old'), minted(emu, 'it-new'), minted(emu, 'it-newer')
+    path = unique('cas-required')
+    vault_store.write(path, {'token': old['token']})
+    vault_store.client().adapter.post('/v1/secret/metadata/%s' % path, json={
+        'cas_required': True, 'metadata_cas_required': True, 'delete_version_after': '3h', 'max_versions': 7})
+    stores = [{'kind': 'vault_kv2', 'path': path}]
+    for token in (new, newer):
+        run = run_playbook(rotate_play(stores), extra_env=both_vault(vault_store, token))
+        assert [s['held'] for s in run.shown('after')['stores']] == [token['client_id']]
+    metadata = vault_store.client().secrets.kv.v2.read_secret_metadata(path=path, mount_point='secret')['data']
+    assert (metadata['cas_required'], metadata.get('metadata_cas_required'), metadata['delete_version_after'],
+            metadata['max_versions']) == (True, True, '3h0m0s', 7), metadata
+    assert metadata['custom_metadata'] == {'client_id': newer['client_id'], 'client_id_version': '3'}
+
+
+def test_vault_metadata_refused_after_the_write_leaves_the_new_token_live_and_the_next_run_notes_it(
+        emu, run_playbook, vault_store):  # pylint: disable=redefined-outer-name
+    """A policy that may write the data but not the metadata: the new version is written (current, live) and the
+    stage fails saying so; the next run with the right policy finds the new token, notes it and changes nothing."""
+    old, new = minted(emu, 'it-old'), minted(emu, 'it-new')
+    path = unique('no-metadata')
+    vault_store.write(path, {'token': old['token']})
+    root = vault_store.client()
+    root.sys.create_or_update_policy('it-no-metadata', 'path "secret/data/*" { capabilities = ["create", "read", '
+                                     '"update"] }\npath "secret/metadata/*" { capabilities = ["read"] }\n')
+    limited = root.auth.token.create(policies=['it-no-metadata'], ttl='10m')['auth']['client_token']
+    stores = [{'kind': 'vault_kv2', 'path': path}]
+    run = run_playbook(play([
+        store_task('observe', 'observe', stores, 'before'),
+        store_task('stage', 'stage_and_verify', stores, ignore_errors=True, new_token=NEW_TOKEN,
+                   observed='{{ before.stores }}'),
+    ]), extra_env=dict(both_vault(vault_store, new), VAULT_TOKEN=limited))
+    msg = failure(run, 'stage')
+    assert 'the new token was written (version 2, current now)' in msg, msg
+    data, custom, version = vault_store.read(path)
+    assert version == 2 and data == {'token': new['token']} and custom == {}
+    run = run_playbook(rotate_play(stores), extra_env=both_vault(vault_store, new))
+    assert [s['held'] for s in run.shown('before')['stores']] == [new['client_id']]
+    assert [(s['action'], s['changed']) for s in run.shown('staged')['stores']] == [('already current', False)]
+    data, custom, version = vault_store.read(path)
+    assert version == 2 and custom == {'client_id': new['client_id'], 'client_id_version': '2'}

@@ -25,6 +25,16 @@ AWS = {"kind": "aws_secretsmanager", "secret_id": "prod/app/astra"}
 VAULT = {"kind": "vault_kv2", "path": "apps/app/astra", "url": "https://vault.example.com:8200"}
 
 
+@pytest.fixture(autouse=True)
+def aws_environment(monkeypatch, tmp_path):
+    """The region boto3 finds comes from AWS_DEFAULT_REGION alone: no profile or config file of the machine."""
+    for name in ("AWS_REGION", "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SECRETS_MANAGER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+
+
 def one(entry):
     return _stores.parse_stores([entry])[0]
 
@@ -46,7 +56,7 @@ def test_defaults_of_each_kind():
     assert (aws.kind, aws.format, aws.secret_id, aws.region, aws.profile, aws.endpoint_url) == (
         "aws_secretsmanager", "raw", "prod/app/astra", None, None, None)
     assert aws.describe() == {"index": 0, "kind": "aws_secretsmanager", "format": "raw",
-                              "location": "secret prod/app/astra in the default region"}
+                              "location": "secret prod/app/astra in us-east-1"}
     vault = one(VAULT)
     assert (vault.mount_point, vault.key, vault.auth_method, vault.namespace) == ("secret", "token", "token", None)
     assert vault.location == "secret/apps/app/astra key token at https://vault.example.com:8200"
@@ -77,7 +87,7 @@ def test_vault_environment_fills_url_namespace_and_ca(monkeypatch, tmp_path):
     ([dict(AWS, format="yaml")], "token_rotation_stores[0].format must be one of raw, env, json, astra_integration, "
                                  "got 'yaml'."),
     ([dict(AWS, path="x")], "token_rotation_stores[0].path is not a key of a aws_secretsmanager store; accepted: "
-                            "kind, format, env_var, secret_id, region, profile, endpoint_url."),
+                            "kind, format, env_var, create, secret_id, region, profile, endpoint_url."),
     ([{"kind": "aws_secretsmanager"}], "token_rotation_stores[0].secret_id is required for kind aws_secretsmanager"),
     ([dict(AWS, region="Mars")], "token_rotation_stores[0].region must be an AWS region such as us-east-1, got "
                                  "'Mars'."),
@@ -221,13 +231,23 @@ def test_aws_errors_name_the_store_and_give_a_hint(error, said, hint):
     with pytest.raises(AstraError) as caught:
         aws_with(FakeAws(error)).observe()
     message = str(caught.value)
-    assert message.startswith("token_rotation_stores[0] (aws_secretsmanager, secret prod/app/astra in the default "
-                              "region): reading the secret's description failed: "), message
+    assert message.startswith("token_rotation_stores[0] (aws_secretsmanager, secret prod/app/astra in "
+                              "us-east-1): reading the secret's description failed: "), message
     assert said in message and hint in message and "\n" not in message
 
 
-def test_aws_not_found_is_missing_and_rotation_enabled_is_refused():
-    assert aws_with(FakeAws(ClientError("ResourceNotFoundException", "not found"))).observe().held == "missing"
+def test_aws_not_found_is_refused_unless_create_and_rotation_enabled_is_refused():
+    not_found = ClientError("ResourceNotFoundException", "not found")
+    assert aws_with(FakeAws(not_found), create=True).observe().held == "missing"
+    with pytest.raises(AstraError) as caught:
+        aws_with(FakeAws(not_found)).observe()
+    assert str(caught.value).startswith("token_rotation_stores[0] (aws_secretsmanager, secret prod/app/astra in "
+                                        "us-east-1): not found: no secret prod/app/astra in us-east-1. ")
+    assert "set create: true on the entry" in str(caught.value)
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:app-AbCdEf"
+    with pytest.raises(AstraError) as caught:
+        aws_with(FakeAws(not_found), secret_id=arn, create=True).observe()
+    assert "no secret has this ARN in eu-west-1" in str(caught.value) and "cannot make one" in str(caught.value)
     with pytest.raises(AstraError) as caught:
         aws_with(FakeAws(described={"RotationEnabled": True, "VersionIdsToStages": {}})).observe()
     assert "has rotation enabled" in str(caught.value) and "--secret-id prod/app/astra" in str(caught.value)
@@ -345,8 +365,8 @@ def test_aws_verify_that_reads_another_client_id_stops_before_any_promotion():
     with pytest.raises(AstraError) as caught:
         store.verify(ROTATED, {"version": "v2", "stage": "AWSPENDING"})
     message = str(caught.value)
-    assert message.startswith("token_rotation_stores[0] (aws_secretsmanager, secret prod/app/astra in the default "
-                              "region): verify failed: its AWSPENDING version v2 holds %s, not the new token "
+    assert message.startswith("token_rotation_stores[0] (aws_secretsmanager, secret prod/app/astra in "
+                              "us-east-1): verify failed: its AWSPENDING version v2 holds %s, not the new token "
                               "NEWclientIdOfTheRotation" % CLIENT_ID), message
     assert "nothing was promoted or deleted" in message and TOKEN not in message and "\n" not in message
     assert api.calls[-1] == ("get_secret_value", {"SecretId": "prod/app/astra", "VersionId": "v2",
