@@ -21,13 +21,33 @@ description:
     guide), and keeps the role's cost per consumer low.
   - O(action=observe) looks at the file without following a link, checks the consumer's variables against it (folder,
     link, owner and group on this host, format, mode), fails with one line naming the consumer when one is wrong, and
-    reads which token the file holds. It also sets the host fact C(token_rotation_held_client_id), the client id of
-    the token the file holds, or null.
+    reads which token the file holds (with O(format=env) the value of the O(env_var) line, with O(format=json) the
+    key C(token), with O(format=raw) the whole file, with O(format=template) the first C(AstraCS:) token in it;
+    another variable's or key's token is never taken for the one held). It also sets the host fact
+    C(token_rotation_held_client_id), the client id of the token the file holds, or null.
+  - O(action=observe) also judges the file writable in the exact form O(action=write) will give it, by building that
+    content from the file with a placeholder token, so that nothing is created for a file the write would refuse. It
+    refuses, in one line naming the path and the format and never showing the content, a C(raw) file that holds
+    anything but one token (other lines, a JSON value, a C(NAME=value) line), a C(json) file that is not a JSON object
+    (or holds C(clientId), C(secret) or C(token) as something other than a string, or a key twice in one object), an
+    C(env) file that sets the variable on more than one line or in a form the module does not rewrite, and a C(raw),
+    C(env) or C(json) file larger than 1 MiB.
   - The module deletes the arguments file ansible-core gave it (it holds the new token with O(action=write)) as soon as
     it has read it, so a controller killed before its clean-up leaves no copy of the token in the remote temporary
     folder.
-  - O(action=write) writes O(new_token) in O(format) atomically. A temporary file in the same folder gets the content, owner, group
-    and mode first, then replaces the file in one rename, so no reader sees a partial file or one others may read.
+  - O(action=write) writes O(new_token) in O(format) atomically. A temporary file in the same folder gets the content,
+    owner, group and mode first, then replaces the file in one rename, so no reader sees a partial file or one others
+    may read.
+  - With O(format=raw), O(format=env) or O(format=json), the module builds the content itself, on the consumer, from
+    the file as it is at the write, so that no value an application had in the file is lost. C(raw) is the token and
+    a newline. C(env) replaces only the value of the O(env_var) line and keeps every other line as it was (other
+    variables, comments, blank lines, their order, C(CRLF) line ends); the line may be C(NAME=value) or
+    C(export NAME=value), with spaces around the C(=), the value bare or in single or double quotes, then nothing or a
+    C(#) comment after a space, and keeps its form; a file without the variable gets C(NAME=token) appended. C(json)
+    sets C(clientId), C(secret) and C(token) in the file's JSON object and keeps its other keys and their order (the
+    file is written back with an indent of 4). An empty or missing file gets what it always got (C(NAME=token), or an
+    object of the three keys). A file that changed shape since it was observed is refused, not overwritten. With
+    O(format=template), the action plugin renders the whole file on the controller and hands it over as O(content).
 attributes:
   check_mode:
     support: partial
@@ -74,14 +94,15 @@ options:
     type: str
   new_token:
     description:
-      - With O(action=write), the new token (C(token), C(client_id), C(client_secret)), which the action plugin turns
-        into the file's content in O(format) (O(template) rendered with it as C(token_rotation_new_token)) and hands
-        to the module as O(content). A secret, never logged or returned.
+      - With O(action=write), the new token (C(token), C(client_id), C(client_secret)). With O(format=template) the
+        action plugin renders O(template) with it (as C(token_rotation_new_token)) and hands the module the result as
+        O(content); with the other formats the module puts it into the file's current content. A secret, never logged
+        or returned.
     type: dict
   content:
     description:
-      - What O(action=write) writes. The action plugin sets it from O(new_token); the role never gives it. A secret,
-        never logged or returned.
+      - What O(action=write) writes, whole, with O(format=template). The action plugin sets it from O(new_token); the
+        role never gives it. A secret, never logged or returned.
     type: str
 author:
   - Astra DevOps maintainers (@astra-devops)
@@ -97,12 +118,24 @@ EXAMPLES = r'''
     mode: '0600'
   register: observed
   no_log: true
+
+- name: Put a new token on the ASTRA_DB_APPLICATION_TOKEN line of an env file, keeping its other lines
+  astra.devops.astra_rotation_consumer:
+    action: write
+    path: /etc/app/app.env
+    format: env
+    env_var: ASTRA_DB_APPLICATION_TOKEN
+    new_token: "{{ new_token }}"  # token, client_id, client_secret
+    mode: '0600'
+  no_log: true
+  diff: false
 '''
 
 RETURN = r'''
 held:
-  description: With O(action=observe), the client id of the token the file holds, V(missing) when there is no file
-    yet, or V(unknown) when it holds no token.
+  description: With O(action=observe), the client id of the token the file holds where O(format) keeps it (the
+    O(env_var) line, the key C(token), the whole C(raw) file), V(missing) when there is no file yet, or V(unknown)
+    when it holds no token there.
   returned: action is observe
   type: str
   sample: BOjPpMRcaWergiKIyHXEAymP
@@ -116,6 +149,8 @@ held_token:
 # The marker above makes ansible-core run this file as it is, with the path of a JSON file of its arguments: no
 # AnsiballZ payload and no ansible.module_utils import. So it imports only the standard library (the checks of the
 # consumer's variables are made by the action plugin of the same name, module_utils/_consumer.py, on the controller).
+# What it checks itself is the file's content, which only the consumer has: the token it holds where its format keeps
+# it, and whether its format can write it back without losing a value (new_content, used by both steps).
 
 import errno
 import json
@@ -134,7 +169,8 @@ BUILT_FORMATS = ("raw", "env", "json")
 _ASSIGNMENT = re.compile(r"^(?P<lead>[ \t]*(?:export[ \t]+)?)(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<eq>[ \t]*=)"
                          r"(?P<rest>.*)$", re.S)
 # What follows its '=': the value, bare or quoted, on that one line, then nothing or a comment after a space.
-_ENV_VALUE = re.compile(r"""^(?P<pre>[ \t]*)(?:"(?P<dq>(?:[^"\\]|\\.)*)"|'(?P<sq>[^']*)'|(?P<bare>(?:[^\s'"\\#][^\s'"\\]*)?))"""
+_ENV_VALUE = re.compile(r"""^(?P<pre>[ \t]*)"""
+                        r"""(?:"(?P<dq>(?:[^"\\]|\\.)*)"|'(?P<sq>[^']*)'|(?P<bare>(?:[^\s'"\\#][^\s'"\\]*)?))"""
                         r"(?P<tail>[ \t]*|[ \t]+#.*)$", re.S)
 _JSON_KEYS = ("clientId", "secret", "token")
 
