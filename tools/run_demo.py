@@ -197,9 +197,11 @@ all:
         token_rotation_stores:
           - kind: aws_secretsmanager
             secret_id: {aws_secret}
+            create: true  # made by the first run; without it, a secret that does not exist is refused
           - kind: vault_kv2
             path: {vault_path}
             format: json
+            create: true
         ansible_connection: local
         ansible_python_interpreter: "{python}"
       hosts:
