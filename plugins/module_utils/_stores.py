@@ -140,7 +140,7 @@ def shape_problem(value, fmt):
                 "field of its own (key)" % kind)
     data = json_of(value)
     if isinstance(data, dict) and fmt in ("raw", "env"):
-        return ("holds a JSON object with the keys %s, which format %s would replace with %s: use format json "
+        return ("holds a JSON object with the keys %s, which format %s would replace it with %s: use format json "
                 "(keeps the other keys, writes clientId, secret and token) or astra_integration (keeps the other "
                 "keys, writes astraKey, clientID, clientSecret and engine)"
                 % (_keys(data), fmt, "the bare token" if fmt == "raw" else "one NAME=token line"))

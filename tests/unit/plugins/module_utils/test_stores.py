@@ -381,3 +381,146 @@ def test_vault_verify_that_reads_another_client_id_stops(monkeypatch):
     message = str(caught.value)
     assert "verify failed: version 4 holds %s, not the new token NEWclientIdOfTheRotation" % CLIENT_ID in message
     assert "nothing was deleted" in message and TOKEN not in message
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# what observe refuses: create, shapes, mounts, one store listed twice; what json and env keep
+# ---------------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value, expected", [(True, True), ("yes", True), ("false", False), (None, False)])
+def test_create_is_a_bool_and_defaults_to_false(value, expected):
+    entry = dict(AWS, create=value) if value is not None else AWS
+    assert one(entry).create is expected
+
+
+def test_create_of_another_type_is_refused_in_one_line():
+    assert input_error([dict(AWS, create="perhaps")]) == \
+        "token_rotation_stores[0].create must be true or false, got 'perhaps'."
+
+
+@pytest.mark.parametrize("value, fmt", [
+    (TOKEN, "raw"), ("not a token yet", "raw"), ("", "raw"), (None, "json"), ("APP=1\nB=2", "env"),
+    (json.dumps({"token": TOKEN, "db_user": "app"}), "json"),
+    (json.dumps({"astraKey": TOKEN, "rootarn": "x"}), "astra_integration"),
+])
+def test_values_a_format_can_take(value, fmt):
+    assert _stores.shape_problem(value, fmt) is None
+
+
+@pytest.mark.parametrize("value, fmt, words", [
+    (json.dumps({"token": TOKEN, "db_user": "app", "db_password": "pw"}), "raw",
+     ["a JSON object with the keys db_password, db_user, token", "format raw would replace it with the bare token",
+      "format json", "astra_integration"]),
+    (json.dumps({"token": TOKEN}), "env", ["format env would replace it with one NAME=token line"]),
+    (json.dumps([TOKEN]), "json", ["JSON that is not an object (a list)"]),
+    ({"value": TOKEN, "user": "app"}, "json", ["a JSON object with the keys user, value, not a string"]),
+    (3, "raw", ["a int, not a string"]),
+])
+def test_values_of_another_shape_are_named_with_the_formats_that_keep_them(value, fmt, words):
+    problem = _stores.shape_problem(value, fmt)
+    assert all(word in problem for word in words), problem
+    assert TOKEN not in problem and HASH not in problem
+
+
+def test_the_shape_refusal_names_the_store_and_scrubs_the_value():
+    store = one(dict(VAULT, format="raw"))
+    with pytest.raises(AstraError) as caught:
+        store.check_shape(json.dumps({"token": TOKEN, "db_password": "pw"}), "its field token")
+    message = str(caught.value)
+    assert message.startswith("token_rotation_stores[0] (vault_kv2, secret/apps/app/astra key token at "
+                              "https://vault.example.com:8200): refused: its field token holds a JSON object with the "
+                              "keys db_password, token"), message
+    assert TOKEN not in message and "\n" not in message
+
+
+def test_json_keeps_the_other_keys_of_the_object_it_replaces_the_token_in():
+    current = json.dumps({"token": "AstraCS:old:" + "0" * 64, "db_user": "app", "secret": "old"})
+    assert json.loads(_stores.store_value(NEW, "json", current=current)) == {
+        "token": TOKEN, "db_user": "app", "secret": SECRET, "clientId": CLIENT_ID}
+    assert json.loads(_stores.store_value(NEW, "json", current="not json")) == {
+        "token": TOKEN, "secret": SECRET, "clientId": CLIENT_ID}
+
+
+def test_env_rewrites_the_token_line_and_keeps_the_other_variables():
+    old = "AstraCS:OLDclientId:" + "1" * 64
+    assert _stores.env_value(NEW, "APP_TOKEN", "# app\nDB=1\nexport APP_TOKEN=%s\nX=y" % old) == \
+        "# app\nDB=1\nexport APP_TOKEN=%s\nX=y" % TOKEN
+    assert _stores.env_value(NEW, "APP_TOKEN", "DB=1") == "DB=1\nAPP_TOKEN=%s" % TOKEN
+    assert _stores.env_value(NEW, "APP_TOKEN", old) == "APP_TOKEN=%s" % TOKEN  # a raw value turned into env
+    assert _stores.env_value(NEW, "APP_TOKEN", None) == "APP_TOKEN=%s" % TOKEN
+    assert _stores.store_value(NEW, "env", "APP_TOKEN", "DB=1\nAPP_TOKEN=x") == "DB=1\nAPP_TOKEN=%s" % TOKEN
+
+
+def test_env_reads_the_client_id_from_its_own_variable():
+    other = "AstraCS:OTHERclientId:" + "2" * 64
+    value = "OTHER_TOKEN=%s\nAPP_TOKEN=%s" % (other, TOKEN)
+    assert _stores.held_of(value, "env", "APP_TOKEN") == (CLIENT_ID, TOKEN)
+    assert one(dict(AWS, format="env", env_var="APP_TOKEN")).held(value) == (CLIENT_ID, TOKEN)
+
+
+@pytest.mark.parametrize("mount, words", [
+    (None, ["no secrets engine is mounted at secret/", "create: true makes a secret, not a mount"]),
+    ({"type": "kv", "version": "1", "path": "secret"}, ["the mount secret/ is KV version 1",
+                                                        "vault kv enable-versioning secret"]),
+    ({"type": "pki", "version": "1", "path": "secret"}, ["the mount secret/ is a pki engine, not KV"]),
+    ({"type": "kv", "version": "2", "path": "kv"}, ["mount_point secret is a folder inside the mount kv/",
+                                                    "Set mount_point to kv"]),
+])
+def test_a_mount_that_cannot_hold_the_secret_is_named(mount, words):
+    looked, why = _stores.mount_problem(mount, "secret")
+    assert all(word in looked + " " + why for word in words), (looked, why)
+
+
+def test_a_kv2_mount_at_the_mount_point_is_fine():
+    assert _stores.mount_problem({"type": "kv", "version": "2", "path": "secret"}, "secret") is None
+
+
+def test_a_vault_path_without_a_secret_is_refused_unless_create(monkeypatch):
+    class Kv(object):
+        def read_secret_metadata(self, **kwargs):
+            raise type("InvalidPath", (Exception,), {})("None, on get")
+
+    class Adapter(object):
+        @staticmethod
+        def get(url):
+            assert url == "/v1/sys/internal/ui/mounts/secret"
+            return {"data": {"type": "kv", "options": {"version": "2"}, "path": "secret/"}}
+
+    api = type("Api", (), {})()
+    api.secrets = type("S", (), {})()
+    api.secrets.kv = type("K", (), {})()
+    api.secrets.kv.v2 = Kv()
+    api.adapter = Adapter()
+    store = one(VAULT)
+    store._api = api  # pylint: disable=protected-access
+    with pytest.raises(AstraError) as caught:
+        store.observe()
+    assert "not found: no secret at secret/metadata/apps/app/astra at https://vault.example.com:8200. " \
+        in str(caught.value) and "set create: true on the entry" in str(caught.value)
+    created = one(dict(VAULT, create=True))
+    created._api = api  # pylint: disable=protected-access
+    assert created.observe().held == "missing"
+
+
+def test_one_aws_secret_listed_twice_is_refused_by_its_arn():
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/app/astra-AbCdEf"
+    first, second = _stores.parse_stores([AWS, dict(AWS, secret_id=arn)])
+    for store in (first, second):
+        store._described = {"ARN": arn}  # pylint: disable=protected-access
+    with pytest.raises(AstraError) as caught:
+        _stores.check_distinct([first, second])
+    assert str(caught.value).startswith("token_rotation_stores[1] (aws_secretsmanager, secret %s in us-east-1): "
+                                        "refused: it is the same secret as token_rotation_stores[0]" % arn)
+    second._described = {"ARN": arn + "x"}  # pylint: disable=protected-access
+    _stores.check_distinct([first, second])
+
+
+def test_the_label_names_the_region_used_and_says_when_there_is_none(monkeypatch):
+    assert one(AWS).location == "secret prod/app/astra in us-east-1"
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
+    assert one(AWS).location == "secret prod/app/astra in eu-central-1"
+    assert one(dict(AWS, region="ap-south-1")).location == "secret prod/app/astra in ap-south-1"
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    assert one(AWS).location == "secret prod/app/astra (no region set)"
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:5000")
+    assert one(AWS).location == "secret prod/app/astra (no region set) at http://127.0.0.1:5000"
