@@ -122,15 +122,46 @@ def database_resources(org_id, databases):
     return _unique(resources)
 
 
+# The end of the description of a role astra_token made for a scoped token: such a role that no token holds any more
+# is astra_token's to delete (a role of another name or description is never deleted without being asked for).
+SCOPED_MARK = "(astra.devops.astra_token)"
+
+
 def scoped_role(org_id, databases, builtin):
     """The role the portal makes for a token limited to databases: "<database names> <built-in role name>", with the
     built-in role's actions and the databases' DRNs. databases: [{id, name}] in the order asked."""
     names = ", ".join(database["name"] or database["id"] for database in databases)
     return {"name": "%s %s" % (names, builtin["name"]), "actions": check_actions(builtin["actions"]),
-            "description": "%s, limited to the databases %s (astra.devops.astra_token)"
-                           % (builtin["name"], ", ".join(database["id"] for database in databases)),
+            "description": "%s, limited to the databases %s %s"
+                           % (builtin["name"], ", ".join(database["id"] for database in databases), SCOPED_MARK),
             "resources": database_resources(org_id, [{"id": database["id"], "keyspaces": [], "tables": []}
                                                      for database in databases])}
+
+
+def made_for_a_scoped_token(role):
+    """Whether astra_token made this (normalised) role for a token limited to databases."""
+    return bool(role) and not role.get("built_in") and str(role.get("description") or "").endswith(SCOPED_MARK)
+
+
+def other_orgs(resources, org_id):
+    """The organization ids that resources name other than org_id (in the order found, lower case); the placeholder
+    __ORG_ID__ stands for the caller's organization."""
+    found = []
+    for resource in resources:
+        named = str(resource).split(":")[3].lower()
+        if named not in ("__org_id__", str(org_id).lower()) and named not in found:
+            found.append(named)
+    return found
+
+
+def database_ids(resources):
+    """The database ids that resources name (not *), lower case, in the order found."""
+    found = []
+    for resource in resources or ():
+        match = re.match(r"^drn:astra:org:[^:]+:db:([^:*]+)", str(resource))
+        if match and match.group(1).lower() not in found:
+            found.append(match.group(1).lower())
+    return found
 
 
 def reach(resources):

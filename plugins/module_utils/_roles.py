@@ -38,6 +38,19 @@ def fetch_roles(client):
     return [normalise_role(item) for item in (data or []) if isinstance(item, dict)]
 
 
+def read_database(client, database_id, option="databases"):
+    """GET /v2/databases/{id} (the DevOps API's "get a database"), the database a role is to reach: its record, or an
+    AstraInputError naming the option when the caller's organization has no such database (404)."""
+    status, data = client.call("GET", "/v2/databases/%s" % database_id, "Reading database %s" % database_id,
+                               permission="org-db-view", resource="Database %s" % database_id,
+                               ok_statuses=(200, 404))
+    if status == 404:
+        raise AstraInputError("%s names the database %s, which the api_token's organization does not have (GET "
+                              "/v2/databases/%s answered 404); give the id of one of its databases."
+                              % (option, database_id, database_id))
+    return data if isinstance(data, dict) else {}
+
+
 def names_by_id(roles):
     return dict((role["id"], role["name"]) for role in roles)
 

@@ -21,6 +21,11 @@ description:
     warns with the same list.
   - An unchanged run lists the roles once and writes nothing. A change also lists the tokens (to find who holds the
     role); O(databases) also reads the caller's organization, whose id the resources carry.
+  - Before a role is created or gains resources, each resource it gains is checked, and nothing is written when one
+    fails: a DRN naming another organization than the one of O(api_token) is refused (its organization is read once,
+    C(GET /v2/currentOrg), when a DRN names one; C(__ORG_ID__) stands for it), and each database named, in
+    O(databases) or in a DRN, is read (C(GET /v2/databases/<id>)); one that the organization does not have is
+    refused.
 author:
   - Astra DevOps maintainers (@astra-devops)
 extends_documentation_fragment:
@@ -68,6 +73,8 @@ options:
         V(drn:astra:org:<org id>:db:<database id>), V(drn:astra:org:<org id>:db:<database id>:keyspace:*) and
         V(drn:astra:org:<org id>:db:<database id>:keyspace:*:table:*). Not given, an existing role keeps its
         resources; a new one gets none.
+      - The organization must be the one of O(api_token) (or V(__ORG_ID__)), and each database named must exist in
+        it.
     type: list
     elements: str
   databases:
@@ -77,6 +84,8 @@ options:
         given).
       - They become the DRNs the API checks at every level, with V(*) where a level is open, plus the organization's
         DRN (for organization-level actions such as V(org-db-view)).
+      - Each database must exist in the organization of O(api_token); it is read (C(GET /v2/databases/<id>)) before
+        the role is created or gains it.
     type: list
     elements: raw
   force:
@@ -162,7 +171,7 @@ from ansible_collections.astra.devops.plugins.module_utils._errors import AstraI
 from ansible_collections.astra.devops.plugins.module_utils._module import AstraModule
 from ansible_collections.astra.devops.plugins.module_utils._records import normalise_role
 from ansible_collections.astra.devops.plugins.module_utils._roles import (ROLES_PATH, check_role_id, fetch_roles,
-                                                                          is_role_id, role_key)
+                                                                          is_role_id, read_database, role_key)
 from ansible_collections.astra.devops.plugins.module_utils._tokens import TokenApi, current_org
 
 
@@ -170,6 +179,7 @@ class RoleTask(object):
     def __init__(self, module):
         self.module = module
         self.params = module.params
+        self.caller_org_id = None
 
     def checked(self):
         """The options checked before any API call: (actions, resources or None, databases or None)."""
@@ -223,11 +233,29 @@ class RoleTask(object):
                               "which is not a role of this organization." % shown(wanted))
 
     def org_id(self):
-        org = current_org(self.module.client)
-        if not org.get("id"):
-            raise AstraInputError("databases needs the organization's id, which GET /v2/currentOrg did not give; give "
-                                  "the resources instead.")
-        return org["id"]
+        """The caller's organization id (GET /v2/currentOrg, once)."""
+        if self.caller_org_id is None:
+            org = current_org(self.module.client)
+            if not org.get("id"):
+                raise AstraInputError("%s needs the organization's id, which GET /v2/currentOrg did not give."
+                                      % ("databases" if self.params["databases"] is not None else "resources"))
+            self.caller_org_id = str(org["id"])
+        return self.caller_org_id
+
+    def check_reach(self, added):
+        """Before a role gains resources (a create, or an update that adds some): each must be in the caller's
+        organization, and each database it names must exist there (GET /v2/databases/{id}, 404: no such database).
+        Nothing is written before; the error names the option."""
+        option = "databases" if self.params["databases"] is not None else "resources"
+        if any(str(resource).split(":")[3] != "__ORG_ID__" for resource in added):
+            others = custom.other_orgs(added, self.org_id())
+            if others:
+                raise AstraInputError(
+                    "%s names the organization %s, but the api_token belongs to organization %s, and a custom role "
+                    "reaches resources of its own organization only; use drn:astra:org:%s (or drn:astra:org:__ORG_ID__)."
+                    % (option, others[0], self.org_id(), self.org_id()))
+        for database_id in custom.database_ids(added):
+            read_database(self.module.client, database_id, option)
 
     def holders(self, role_id):
         return custom.holders_of(TokenApi(self.module.client).list(), role_id)
@@ -240,6 +268,7 @@ class RoleTask(object):
                                       % params["name"].strip())
             wanted = {"id": None, "name": params["name"].strip(), "description": params["description"] or "",
                       "actions": actions, "resources": resources or [], "built_in": False}
+            self.check_reach(wanted["resources"])
             if not self.module.check_mode:
                 _status, data = self.module.client.call(
                     "POST", ROLES_PATH, "Creating role '%s'" % wanted["name"], body=custom.request_body(wanted),
@@ -253,6 +282,7 @@ class RoleTask(object):
         change = custom.change_of(current, wanted)
         if not custom.changes(change) and wanted["name"] == current["name"]:
             return self.result(False, current, current)
+        self.check_reach(change["added_resources"])
         held_by = self.holders(current["id"])
         if held_by and custom.narrows(change) and not params["force"]:
             raise AstraInputError(

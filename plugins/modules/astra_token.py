@@ -69,8 +69,12 @@ options:
         DRN level, as M(astra.devops.astra_role) builds them), then the token with that role.
       - A custom role of that name that differs is never changed, since other tokens may hold it; the task fails
         and names it.
+      - The role is made only when a token is about to be created with it, so a task that fails on an existing token
+        that differs (O(recreate=never)) makes none; a task that fails after making it (the API refuses the token)
+        deletes it again, unless a token holds it by then.
       - With O(state=absent), the scoped role is deleted too when no other token holds it, unless
-        O(keep_unused_role=true).
+        O(keep_unused_role=true). Changing O(databases) of an existing token with O(recreate=state_change) deletes
+        the role of the replaced token when no token holds it any more (see O(keep_unused_role)).
     type: list
     elements: str
   database_role:
@@ -79,9 +83,14 @@ options:
     default: Database Administrator
   keep_unused_role:
     description:
-      - With O(databases) and O(state=absent), keep the scoped role when the token deleted was the last one holding
-        it. The default removes it, since a role nobody holds is a grant waiting to be misused, and the next
-        scoped token makes it again.
+      - Keep the roles this module made for scoped tokens when no token holds them any more.
+      - By default, after a run that deleted tokens (O(state=absent), or a token replaced under O(recreate)), with
+        or without O(databases), each role that a deleted token held and that this module made for a scoped token
+        (its description ends with C((astra.devops.astra_token))) is deleted when no token holds it any more; with
+        O(databases) and O(state=absent), the scoped role of those databases too. The tokens and roles are listed
+        again just before, and a role that a token holds at that moment is never deleted.
+      - The default removes them, since a role nobody holds is a grant waiting to be misused, and the next scoped
+        token makes it again.
     type: bool
     default: false
   expiry:
@@ -260,6 +269,14 @@ secret:
       description: The client secret, the legacy password.
       type: str
       sample: "Xy-9KLmN8oPq1RsT..."
+deleted_role_ids:
+  description:
+    - Ids of the custom roles this task deleted because no token holds them any more (in check mode, would delete),
+      see O(keep_unused_role).
+  returned: always
+  type: list
+  elements: str
+  sample: [3c1c4c5e-5f5e-4d2b-9c1e-7e4b1b9d9f10]
 deleted_client_ids:
   description: Client ids of the tokens this task deleted (in check mode, would delete).
   returned: always
@@ -324,6 +341,7 @@ from ansible_collections.astra.devops.plugins.module_utils._roles import (
     fetch_roles,
     is_role_id,
     names_by_id,
+    read_database,
     resolve_roles,
     role_key,
 )
@@ -336,6 +354,14 @@ from ansible_collections.astra.devops.plugins.module_utils._tokens import (
     other_org_hint,
     replacement_expiry,
 )
+
+
+def _add_to(error, text):
+    """One more sentence at the end of an error's one line (after its hint, if it has one)."""
+    if error.hint:
+        error.hint = "%s %s" % (sentence(error.hint), text)
+    else:
+        error.message = "%s %s" % (sentence(error.message), text)
 
 
 class TokenTask:
@@ -351,6 +377,9 @@ class TokenTask:
         self.deleted = []
         self.replaced = []
         self.expiry_source = None
+        self.tokens = []
+        self.made_role = None  # the scoped role this run made, deleted again if the task fails
+        self.last_holders = {}
 
     def check_inputs(self):
         params = self.params
@@ -374,20 +403,24 @@ class TokenTask:
                 "add 'no_log: true' to the task.")
 
     def run(self):
-        tokens = self.api.list()
+        tokens = self.tokens = self.api.list()
         if self.params["databases"] is not None:
             self.scoped = self.scoped_role()
             if self.params["state"] == "present":
                 self.params["roles"] = [self.scoped["id"]] if self.scoped["id"] else []
-        if self.params["state"] == "absent":
-            return self.absent(tokens)
-        return self.present(tokens)
+        try:
+            result = self.absent(tokens) if self.params["state"] == "absent" else self.present(tokens)
+        except AstraError as error:
+            self.undo_made_role(error)
+            raise
+        result.update(self.remove_unused_roles())
+        return result
 
     # -- database-scoped tokens ------------------------------------------------------------------------------
 
     def scoped_role(self):
-        """The custom role a token limited to databases holds: found by its name, or made (not in check mode, nor
-        to delete). Its id is None when it does not exist (yet)."""
+        """The custom role a token limited to databases holds, found by its name; its id is None when it does not
+        exist yet (make_scoped_role makes it, only once a token is to be created with it)."""
         catalog = self.load_catalog()
         builtin = [role for role in catalog if role["built_in"]
                    and role_key(role["name"]) == role_key(self.params["database_role"])]
@@ -397,11 +430,8 @@ class TokenTask:
         org_id = self.caller_org().get("id")
         databases = []
         for database_id in self.params["databases"]:
-            _status, data = self.module.client.call(
-                "GET", "/v2/databases/%s" % database_id, "Reading database %s" % database_id,
-                permission="org-db-view", resource="Database %s" % database_id)
-            info = data.get("info") if isinstance(data, dict) else None
-            databases.append({"id": database_id, "name": (info or {}).get("name") if isinstance(info, dict) else None})
+            info = read_database(self.module.client, database_id).get("info")
+            databases.append({"id": database_id, "name": info.get("name") if isinstance(info, dict) else None})
         wanted = custom.scoped_role(org_id, databases, builtin[0])
         found = custom.named(catalog, wanted["name"])
         if found:
@@ -411,14 +441,111 @@ class TokenTask:
                     "is not changed, since other tokens may hold it. Rename or delete it, or manage it with "
                     "astra.devops.astra_role." % (found["name"], found["id"], ", ".join(self.params["databases"])))
             return dict(wanted, id=found["id"], created=False)
-        role_id = None
-        if self.params["state"] == "present" and not self.module.check_mode:
-            _status, data = self.module.client.call(
-                "POST", ROLES_PATH, "Creating role '%s'" % wanted["name"], idempotent=False,
-                permission="org-role-write", body=custom.request_body(wanted))
-            role_id = normalise_role(data)["id"] if isinstance(data, dict) else None
-            self.catalog = None  # the new role is in the next list
-        return dict(wanted, id=role_id, created=role_id is not None)
+        return dict(wanted, id=None, created=False)
+
+    def make_scoped_role(self):
+        """POST the scoped role, just before the token that holds it is created; its id, or an error."""
+        wanted = self.scoped
+        _status, data = self.module.client.call(
+            "POST", ROLES_PATH, "Creating role '%s'" % wanted["name"], idempotent=False,
+            permission="org-role-write", body=custom.request_body(wanted))
+        role_id = normalise_role(data)["id"] if isinstance(data, dict) else None
+        if not role_id:  # an answer without a body: the role is in a new list
+            found = custom.named(fetch_roles(self.module.client), wanted["name"])
+            role_id = found["id"] if found else None
+        if not role_id:
+            raise AstraError("Created the role '%s', but the API did not say its id; run the task again (it finds the "
+                             "role by its name)." % wanted["name"])
+        self.scoped.update(id=role_id, created=True)
+        self.made_role = dict(self.scoped, built_in=False)
+        if self.catalog is not None:
+            self.catalog.append(self.made_role)
+        return role_id
+
+    def undo_made_role(self, error):
+        """A failed task leaves no role it made: after a fresh look (tokens and roles listed again), the role is
+        deleted unless a token holds it. What happened is added to the error's message."""
+        if not self.made_role:
+            return
+        name = self.made_role["name"]
+        try:
+            deleted = self.delete_unheld_roles([self.made_role["id"]], own_only=False)
+        except AstraError as cleanup:
+            _add_to(error, "The role '%s' this task made could not be deleted again: %s Delete it with "
+                           "astra.devops.astra_role (state=absent)." % (name, sentence(str(cleanup))))
+            return
+        if deleted:
+            _add_to(error, "The role '%s' this task made was deleted again." % name)
+
+    def remove_unused_roles(self):
+        """After a run that deleted tokens: each role astra_token made for a scoped token (custom.SCOPED_MARK) that a
+        deleted token held, and, with databases and state=absent, the scoped role asked for, is deleted when no
+        token holds it any more (after a fresh look), unless keep_unused_role. Returns the result's keys."""
+        explicit = self.scoped["id"] if self.scoped and self.params["state"] == "absent" else None
+        by_client_id = dict((token["client_id"], token) for token in self.tokens)
+        held = set()
+        for client_id in self.deleted:
+            held.update(str(role).lower() for role in by_client_id.get(client_id, {}).get("roles", []))
+        candidates = []
+        if held:
+            own = dict((str(role["id"]).lower(), role) for role in self.load_catalog()
+                       if custom.made_for_a_scoped_token(role))
+            candidates = sorted(role_id for role_id in held if role_id in own and role_id != explicit)
+        result = {"deleted_role_ids": []}
+        if explicit:
+            candidates.insert(0, explicit)
+        if not candidates:
+            return result
+        if self.params["keep_unused_role"]:
+            holders = self.holders(candidates, self.tokens, self.deleted)
+        else:
+            result["deleted_role_ids"] = self.delete_unheld_roles(candidates, own_only=True, explicit=explicit)
+            holders = self.last_holders
+            if result["deleted_role_ids"]:
+                result["changed"] = True
+        if explicit:
+            result["scoped_role"] = dict(self.public_scoped(), deleted=explicit in result["deleted_role_ids"],
+                                         held_by=holders.get(explicit, []))
+        return result
+
+    @staticmethod
+    def holders(role_ids, tokens, gone=()):
+        """role id -> sorted client ids of the tokens (but those in gone) that hold it."""
+        found = dict((role_id, []) for role_id in role_ids)
+        for token in tokens:
+            if token["client_id"] in gone:
+                continue
+            for role in token["roles"]:
+                if str(role).lower() in found:
+                    found[str(role).lower()].append(token["client_id"])
+        return dict((role_id, sorted(ids)) for role_id, ids in found.items())
+
+    def delete_unheld_roles(self, role_ids, own_only, explicit=None):
+        """Delete each role that no token holds, looking again first (tokens and roles listed now, not at the start
+        of the run: another task may have given the role to a token since). With own_only, only a role astra_token
+        made for a scoped token (explicit, the one asked for by databases, aside). Check mode uses the first look and
+        deletes nothing. Returns the ids deleted (or that would be); self.last_holders says who holds the others."""
+        role_ids = [str(role_id).lower() for role_id in role_ids]
+        if self.module.check_mode:
+            self.last_holders = self.holders(role_ids, self.tokens, self.deleted)
+            return [role_id for role_id in role_ids if not self.last_holders[role_id]]
+        self.last_holders = self.holders(role_ids, self.api.list())
+        roles = dict((str(role["id"]).lower(), role) for role in fetch_roles(self.module.client))
+        deleted = []
+        for role_id in role_ids:
+            role = roles.get(role_id)
+            if role is None or self.last_holders[role_id] or role["built_in"]:
+                continue
+            if own_only and role_id != explicit and not custom.made_for_a_scoped_token(role):
+                continue
+            try:
+                self.module.client.call("DELETE", "%s/%s" % (ROLES_PATH, role["id"]), "Deleting role '%s'"
+                                        % role["name"], permission="org-role-delete", resource="Role %s" % role["id"])
+            except AstraApiError as error:
+                if error.status != 404:  # gone already: as good as deleted by this run
+                    raise
+            deleted.append(role_id)
+        return deleted
 
     # -- lookup -------------------------------------------------------------------------------------------------
 
@@ -486,7 +613,9 @@ class TokenTask:
         differences = self.differences(current, wanted)
         recreate = self.params["recreate"]
         if recreate == "always" or (differences and recreate == "state_change"):
-            role_ids = self.wanted_role_ids(for_create=True) or resolve_roles(current["roles"], self.load_catalog())
+            role_ids = self.wanted_role_ids(for_create=True)
+            if not role_ids and self.scoped is None:  # the old token's roles (the scoped role is made in create)
+                role_ids = resolve_roles(current["roles"], self.load_catalog())
             return self.create(current, role_ids, tokens)
         if differences:
             raise AstraInputError(
@@ -524,7 +653,9 @@ class TokenTask:
     def differences(self, current, wanted_role_ids):
         found = []
         if wanted_role_ids is not None and set(wanted_role_ids) != set(current["roles"]):
-            found.append("roles are %s, asked %s" % (self.role_label(current["roles"]), self.role_label(wanted_role_ids)))
+            unmade = [] if not self.scoped or self.scoped["id"] else ["%s (not made yet)" % self.scoped["name"]]
+            found.append("roles are %s, asked %s" % (self.role_label(current["roles"]),
+                                                    self.role_label(wanted_role_ids, unmade)))
         if self.expiry is not None and not self.expiry_is_relative:
             asked = format_timestamp(self.expiry)
             if asked != current["expiry"]:
@@ -537,14 +668,23 @@ class TokenTask:
             found.append("organization is %s, asked %s" % (current["org_id"], org_id))
         return found
 
-    def role_label(self, role_ids):
-        names = names_by_id(self.catalog) if self.catalog is not None else {}
-        return "[%s]" % ", ".join(sorted(names.get(r, r) for r in role_ids))
+    def role_label(self, role_ids, more=()):
+        """Roles by name for a message (the roles list is read for it if need be); an id the list does not know
+        stays an id, said to be no role of this organization (a deleted role), unless org_id names another one."""
+        try:
+            names = names_by_id(self.load_catalog())
+        except AstraError:  # the names are a bonus: the message must still come
+            names = {}
+        unknown = "%s" if self.params["org_id"] or not names else "%s (no such role)"
+        labels = [names.get(r) or unknown % r for r in role_ids]
+        return "[%s]" % ", ".join(sorted(labels) + list(more))
 
     def create(self, current, role_ids, tokens):
         """Create (and, when replacing, then delete the old token): the new one exists before the old one goes."""
         description = self.params["description"] if self.params["description"] is not None else current["description"]
         expiry, self.expiry_source = replacement_expiry(self.expiry, current)
+        if self.scoped is not None and not self.scoped["id"] and not self.module.check_mode:
+            role_ids = [self.make_scoped_role()]
         if self.module.check_mode:
             planned = {"client_id": None, "description": description, "roles": role_ids, "role_names": None,
                        "generated_on": None, "expiry": format_timestamp(expiry), "org_id": self.params["org_id"]}
@@ -582,22 +722,11 @@ class TokenTask:
             if self.module.check_mode or self.api.delete(token["client_id"]):
                 self.deleted.append(token["client_id"])
         result = self.result(bool(self.deleted), {}, None)
-        if self.scoped and self.scoped["id"]:
-            result.update(self.retire_scoped_role(tokens))
+        if self.scoped is not None:
+            result["scoped_role"] = dict(self.public_scoped(), deleted=False, held_by=[])
         if self.module._diff:
             result["diff"] = {"before": {"tokens": [self.described(t) for t in targets]}, "after": {"tokens": []}}
         return result
-
-    def retire_scoped_role(self, tokens):
-        """After the delete: the scoped role goes too when no remaining token holds it (keep_unused_role keeps it)."""
-        role_id = self.scoped["id"]
-        holders = [t["client_id"] for t in tokens if t["client_id"] not in self.deleted and role_id in t["roles"]]
-        if holders or self.params["keep_unused_role"]:
-            return {"scoped_role": dict(self.public_scoped(), deleted=False, held_by=holders)}
-        if not self.module.check_mode:
-            self.module.client.call("DELETE", "%s/%s" % (ROLES_PATH, role_id), "Deleting role '%s'"
-                                    % self.scoped["name"], permission="org-role-delete", resource="Role %s" % role_id)
-        return {"changed": True, "scoped_role": dict(self.public_scoped(), deleted=True, held_by=[])}
 
     def public_scoped(self):
         return {"id": self.scoped["id"], "name": self.scoped["name"], "resources": sorted(self.scoped["resources"])}

@@ -210,6 +210,24 @@ def test_recreate_never_fails_clearly_on_role_mismatch(target, run_playbook):
     assert len(listed) == 1 and listed[0]['roles'] == [target.role_id(RW)]
 
 
+def test_a_role_mismatch_names_the_roles_also_when_given_as_ids(target, run_playbook):
+    """The message names the roles (the roles list is read for it), not their ids; a role id that no role has any
+    more (a deleted role) is said to be one."""
+    desc = target.desc('mismatch-by-id')
+    gone = '0d4cd8e4-2d30-4b0c-9c39-4c2e6bdbd9b6'
+    run = run_playbook(play([
+        token('create with R/W', 'created', description=desc, roles=[target.role_id(RW)]),
+        token('ask for RO by id', 'mismatch', ignore_errors=True, description=desc, roles=[target.role_id(RO)]),
+        show('mismatch'),
+        token('ask for a deleted role by id', 'deleted', ignore_errors=True, description=desc, roles=[gone]),
+        show('deleted'),
+    ]))
+    msg = run.shown('mismatch')['msg']
+    assert 'roles are [%s], asked [%s]' % (RW, RO) in msg and '\n' not in msg, msg
+    msg = run.shown('deleted')['msg']
+    assert 'roles are [%s], asked [%s (no such role)]' % (RW, gone) in msg, msg
+
+
 def test_recreate_state_change_replaces_only_when_different(target, run_playbook):
     desc = target.desc('recreate-state-change')
     run = run_playbook(play([

@@ -53,7 +53,7 @@ def test_create_unchanged_update_and_delete(emu, run_playbook):
     assert checked['changed'] and checked['role']['id'] is None and checked['diff']['before'] == {}
     assert created['changed'] and created['role']['actions'] == ['db-cql', 'db-table-select']
     assert created['diff']['after']['name'] == name
-    assert requests == {ROLES: 1, CREATE: 1}, requests
+    assert requests == {ROLES: 1, CURRENT_ORG: 1, CREATE: 1}, requests  # the resources' organization is checked
     role_id = created['role']['id']
     assert emu.role_id(name) == role_id
 
@@ -125,27 +125,30 @@ def test_built_in_roles_are_never_changed(emu, run_playbook):
 def test_databases_and_actions_from_make_the_scoped_role_in_one_task(emu, run_playbook):
     name = 'it-db-admin-%s' % uuid.uuid4().hex[:8]
     org_id = emu.org_id
+    db, other_db = emu.database('orders')['id'], emu.database('carts')['id']  # astra_role reads them: they exist
     emu.reset_counts()
     run = run_playbook(play([
         role('scoped', name=name, actions_from='Database Administrator',
-             databases=[DB, {'id': OTHER_DB, 'keyspaces': ['orders'], 'tables': ['items', 'carts']}])]))
+             databases=[db, {'id': other_db, 'keyspaces': ['orders'], 'tables': ['items', 'carts']}])]))
     created = counts(emu)
     emu.reset_counts()
     again = run_playbook(play([
-        role('again', name=name, actions_from='database administrator', databases=[DB, {
-            'id': OTHER_DB, 'keyspaces': ['orders'], 'tables': ['carts', 'items']}])]))
+        role('again', name=name, actions_from='database administrator', databases=[db, {
+            'id': other_db, 'keyspaces': ['orders'], 'tables': ['carts', 'items']}])]))
     unchanged = counts(emu)  # before the test's own list of the roles below
     scoped = run.result('scoped')['role']
     org = 'drn:astra:org:%s' % org_id
     assert scoped['resources'] == sorted([
-        org, '%s:db:%s' % (org, DB), '%s:db:%s:keyspace:*' % (org, DB), '%s:db:%s:keyspace:*:table:*' % (org, DB),
-        '%s:db:%s' % (org, OTHER_DB), '%s:db:%s:keyspace:orders' % (org, OTHER_DB),
-        '%s:db:%s:keyspace:orders:table:items' % (org, OTHER_DB),
-        '%s:db:%s:keyspace:orders:table:carts' % (org, OTHER_DB)])
+        org, '%s:db:%s' % (org, db), '%s:db:%s:keyspace:*' % (org, db), '%s:db:%s:keyspace:*:table:*' % (org, db),
+        '%s:db:%s' % (org, other_db), '%s:db:%s:keyspace:orders' % (org, other_db),
+        '%s:db:%s:keyspace:orders:table:items' % (org, other_db),
+        '%s:db:%s:keyspace:orders:table:carts' % (org, other_db)])
     builtin = next(r for r in emu.roles() if r['name'] == 'Database Administrator')
     assert scoped['actions'] == sorted(builtin['policy']['actions'])
     assert again.result('again')['changed'] is False
-    assert (created, unchanged) == ({ROLES: 1, CURRENT_ORG: 1, CREATE: 1}, {ROLES: 1, CURRENT_ORG: 1})
+    # the create reads each database first (it must exist); an unchanged run adds nothing, so reads none
+    assert (created, unchanged) == ({ROLES: 1, CURRENT_ORG: 1, 'GET /v2/databases/{databaseId}': 2, CREATE: 1},
+                                    {ROLES: 1, CURRENT_ORG: 1})
 
 
 @pytest.mark.parametrize('args, option', [
@@ -293,12 +296,13 @@ def test_bad_scoped_token_input_fails_before_any_write(emu, run_playbook, args, 
 def test_role_info_finds_roles_by_database_and_who_holds_them(emu, run_playbook):
     name = 'it-info-%s' % uuid.uuid4().hex[:8]
     other_db = '7e1f3a4c-2b5d-4c6e-8f90-1a2b3c4d5e6f'
-    run = run_playbook(play([role('scoped', name=name, actions=['db-cql'], databases=[DB])]))
+    db = emu.database('orders')['id']  # astra_role reads it: it must exist
+    run = run_playbook(play([role('scoped', name=name, actions=['db-cql'], databases=[db])]))
     role_id = run.result('scoped')['role']['id']
     holder = emu.mint(roles=[role_id], description='it-info-holder')['clientId']
     emu.reset_counts()
     run = run_playbook(play([
-        task('by database', 'astra.devops.astra_role_info', {'databases': [DB], 'custom': True, 'held_by': True}),
+        task('by database', 'astra.devops.astra_role_info', {'databases': [db], 'custom': True, 'held_by': True}),
         task('other database', 'astra.devops.astra_role_info', {'databases': [other_db], 'custom': True}),
         task('bad database', 'astra.devops.astra_role_info', {'databases': ['nope']}, ignore_errors=True),
     ]))
@@ -307,3 +311,154 @@ def test_role_info_finds_roles_by_database_and_who_holds_them(emu, run_playbook)
     assert role_id not in [r['id'] for r in run.result('other database')['roles']]
     assert 'databases[0].id must be a database id' in run.result('bad database')['msg']
     assert counts(emu) == {ROLES: 2, TOKENS: 1}, counts(emu)  # the bad one failed before any call
+
+
+# --------------------------------------------------------------------------------------------------------------
+# roles left behind (issue 20): a scoped token's databases changed, a task that failed, a role deleted under a family
+# --------------------------------------------------------------------------------------------------------------
+
+DATABASE = 'GET /v2/databases/{databaseId}'
+TOKEN_CREATE = 'POST /v2/tokens'
+TOKEN_DELETE = 'DELETE /v2/tokens/{clientId}'
+
+
+def show_result(var):
+    """A token task's result without its secret: what the role tests read."""
+    return task('show ' + var, 'ansible.builtin.debug', {'msg': {
+        'changed': '{{ %s.changed }}' % var, 'token': '{{ %s.token | default({}) }}' % var,
+        'msg': '{{ %s.msg | default("") }}' % var, 'deleted': '{{ %s.deleted_client_ids | default([]) }}' % var,
+        'deleted_roles': '{{ %s.deleted_role_ids | default([]) }}' % var,
+        'scoped_role': '{{ %s.scoped_role | default({}) }}' % var}})
+
+
+def test_changing_a_scoped_tokens_databases_removes_the_role_no_token_holds_any_more(emu, run_playbook):
+    """The old scoped role goes once no token holds it: kept while another token holds it, deleted by the run that
+    deletes that token (without databases), kept with keep_unused_role."""
+    orders, billing = emu.database('orders'), emu.database('billing')
+    desc = 'it-moved-%s' % uuid.uuid4().hex[:8]
+    run = run_playbook(play([scoped_token('orders', desc, [orders['id']], register='first'), show_result('first')]))
+    orders_role = run.shown('first')['scoped_role']['id']
+    other = emu.mint(roles=[orders_role], description=desc + '-other')['clientId']
+
+    emu.reset_counts()
+    run = run_playbook(play([scoped_token('billing', desc, [billing['id']], register='moved', recreate='state_change'),
+                             show_result('moved')]))
+    moved, requests = run.shown('moved'), counts(emu)
+    assert moved['changed'] and moved['scoped_role']['created'] is True
+    assert moved['scoped_role']['name'] == 'billing Database Administrator'
+    assert moved['deleted'] == [run_first_client_id(emu, desc, moved)] and moved['deleted_roles'] == []
+    assert emu.role_id('orders Database Administrator') == orders_role  # the other token still holds it
+    # the first look, the role and the token, the old token deleted, then the fresh look before a role delete
+    assert requests == {TOKENS: 2, ROLES: 2, CURRENT_ORG: 1, DATABASE: 1, CREATE: 1, TOKEN_CREATE: 1,
+                        TOKEN_DELETE: 1}, requests
+
+    emu.reset_counts()
+    run = run_playbook(play([token('other gone', 'gone', client_id=other, state='absent'), show_result('gone')]))
+    gone, requests = run.shown('gone'), counts(emu)
+    assert gone['changed'] and gone['deleted'] == [other] and gone['deleted_roles'] == [orders_role]
+    with pytest.raises(KeyError):
+        emu.role_id('orders Database Administrator')
+    # the roles list (is a deleted token's role one astra_token made?), then the fresh look and the delete
+    assert requests == {TOKENS: 2, ROLES: 2, TOKEN_DELETE: 1, DELETE: 1}, requests
+
+    # keep_unused_role keeps it; the billing role stays held by the new token whatever happens
+    run = run_playbook(play([
+        scoped_token('back to orders', desc, [orders['id']], register='back', recreate='state_change',
+                     keep_unused_role=True), show_result('back')]))
+    back = run.shown('back')
+    assert back['deleted_roles'] == [] and emu.role_id('billing Database Administrator')
+    assert emu.role_id('orders Database Administrator') == back['scoped_role']['id']
+
+
+def run_first_client_id(emu, desc, moved):
+    """The client id the replaced token had: the family now holds only the new one."""
+    left = [t['clientId'] for t in emu.state_tokens(desc)]
+    assert left == [moved['token']['client_id']], left
+    return moved['deleted'][0]
+
+
+def test_a_failed_scoped_token_task_leaves_no_role_it_made(emu, run_playbook):
+    """A mismatch fails before any role is made, naming the roles by name; a create the API refuses after the role
+    was made deletes that role again (after a fresh look)."""
+    orders, billing = emu.database('orders'), emu.database('billing')
+    desc = 'it-failed-%s' % uuid.uuid4().hex[:8]
+    run_playbook(play([scoped_token('orders', desc, [orders['id']])]))
+    emu.reset_counts()
+    run = run_playbook(play([scoped_token('billing', desc, [billing['id']], register='mismatch', ignore_errors=True),
+                             show_result('mismatch')]))
+    message = run.shown('mismatch')['msg']
+    assert ('roles are [orders Database Administrator], asked [billing Database Administrator (not made yet)]'
+            in message), message
+    assert 'recreate: state_change' in message and '\n' not in message
+    assert counts(emu) == {TOKENS: 1, ROLES: 1, CURRENT_ORG: 1, DATABASE: 1}, counts(emu)
+    with pytest.raises(KeyError):
+        emu.role_id('billing Database Administrator')
+
+    emu.fault(method='POST', path='/v2/tokens', status=403, times=1)
+    emu.reset_counts()
+    run = run_playbook(play([scoped_token('refused', desc + '-new', [billing['id']], register='refused',
+                                          ignore_errors=True), show_result('refused')]))
+    message, requests = run.shown('refused')['msg'], counts(emu)  # before the test's own role lists
+    assert "The role 'billing Database Administrator' this task made was deleted again." in message, message
+    assert '\n' not in message
+    with pytest.raises(KeyError):
+        emu.role_id('billing Database Administrator')
+    assert emu.role_id('orders Database Administrator')  # held by the first token: never touched
+    # the first look, the role, the refused create, then the fresh look (tokens and roles) and the role's delete
+    assert requests == {TOKENS: 2, ROLES: 2, CURRENT_ORG: 1, DATABASE: 1, CREATE: 1, TOKEN_CREATE: 1,
+                        DELETE: 1}, requests
+
+
+def test_a_family_whose_role_was_deleted_is_told_to_set_token_rotation_roles(emu, run_playbook, tmp_path):
+    """The current token's role was deleted (astra_role with force): the rotation stops before any create, naming
+    the role id and token_rotation_roles; with token_rotation_roles it rotates."""
+    desc = 'it-orphaned-family-%s' % uuid.uuid4().hex[:8]
+    name = 'it-doomed-%s' % uuid.uuid4().hex[:8]
+    run = run_playbook(play([role('made', name=name, actions=['db-cql', 'org-db-view'])]))
+    role_id = run.result('made')['role']['id']
+    consumers = Consumers(tmp_path / 'consumers', {'c1': 'raw'})
+    old = emu.mint(roles=[role_id], description=desc, age_days=3)
+    consumers.write(old)
+    run_playbook(play([role('force delete', name=name, state='absent', force=True)]))
+    emu.reset_counts()
+    run = run_playbook(ROTATE_PLAYBOOK, inventory=consumers.inventory(), allowed_secret_files=consumers.paths,
+                       expect_rc=None, extra_args=rotation_args(token_rotation_description=desc))
+    assert run.rc != 0
+    messages = [str(item['result'].get('msg', '')) for item in run.results if item['status'] == 'failed']
+    said = [m for m in messages if role_id in m]
+    assert said and 'no longer exists' in said[0] and 'token_rotation_roles' in said[0], messages
+    assert 'check the option values' not in ' '.join(messages)
+    assert not emu.writes(), emu.writes()
+    assert [t['clientId'] for t in emu.state_tokens(desc)] == [old['clientId']]
+
+    run_playbook(ROTATE_PLAYBOOK, inventory=consumers.inventory(), allowed_secret_files=consumers.paths,
+                 extra_args=rotation_args(token_rotation_description=desc, token_rotation_roles=['RO Svc Acct']))
+    family = emu.state_tokens(desc)
+    assert len(family) == 1 and family[0]['clientId'] != old['clientId']
+
+
+def test_astra_role_refuses_another_organizations_drn_and_a_database_that_does_not_exist(emu, run_playbook):
+    other_org = emu.state()['org_ids']['second']
+    missing = str(uuid.uuid4())
+    name = 'it-checked-%s' % uuid.uuid4().hex[:8]
+    emu.reset_counts()
+    run = run_playbook(play([
+        role('other org', name=name, actions=['db-cql'], resources=['drn:astra:org:%s:db:*' % other_org],
+             ignore_errors=True),
+        role('missing database', name=name, actions=['db-cql'], databases=[missing], ignore_errors=True),
+        role('missing in resources', name=name, actions=['db-cql'],
+             resources=['drn:astra:org:__ORG_ID__:db:%s' % missing], ignore_errors=True),
+    ]))
+    message = run.result('other org')['msg']
+    assert message.startswith('resources') and other_org in message and emu.org_id in message, message
+    for title, option in (('missing database', 'databases'), ('missing in resources', 'resources')):
+        message = run.result(title)['msg']
+        assert message.startswith(option) and missing in message and '404' in message, message
+    for title in ('other org', 'missing database', 'missing in resources'):
+        assert '\n' not in run.result(title)['msg'] and run.status(title) in ('failed', 'ignored')
+    assert not emu.writes(), emu.writes()
+    # each: the roles list; the caller's organization where an organization is named (databases: to build the
+    # resources); a database read for the two that name one
+    assert counts(emu) == {ROLES: 3, CURRENT_ORG: 2, DATABASE: 2}, counts(emu)
+    with pytest.raises(KeyError):
+        emu.role_id(name)

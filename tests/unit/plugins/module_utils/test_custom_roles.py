@@ -88,3 +88,23 @@ def test_a_change_compares_actions_and_resources_as_sets():
     assert custom.changes(wider) and not custom.narrows(wider) and wider["added_actions"] == ["c"]
     narrower = custom.change_of(current, {"description": "e", "actions": ["a"], "resources": ["r1", "r2", "r3"]})
     assert custom.narrows(narrower) and narrower["removed_actions"] == ["b"] and narrower["description"]
+
+
+def test_other_orgs_and_database_ids_read_from_resources():
+    own, other = "f9f4b1e0-4c05-451e-9bba-d631295a7f73", "0D4CD8E4-2D30-4B0C-9C39-4C2E6BDBD9B6"
+    db = "5b70892f-e01a-4595-98e6-19ecc9985d50"
+    resources = ["drn:astra:org:%s" % own.upper(), "drn:astra:org:__ORG_ID__:db:%s" % db.upper(),
+                 "drn:astra:org:%s:db:*" % other, "drn:astra:org:%s:db:%s:keyspace:*" % (other, db)]
+    assert custom.other_orgs(resources, own) == [other.lower()]
+    assert custom.other_orgs(resources[:2], own) == []
+    assert custom.database_ids(resources) == [db]
+    assert custom.database_ids(["drn:astra:org:%s:db:*:keyspace:*" % own]) == []
+
+
+def test_a_role_made_for_a_scoped_token_is_known_by_its_description():
+    builtin = {"name": "Database Administrator", "actions": ["db-cql"]}
+    made = custom.scoped_role("org", [{"id": "db1", "name": "orders"}], builtin)
+    assert custom.made_for_a_scoped_token(dict(made, built_in=False))
+    assert not custom.made_for_a_scoped_token({"description": "orders admins", "built_in": False})
+    assert not custom.made_for_a_scoped_token(dict(made, built_in=True))
+    assert not custom.made_for_a_scoped_token(None)
