@@ -18,12 +18,22 @@ from ansible_collections.astra.devops.plugins.module_utils._tokens import client
 
 def new_role_ids(client, roles, replaces):
     """Role ids of the new token: the asked ones (the roles list is read only to resolve names), else the replaced
-    token's, carried over as the API listed them."""
+    token's, carried over as the API listed them once the roles list shows that each still exists: a role deleted
+    while the family held it (astra_role with force, the portal) would fail the create with a bare 400."""
     if roles:
         if all(is_role_id(role) for role in roles):
             return [role_id_key(role) for role in roles]
         return resolve_roles(roles, fetch_roles(client), "token_rotation_roles")
     if replaces and replaces.get("roles"):
+        known = set(role_id_key(role["id"]) for role in fetch_roles(client))
+        gone = [role_id_key(role) for role in replaces["roles"] if role_id_key(role) not in known]
+        if gone:
+            raise AstraInputError(
+                "The %s %s of the family's current token %s no longer %s (deleted), so the new token cannot carry "
+                "%s over. Nothing was created, distributed or deleted. Set token_rotation_roles to the roles the new "
+                "token should hold (names or ids), then run the role again."
+                % ("role" if len(gone) == 1 else "roles", ", ".join(gone), replaces.get("client_id"),
+                   "exists" if len(gone) == 1 else "exist", "it" if len(gone) == 1 else "them"))
         return list(replaces["roles"])
     raise AstraInputError("token_rotation_roles must be set to create the first token of the family.")
 

@@ -14,8 +14,9 @@ description:
   - Internal to the C(astra.devops.token_rotation) role; not meant for playbooks, and its options may change.
   - Each action is one module run on the controller, and lists nothing that the role's discovery already listed.
   - O(action=create) creates the family's new token (POST), with O(roles), else the roles of O(replaces) as the API
-    listed them (no roles call), and with O(expiry), else the lifetime of O(replaces). Then it asks with the new token
-    (C(GET /v2/currentOrg)) until the API accepts it, for up to O(wait) seconds.
+    listed them, once one roles call shows that each still exists (a deleted one stops the step before the create,
+    naming it and C(token_rotation_roles)), and with O(expiry), else the lifetime of O(replaces). Then it asks with
+    the new token (C(GET /v2/currentOrg)) until the API accepts it, for up to O(wait) seconds.
   - O(action=retire) deletes each token of O(client_ids), asks with each deleted token in O(old_tokens) until the API
     refuses it, then lists the tokens once and checks that the family holds exactly O(expected).
   - Every failure is one line that says what the consumers hold and what to do.
