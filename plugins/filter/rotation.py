@@ -20,15 +20,21 @@ def _mapping(value, name):
     return dict(value)
 
 
-def rotation_problems(settings):
-    return _rotation.play_problems(_mapping(settings, "rotation_problems"))
-
-
 def rotation_lock_path(lock_dir, api_url, org_id, description):
     try:
         return _rotation.lock_path(lock_dir, api_url, org_id, description)
     except AstraError as error:
         raise AnsibleFilterError(str(error))
+
+
+def rotation_family(tokens, description):
+    if not isinstance(tokens, list):
+        raise AnsibleFilterError("rotation_family expects a list of tokens, got %s" % type(tokens).__name__)
+    return _rotation.split_family(tokens, description)
+
+
+def rotation_holders(consumers, stores, new_client_id):
+    return _rotation.holders_now(consumers, stores, new_client_id)
 
 
 def rotation_consumer_failure(failure):
@@ -59,11 +65,12 @@ class FilterModule(object):
 
     def filters(self):
         return {
-            "rotation_problems": rotation_problems,
+            "rotation_family": rotation_family,
             "rotation_lock_path": rotation_lock_path,
             "rotation_consumer_failure": rotation_consumer_failure,
             "rotation_missing_actions": rotation_missing_actions,
             "rotation_plan": rotation_plan,
+            "rotation_holders": rotation_holders,
             "rotation_file_content": rotation_file_content,
             "rotation_result": rotation_result,
         }

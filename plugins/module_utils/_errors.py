@@ -24,6 +24,12 @@ CLIENT_SECRET = re.compile(r"(?=[A-Za-z0-9.,+_-]*[0-9])(?=[A-Za-z0-9.,+_-]*[a-z]
 # error IDs 340012 "invalid token format" (terraform-provider-astra issue 57), 340017 "Resource, token, was malformed"
 # (astra-cli issue 66) and 340018 "Resource not found: token with identifier ..." (the unknown token), or, in a body
 # without IDs (plain text, a bare JSON string), the same words.
+# Refused by every module and by the token_rotation role before any API call: the module's arguments, secrets included,
+# would stay on disk (ansible-core writes them into the kept module file whatever no_log says).
+KEPT_FILES_REFUSED = (
+    "ansible-core keeps module files (ANSIBLE_KEEP_REMOTE_FILES, or keep_remote_files in ansible.cfg): every module's "
+    "arguments, the API token and any new token included, would stay on disk. Nothing was called. Turn it off, and "
+    "delete the ansible-tmp-* folders it kept under remote_tmp (default ~/.ansible/tmp).")
 BAD_TOKEN_IDS = frozenset((340012, 340017, 340018))
 BAD_TOKEN_STATUSES = (400, 403)
 _BAD_TOKEN_WORDS = re.compile(

@@ -18,7 +18,7 @@ from ansible_collections.astra.devops.plugins.module_utils._client import (
     REQUESTS_IMPORT_ERROR,
     AstraClient,
 )
-from ansible_collections.astra.devops.plugins.module_utils._errors import AstraError, escape_controls, scrub
+from ansible_collections.astra.devops.plugins.module_utils._errors import KEPT_FILES_REFUSED, AstraError, escape_controls, scrub
 from ansible_collections.astra.devops.plugins.module_utils._urls import url_credentials
 
 AUTH_ARGUMENT_SPEC = dict(
@@ -44,6 +44,8 @@ class AstraModule(AnsibleModule):
         spec = dict(self.auth_spec)
         spec.update(argument_spec)
         super(AstraModule, self).__init__(argument_spec=spec, supports_check_mode=True, **kwargs)
+        if self._keep_remote_files:
+            self.fail_json(msg=KEPT_FILES_REFUSED)
         if not HAS_REQUESTS:
             self.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
         # A user name and password typed into api_url are refused, and must not be shown by Ansible either (the

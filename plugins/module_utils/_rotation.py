@@ -10,11 +10,15 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
+import ipaddress
 import os
 import re
+import socket
+from urllib.parse import urlsplit
 
 from ansible_collections.astra.devops.plugins.module_utils._errors import (
     CLIENT_SECRET,
+    KEPT_FILES_REFUSED,
     TOKEN_HASH,
     AstraInputError,
     one_line,
@@ -92,6 +96,14 @@ def play_problems(settings):
             "ansible-core's debug mode is on (ANSIBLE_DEBUG, or debug in ansible.cfg): it prints every module's "
             "arguments and results whatever no_log says, so the API token, the new token and its client secret would "
             "be in the output. Turn it off to rotate; use -v to -vvvv, which keep no_log.")
+    if settings.get("keep_remote_files"):
+        problems.append(KEPT_FILES_REFUSED)
+    strategy = settings.get("strategy")
+    if strategy and not steps_in_line(strategy):
+        problems.append(
+            "The play's strategy is %s, which does not run the play's tasks in step across hosts: each host would "
+            "mint its own token and delete the one the others hold. Use the linear strategy (the default) or a "
+            "drop-in such as mitogen_linear for the play that runs the role." % shown(strategy))
     description = settings.get("description")
     if not isinstance(description, str) or not description.strip():
         problems.append("token_rotation_description must be set to the description shared by the tokens of the "
@@ -157,6 +169,36 @@ def play_problems(settings):
     return problems
 
 
+def steps_in_line(strategy):
+    """Whether a strategy plugin runs each task on every host before the next (linear and its drop-ins such as
+    mitogen_linear), as the role's run-once steps need; free and host_pinned (and their mitogen_ twins) do not."""
+    name = str(strategy).rsplit(".", 1)[-1]
+    return not (name in ("free", "host_pinned") or name.endswith(("_free", "_host_pinned")))
+
+
+def play_warnings(settings):
+    """What may go wrong although nothing is refused, as sentences: a token_rotation_min_age that is not shorter
+    than the lifetime token_rotation_expiry gives, so every scheduled run would skip until the token has expired (an
+    expired newest token is replaced whatever min_age says, but its consumers are refused until then)."""
+    warnings = []
+    if settings.get("min_age") is None or settings.get("expiry") is None:
+        return warnings
+    try:
+        min_age = parse_duration(settings["min_age"], "token_rotation_min_age")
+        expiry = resolve_expiry(str(settings["expiry"]), "token_rotation_expiry")
+    except AstraInputError:  # reported by play_problems
+        return warnings
+    instant, relative = expiry
+    lifetime = parse_duration(settings["expiry"], "token_rotation_expiry") if relative else instant - now()
+    if min_age >= lifetime:
+        warnings.append(
+            "token_rotation_min_age (%s) is not shorter than the lifetime of the new token (token_rotation_expiry %s, "
+            "%s): a scheduled run would skip while the token is younger than min_age, so its consumers would hold "
+            "an expired token until a run replaces it. Set min_age well below the lifetime (for example half)."
+            % (settings["min_age"], settings["expiry"], _age_text(lifetime.total_seconds())))
+    return warnings
+
+
 def _option_error(check, value, generic, option):
     """Run a shared check whose messages name a module option, and name the role's variable instead."""
     try:
@@ -167,9 +209,28 @@ def _option_error(check, value, generic, option):
 
 
 def lock_path(lock_dir, api_url, org_id, description):
-    """The lock file of a family: keyed on the API root and the organization, never on the text the user typed."""
-    key = "%s|%s|%s" % (normalise_base_url(api_url), org_id or "", description)
+    """The lock file of a family: keyed on the API root (its host as resolved, see _lock_host) and the organization,
+    never on the text the user typed."""
+    root = urlsplit(normalise_base_url(api_url))
+    key = "%s|%s|%s|%s|%s" % (root.scheme, _lock_host(root.hostname), root.port or "", org_id or "", description)
     return "%s/%s.lock" % (str(lock_dir).rstrip("/") or "/", hashlib.sha256(key.encode("utf-8")).hexdigest()[:16])
+
+
+def _lock_host(host):
+    """The host of the lock key: one key for every name of this machine (localhost, 127.0.0.1, ::1), and an address
+    for the spellings of one address; any other name is kept as a name, since a load-balanced API resolves to other
+    addresses from one run to the next, and two runs must not get two locks for that."""
+    host = (host or "").rstrip(".").lower()
+    try:
+        addresses = set(info[4][0] for info in socket.getaddrinfo(host, None))
+    except (socket.error, UnicodeError):
+        return host
+    if addresses and all(ipaddress.ip_address(address.split("%")[0]).is_loopback for address in addresses):
+        return "loopback"
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return host
 
 
 def scrub_output(text, secrets, limit=_DETAIL_MAX):
@@ -287,6 +348,8 @@ def plan(situation, reference=None):
         held[label] = pending if pending and pending == newest.get("client_id") else store.get("held")
     generated = parse_timestamp(newest.get("generated_on"))
     age = int((reference - generated).total_seconds()) if generated else None
+    expires = parse_timestamp(newest.get("expiry"))
+    expired = expires is not None and expires <= reference
     min_age = _seconds(situation.get("min_age"), "token_rotation_min_age")
     retire_after = _seconds(situation.get("retire_after"), "token_rotation_retire_after")
     consumers = files + stores
@@ -302,6 +365,12 @@ def plan(situation, reference=None):
         action = "provision"
         reason = "Provision: the family %s has no token yet. Creating one with the roles %s and distributing it to %s." % (
             family_text, ", ".join(situation.get("roles") or ()), targets)
+    elif expired:
+        action = "rotate"
+        reason = ("Rotate: the newest token of the family %s, %s, expired on %s, so every consumer that holds it is "
+                  "refused; replacing it whatever token_rotation_min_age says. Creating a new token, distributing it "
+                  "to %s, then deleting %s." % (family_text, newest["client_id"], newest.get("expiry"), targets,
+                                                id_text))
     elif len(family) == 1 and young and not needy:
         action = "skip"
         reason = ("Skip: the only token of the family %s, %s, is %s old, younger than token_rotation_min_age (%s), and "
@@ -339,6 +408,7 @@ def plan(situation, reference=None):
         reason += " This run is limited (--limit %s): it deletes no token." % situation["limit"]
     return {
         "action": action,
+        "problems": _plan_problems(situation, action, held, ids),
         "reason": reason,
         "newest_client_id": newest.get("client_id"),
         "newest_age_seconds": age,
@@ -353,6 +423,68 @@ def plan(situation, reference=None):
         "kept": others if keep_message else [],
         "replaces": newest if action == "rotate" else None,
     }
+
+
+def _plan_problems(situation, action, held, family_ids):
+    """What stops this run before anything is created, as sentences: a first token without roles; a consumer or store
+    that holds a token of another family (one path in two families: they would take turns replacing each other's
+    token, and the application would get the other family's roles)."""
+    problems = []
+    if action == "provision" and not situation.get("roles"):
+        problems.append("The family '%s' has no token yet, so this run must create the first one: set "
+                        "token_rotation_roles to its roles (for example [R/W Svc Acct]). Nothing was changed."
+                        % situation.get("description"))
+    others = situation.get("others") or {}
+    foreign = sorted((holder, client_id) for holder, client_id in held.items()
+                     if client_id not in family_ids and client_id in others)
+    if foreign:
+        problems.append(
+            "%s of another family: %s. Nothing was created or changed. Each consumer file and secret store belongs to "
+            "one family: give this family '%s' its own, or remove them from the other family's configuration and "
+            "this run takes them over once that family's token is deleted." % (
+                "A consumer holds a token" if len(foreign) == 1 else "Consumers hold tokens",
+                "; ".join("%s holds %s of the family '%s'" % (holder, client_id, others[client_id])
+                          for holder, client_id in foreign),
+                situation.get("description")))
+    return problems
+
+
+def split_family(tokens, description):
+    """The organization's tokens as the family (exact description, oldest first, as listed), its client ids, and the
+    others ({client id: description}), so the plan can tell a token of another family from a deleted one."""
+    family = [token for token in tokens or () if token.get("description") == description]
+    others = dict((token.get("client_id"), token.get("description")) for token in tokens or ()
+                  if token.get("description") != description)
+    return {"family": family, "ids": [token.get("client_id") for token in family], "others": others}
+
+
+def holders_now(consumers, stores, new_client_id):
+    """{holder: client id} of what every file consumer and store holds at the moment of the delete, from the freshest
+    look this run has: a consumer read again after the grace period, else the client id it was written (a write that
+    ran and did not fail), else what the observe step read; a store as read again just now. None for a consumer that
+    could not be read again.
+
+    consumers: each consumer's variables (inventory_hostname, token_rotation__observed, and when they ran
+    token_rotation__written and token_rotation__observed_again); stores: astra_rotation_store's observe result."""
+    held = {}
+    for consumer in consumers or ():
+        observed = consumer.get("token_rotation__observed") or {}
+        if not observed.get("held"):
+            continue  # no consumer file
+        again = consumer.get("token_rotation__observed_again") or {}
+        written = consumer.get("token_rotation__written") or {}
+        if again.get("failed") or again.get("unreachable"):
+            now_held = None  # could not be read again: the delete waits
+        elif again.get("held"):
+            now_held = again["held"]
+        elif written and not written.get("skipped") and not written.get("failed"):
+            now_held = new_client_id
+        else:
+            now_held = observed["held"]
+        held[consumer.get("inventory_hostname")] = now_held
+    for store in stores or ():
+        held[store_label(store)] = store.get("held")
+    return held
 
 
 def _them(items):

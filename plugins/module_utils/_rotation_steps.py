@@ -60,10 +60,41 @@ def create(api, client_for, description, replaces, roles, expiry, known_client_i
     return token, secret, source, waited
 
 
-def retire(api, client_for, description, client_ids, old_tokens, expected, new_client_id, wait):
-    """DELETE each token of client_ids (one already gone counts as deleted by someone else), ask with each deleted
-    token a consumer held until the API refuses it, then list the family once to confirm only `expected` is left.
+def family_ids(api, description):
+    return [token["client_id"] for token in api.list() if token["description"] == description]
+
+
+def check_nothing_holds(description, client_ids, holders, listed, expected, new_client_id):
+    """The fresh look before the delete: refuse (AstraError, nothing deleted) when a consumer or store still holds a
+    token to delete or could not be read again, or when the family holds a token this run does not know (another run
+    or person is rotating it)."""
+    unread = sorted(holder for holder, held in holders.items() if held is None)
+    still = sorted((holder, held) for holder, held in holders.items() if held in client_ids)
+    strangers = sorted(set(listed) - set(client_ids) - set(expected))
+    if not (unread or still or strangers):
+        return
+    why = []
+    if still:
+        why.append("still held just before the delete: %s" % ", ".join("%s holds %s" % pair for pair in still))
+    if unread:
+        why.append("could not be read again after the grace period: %s" % ", ".join(unread))
+    if strangers:
+        why.append("the family now also holds %s, which this run did not create (another rotation, or a person, is "
+                   "changing it)" % ", ".join(strangers))
+    raise AstraError(
+        "Nothing was deleted from the family '%s': %s. Every token of the family stays valid, the new token %s too. "
+        "Find what holds or changed it (a step skipped with --step, an outside writer, a second run), then run the "
+        "role again: it finishes the rotation." % (description, "; ".join(why), new_client_id))
+
+
+def retire(api, client_for, description, client_ids, old_tokens, expected, new_client_id, wait, holders=None):
+    """Look again (the family, and what every consumer and store holds, see check_nothing_holds), DELETE each token of
+    client_ids (one already gone counts as deleted by someone else), ask with each deleted token a consumer held until
+    the API refuses it, then list the family once to confirm only `expected` is left.
     Returns (deleted client ids, client ids left in the family)."""
+    if client_ids:
+        check_nothing_holds(description, client_ids, holders or {}, family_ids(api, description), expected,
+                            new_client_id)
     deleted = []
     for index, client_id in enumerate(client_ids):
         try:
@@ -87,7 +118,7 @@ def retire(api, client_for, description, client_ids, old_tokens, expected, new_c
                 "A deleted token of the family '%s' (%s) was still accepted by the API %s seconds after its deletion. "
                 "Every consumer holds the new token %s; check the organization's tokens in the Astra portal."
                 % (description, client_id, wait, new_client_id))
-    left = [token["client_id"] for token in api.list() if token["description"] == description]
+    left = family_ids(api, description)
     if sorted(left) != sorted(set(expected)):
         raise AstraError(
             "After the rotation the family '%s' holds %s, but only %s were expected (another process changed it?). "

@@ -17,7 +17,10 @@ description:
     listed them, once one roles call shows that each still exists (a deleted one stops the step before the create,
     naming it and C(token_rotation_roles)), and with O(expiry), else the lifetime of O(replaces). Then it asks with
     the new token (C(GET /v2/currentOrg)) until the API accepts it, for up to O(wait) seconds.
-  - O(action=retire) deletes each token of O(client_ids), asks with each deleted token in O(old_tokens) until the API
+  - O(action=retire) first looks again - it lists the family and checks O(holders) - and deletes nothing when a
+    consumer or store still holds a token of O(client_ids), could not be read again, or when the family holds a token
+    that is neither in O(client_ids) nor in O(expected) (another run or a person is changing it). Then it deletes each
+    token of O(client_ids), asks with each deleted token in O(old_tokens) until the API
     refuses it, then lists the tokens once and checks that the family holds exactly O(expected).
   - Every failure is one line that says what the consumers hold and what to do.
 extends_documentation_fragment:
@@ -79,6 +82,12 @@ options:
   new_client_id:
     description: With O(action=retire), the client id every consumer now holds, for the messages.
     type: str
+  holders:
+    description: With O(action=retire), the client id every consumer file and secret store holds at this moment
+      (the filter astra.devops.rotation_holders), by host name or store label; V(null) for one that could not be read
+      again. No token it names is deleted.
+    type: dict
+    default: {}
 author:
   - Astra DevOps maintainers (@astra-devops)
 '''
@@ -140,7 +149,7 @@ def run(module):
         return {"changed": True, "token": token, "secret": secret, "expiry_source": source, "waited": waited}
     deleted, left = _rotation_steps.retire(
         api, module.client_for, params["description"], params["client_ids"], params["old_tokens"],
-        params["expected"], params["new_client_id"], params["wait"])
+        params["expected"], params["new_client_id"], params["wait"], params["holders"])
     return {"changed": bool(deleted), "deleted_client_ids": deleted, "family_after": left}
 
 
@@ -158,6 +167,7 @@ def main():
             old_tokens=dict(type="list", elements="str", default=[], no_log=True),
             expected=dict(type="list", elements="str", default=[]),
             new_client_id=dict(type="str"),
+            holders=dict(type="dict", default={}),
         ),
     )
     if module.check_mode:  # the role never runs these steps in check mode

@@ -169,8 +169,9 @@ def test_no_outage_while_rotating(emu, run_playbook, consumers, variant):
 # --------------------------------------------------------------------------------------------------------------
 
 # A rotation's requests, each needed once: the caller's organization (the lock's key, and the caller is not in the
-# family), discover the family, create, the new token accepted, delete, the deleted token refused, confirm the family.
-ROTATION_REQUESTS = {CURRENT_ORG_ROUTE: 3, 'GET /v2/tokens': 2, CREATE_ROUTE: 1, DELETE_ROUTE: 1}
+# family), discover the family, create, the new token accepted, list the family again just before the delete (the
+# fresh look), delete, the deleted token refused, confirm the family.
+ROTATION_REQUESTS = {CURRENT_ORG_ROUTE: 3, 'GET /v2/tokens': 3, CREATE_ROUTE: 1, DELETE_ROUTE: 1}
 
 
 @pytest.mark.parametrize('roles', ['carried_over', 'ids', 'names'])

@@ -401,3 +401,116 @@ def test_result_in_check_mode_says_what_would_have_happened_f12():
 
 def test_result_with_a_hook_counts_every_host_as_updated():
     assert outcome(hook=True)["result"]["consumers_updated"] == HOSTS
+
+
+# --------------------------------------------------------------------------------------------------------------
+# states nobody planned for (issue 20)
+# --------------------------------------------------------------------------------------------------------------
+
+def expiring(client_id, days_old, expires_in_days):
+    token = tok(client_id, days_old)
+    token["expiry"] = format_timestamp(NOW + datetime.timedelta(days=expires_in_days))
+    return token
+
+
+@pytest.mark.parametrize("family, held, options, action, phrase", [
+    ([expiring("A", 3, -1)], {"c1": "A", "c2": "A"}, {"min_age": "30d"}, "rotate", "expired on"),
+    ([expiring("A", 3, -1)], {"c1": "A"}, {}, "rotate", "replacing it whatever token_rotation_min_age says"),
+    ([tok("A", 40), expiring("B", 1, -0.01)], {"c1": "B", "c2": "B"}, {}, "rotate", "B, expired on"),
+    ([expiring("A", 3, 1)], {"c1": "A", "c2": "A"}, {"min_age": "30d"}, "skip", "younger than"),
+    ([expiring("A", 3, 1), tok("B", 1)], {"c1": "B"}, {}, "complete", "Complete"),
+])
+def test_an_expired_newest_token_is_always_replaced(family, held, options, action, phrase):
+    situation = dict({"description": "orders", "family": family, "held": held, "play_hosts": HOSTS}, **options)
+    decided = _rotation.plan(situation, reference=NOW)
+    assert decided["action"] == action, decided["reason"]
+    assert phrase in decided["reason"], decided["reason"]
+    assert decided["problems"] == []
+    if action == "rotate":
+        assert decided["replaces"] == family[-1] and decided["retire"] == [token["client_id"] for token in family]
+
+
+@pytest.mark.parametrize("min_age, expiry, warned", [
+    ("30d", "7d", True), ("7d", "7d", True), ("6d", "7d", False), ("30d", None, False), (None, "7d", False),
+    ("30d", "2999-01-01T00:00:00Z", False), ("1d", "x", False),
+])
+def test_a_min_age_not_shorter_than_the_new_token_lifetime_is_warned(min_age, expiry, warned):
+    warnings = _rotation.play_warnings(settings(min_age=min_age, expiry=expiry))
+    assert bool(warnings) is warned, warnings
+    if warned:
+        assert "token_rotation_min_age (%s) is not shorter than the lifetime" % min_age in warnings[0]
+
+
+def test_kept_module_files_are_refused_naming_the_setting():
+    problems = _rotation.play_problems(settings(keep_remote_files=True))
+    assert len(problems) == 1 and "ANSIBLE_KEEP_REMOTE_FILES" in problems[0] and "keep_remote_files" in problems[0]
+
+
+@pytest.mark.parametrize("strategy, refused", [
+    ("linear", False), ("ansible.builtin.linear", False), ("mitogen_linear", False), ("debug", False),
+    ("free", True), ("ansible.builtin.free", True), ("host_pinned", True), ("mitogen_free", True),
+    ("mitogen_host_pinned", True), ("ansible.builtin.host_pinned", True),
+])
+def test_a_strategy_that_does_not_run_tasks_in_step_is_refused(strategy, refused):
+    problems = _rotation.play_problems(settings(strategy=strategy))
+    assert bool(problems) is refused, problems
+    if refused:
+        assert "The play's strategy is %s" % strategy in problems[0] and "linear" in problems[0]
+
+
+def test_a_consumer_or_store_holding_another_family_token_is_refused_naming_that_family():
+    situation = {"description": "orders", "family": [tok("A", 40)], "play_hosts": HOSTS,
+                 "held": {"c1": "A", "c2": "X"}, "stores": [dict(AWS, held="X")],
+                 "others": {"X": "billing", "GONE": "unused"}}
+    decided = _rotation.plan(situation, reference=NOW)
+    assert len(decided["problems"]) == 1, decided["problems"]
+    problem = decided["problems"][0]
+    assert "c2 holds X of the family 'billing'" in problem and AWS_LABEL + " holds X of the family 'billing'" in problem
+    assert "Nothing was created or changed" in problem
+
+
+def test_a_consumer_holding_a_deleted_token_is_rotated_not_refused():
+    situation = {"description": "orders", "family": [tok("A", 40)], "play_hosts": HOSTS,
+                 "held": {"c1": "A", "c2": "GONE"}, "others": {"X": "billing"}}
+    decided = _rotation.plan(situation, reference=NOW)
+    assert decided["problems"] == [] and decided["action"] == "rotate" and decided["needy"] == ["c2"]
+
+
+def test_a_first_token_without_roles_is_a_problem_of_the_plan():
+    decided = _rotation.plan({"description": "orders", "family": [], "held": {"c1": "missing"}}, reference=NOW)
+    assert decided["action"] == "provision" and "set token_rotation_roles" in decided["problems"][0]
+
+
+def test_split_family_keeps_the_family_in_order_and_the_others_by_client_id():
+    tokens = [{"client_id": "A", "description": "orders"}, {"client_id": "X", "description": "billing"},
+              {"client_id": "B", "description": "orders"}, {"client_id": "Y", "description": "Orders"}]
+    split = _rotation.split_family(tokens, "orders")
+    assert split["ids"] == ["A", "B"] and [t["client_id"] for t in split["family"]] == ["A", "B"]
+    assert split["others"] == {"X": "billing", "Y": "Orders"}
+
+
+@pytest.mark.parametrize("consumer, held", [
+    ({"token_rotation__observed": {"held": "OLD"}}, "OLD"),
+    ({"token_rotation__observed": {"held": "OLD"}, "token_rotation__written": {"changed": True}}, "NEW"),
+    ({"token_rotation__observed": {"held": "OLD"}, "token_rotation__written": {"skipped": True}}, "OLD"),
+    ({"token_rotation__observed": {"held": "OLD"}, "token_rotation__written": {"failed": True}}, "OLD"),
+    ({"token_rotation__observed": {"held": "OLD"}, "token_rotation__written": {"changed": True},
+      "token_rotation__observed_again": {"held": "OLD"}}, "OLD"),
+    ({"token_rotation__observed": {"held": "OLD"}, "token_rotation__written": {"changed": True},
+      "token_rotation__observed_again": {"failed": True, "msg": "gone"}}, None),
+    ({"token_rotation__observed": {"held": "OLD"}, "token_rotation__observed_again": {"skipped": True}}, "OLD"),
+])
+def test_holders_now_takes_the_freshest_look_at_each_consumer(consumer, held):
+    assert _rotation.holders_now([dict(consumer, inventory_hostname="c1")], [], "NEW") == {"c1": held}
+
+
+def test_holders_now_leaves_out_hosts_without_a_file_and_names_stores_by_label():
+    consumers = [{"inventory_hostname": "hook-only"}, {"inventory_hostname": "c1", "token_rotation__observed": {}}]
+    assert _rotation.holders_now(consumers, [dict(AWS, held="OLD")], "NEW") == {AWS_LABEL: "OLD"}
+
+
+def test_the_lock_of_one_machine_is_the_same_whatever_its_name():
+    spellings = ["http://localhost:8080", "http://127.0.0.1:8080/v2", "http://[::1]:8080", "http://LOCALHOST:8080/"]
+    assert len(set(_rotation.lock_path("/l", url, "org-1", "orders") for url in spellings)) == 1
+    assert _rotation.lock_path("/l", "http://localhost:8081", "org-1", "orders") != \
+        _rotation.lock_path("/l", "http://localhost:8080", "org-1", "orders")

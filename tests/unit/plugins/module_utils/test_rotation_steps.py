@@ -121,15 +121,30 @@ def test_a_failed_create_says_nothing_was_distributed():
     assert caught.value.status == 403
 
 
-def retire(server, client_ids=(OLD,), old_tokens=(OLD_TOKEN,), expected=(NEW,)):
+def retire(server, client_ids=(OLD,), old_tokens=(OLD_TOKEN,), expected=(NEW,), holders=None):
     return _rotation_steps.retire(TokenApi(server), server.client_for, "app", list(client_ids), list(old_tokens),
-                                  list(expected), NEW, 0)
+                                  list(expected), NEW, 0, holders)
 
 
-def test_retire_deletes_checks_the_deleted_token_is_refused_and_lists_once():
+def test_retire_looks_again_deletes_checks_the_deleted_token_is_refused_and_confirms():
     server = API(family=(OLD, NEW))
-    assert retire(server) == ([OLD], [NEW])
-    assert server.calls == [("DELETE", "/v2/tokens/%s" % OLD), ("GET", "/v2/currentOrg"), ("GET", "/v2/tokens")]
+    assert retire(server, holders={"c1": NEW, "store 0 (vault_kv2, secret/app key token at x)": NEW}) == ([OLD], [NEW])
+    assert server.calls == [("GET", "/v2/tokens"), ("DELETE", "/v2/tokens/%s" % OLD), ("GET", "/v2/currentOrg"),
+                            ("GET", "/v2/tokens")]
+
+
+@pytest.mark.parametrize("holders, said", [
+    ({"c1": NEW, "c2": OLD}, "still held just before the delete: c2 holds %s" % OLD),
+    ({"c1": NEW, "store 0 (aws_secretsmanager, secret app in us-east-1)": OLD},
+     "store 0 (aws_secretsmanager, secret app in us-east-1) holds %s" % OLD),
+    ({"c1": NEW, "c2": None}, "could not be read again after the grace period: c2"),
+])
+def test_a_token_something_still_holds_is_not_deleted(holders, said):
+    server = API(family=(OLD, NEW))
+    with pytest.raises(AstraError) as caught:
+        retire(server, holders=holders)
+    assert said in str(caught.value) and str(caught.value).startswith("Nothing was deleted from the family 'app'")
+    assert server.calls == [("GET", "/v2/tokens")]
 
 
 def test_retire_with_nothing_to_delete_only_confirms():
@@ -161,8 +176,26 @@ def test_a_failed_delete_names_the_tokens_left():
     assert "the tokens not deleted (%s) stay valid and unused" % OLD in str(caught.value)
 
 
-def test_a_family_changed_by_another_process_is_reported():
+def test_a_family_changed_by_another_process_before_the_delete_loses_nothing():
     server = API(family=(OLD, NEW, "StrangerStrangerStranger"))
+    with pytest.raises(AstraError, match="the family now also holds StrangerStrangerStranger, which this run did not "
+                                         "create"):
+        retire(server)
+    assert server.calls == [("GET", "/v2/tokens")]
+
+
+def test_a_family_changed_by_another_process_after_the_delete_is_reported():
+    server = API(family=(OLD, NEW))
+    server.call = _add_after_delete(server.call, server)
     with pytest.raises(AstraError, match="holds NewNewNewNewNewNewNewNew, StrangerStrangerStranger, but only "
                                          "NewNewNewNewNewNewNewNew were expected"):
         retire(server)
+
+
+def _add_after_delete(call, server):
+    def wrapped(method, path, action, body=None, **kwargs):
+        answer = call(method, path, action, body, **kwargs)
+        if method == "DELETE":
+            server.tokens.append(dict(server.tokens[-1], clientId="StrangerStrangerStranger"))
+        return answer
+    return wrapped
