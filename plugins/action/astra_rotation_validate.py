@@ -14,6 +14,12 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.astra.devops.plugins.module_utils._rotation import play_problems, play_warnings
 
 ARGUMENT_SPEC = dict(settings=dict(type="dict", required=True))
+# What ansible-core 2.19+ raises when a value resolves to omit.
+OMITTED_ERROR = "AnsibleValueOmittedError"
+# Variables without a default that the role's conditions read as a whole: omit cannot stand for unset there.
+NOT_OMITTABLE = {"token_rotation_stores": [], "token_rotation_distribute_tasks": None}
+OMITTED = "%s is set to omit (default(omit)), which would replace its default with nothing: leave it unset, or write " \
+    "default(%s) instead."
 
 
 class ActionModule(ActionBase):
@@ -31,10 +37,45 @@ class ActionModule(ActionBase):
             keep_remote_files=C.DEFAULT_KEEP_REMOTE_FILES,
             strategy=play.strategy if play is not None else None,
         )
-        problems = play_problems(settings)
+        omitted = self._omitted(task_vars or {})
+        # Checked as if unset, so that each is said once.
+        settings.update((name[len("token_rotation_"):], default) for name, default in omitted.items()
+                        if not _templated(default))
+        problems = [OMITTED % (name, self._shown_default(default)) for name, default in sorted(omitted.items())]
+        problems += play_problems(settings)
         if problems:
             return dict(result, failed=True, msg=" ".join(problems))
         warnings = play_warnings(settings)
         if warnings:
             result["warnings"] = warnings
         return dict(result, changed=False)
+
+    def _omitted(self, task_vars):
+        """{variable: its default} of the role variables set to omit (`default(omit)`) that cannot stand for unset:
+        one with a default would replace the default with nothing, which the steps cannot use (a variable cannot fall
+        back to its role default once a play sets it); so would stores and distribute_tasks, which the steps'
+        conditions read whole. Any other variable set to omit is simply not in the settings: unset."""
+        role = getattr(self._task, "_role", None)
+        defaults = dict(NOT_OMITTABLE, **(role.get_default_vars() if role is not None else {}))
+        omitted = {}
+        for name in defaults:
+            if not name.startswith("token_rotation_") or name not in task_vars:
+                continue
+            try:
+                self._templar.template(task_vars[name])
+            except Exception as error:  # pylint: disable=broad-except
+                if type(error).__name__ == OMITTED_ERROR:  # any other error is said by the checks of the settings
+                    omitted[name] = defaults[name]
+        return omitted
+
+    @staticmethod
+    def _shown_default(value):
+        if _templated(value):
+            return "its default"
+        if value is None or isinstance(value, bool):
+            return str(value).lower()
+        return repr(value) if isinstance(value, str) else str(value)
+
+
+def _templated(value):
+    return isinstance(value, str) and "{{" in value

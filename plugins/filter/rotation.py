@@ -15,9 +15,10 @@ from ansible_collections.astra.devops.plugins.module_utils._errors import AstraE
 
 
 def _mapping(value, name):
+    """The filter's dictionary, a role variable set to omit (`default(omit)`) read as unset (None)."""
     if not isinstance(value, dict):
         raise AnsibleFilterError("%s expects a dictionary, got %s" % (name, type(value).__name__))
-    return dict(value)
+    return dict((key, None if type(item).__name__ == "_OmitType" else item) for key, item in value.items())
 
 
 def rotation_lock_path(lock_dir, api_url, org_id, description):

@@ -173,11 +173,12 @@ def test_a_consumer_reverted_during_the_grace_period_keeps_its_token(emu, run_pl
 
 def test_role_variables_set_to_omit_count_as_unset(emu, run_playbook, consumers, tmp_path):
     """`token_rotation_expiry: "{{ maybe_expiry | default(omit) }}"` and the like, as a playbook that passes optional
-    settings through writes them: each counts as not set (the run rotates with the carried-over roles and lifetime)."""
+    settings through writes them: each variable without a default counts as not set (the run rotates with the
+    carried-over roles and lifetime). One with a default is refused, naming it and its default, before any call."""
     desc = emu.desc('omit')
     old = seed_family(emu, consumers, desc, age_days=3)
     playbook = tmp_path / 'rotate_omit.yml'
-    names = ('expiry', 'min_age', 'roles', 'retire_after', 'grace_period', 'ca_path', 'distribute_tasks')
+    names = ('expiry', 'min_age', 'roles', 'retire_after', 'ca_path')
     playbook.write_text(ROTATE_PLAYBOOK.read_text().replace(
         '  roles:\n', '  vars:\n' + ''.join('    token_rotation_%s: "{{ unset_%s | default(omit) }}"\n' % (name, name)
                                           for name in names) + '  roles:\n', 1))
@@ -188,3 +189,13 @@ def test_role_variables_set_to_omit_count_as_unset(emu, run_playbook, consumers,
     assert result['action'] == 'rotated' and result['deleted_client_ids'] == [old['clientId']], result
     assert '<<Omit>>' not in run.stdout and 'omit_place_holder' not in run.stdout
     assert_every_consumer_holds_one_working_token(emu, consumers)
+
+    emu.reset_counts()
+    refused = tmp_path / 'rotate_omit_default.yml'
+    refused.write_text(ROTATE_PLAYBOOK.read_text().replace(
+        '  roles:\n', '  vars:\n    token_rotation_propagation_timeout: "{{ unset | default(omit) }}"\n  roles:\n', 1))
+    run = run_playbook(str(refused), inventory=consumers.inventory(), verbosity=1, allowed_secret_files=consumers.paths,
+                       expect_rc=None, extra_args=rotation_args(token_rotation_description=desc))
+    assert run.rc != 0
+    one_failure(run, 'token_rotation_propagation_timeout is set to omit', 'write default(120) instead')
+    assert api_counts(emu) == {}, api_counts(emu)
