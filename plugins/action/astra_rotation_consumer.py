@@ -8,12 +8,13 @@ stay a standard-library script that costs the consumer little."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from ansible import constants as C
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 from ansible.template import trust_as_template
 
 from ansible_collections.astra.devops.plugins.module_utils._consumer import CONSUMER_FORMATS, consumer_problems
-from ansible_collections.astra.devops.plugins.module_utils._errors import shown
+from ansible_collections.astra.devops.plugins.module_utils._errors import KEPT_FILES_REFUSED, shown
 from ansible_collections.astra.devops.plugins.modules.astra_rotation_consumer import ARGUMENT_SPEC
 
 NEW_TOKEN_KEYS = ("token", "client_id", "client_secret")
@@ -37,6 +38,8 @@ class ActionModule(ActionBase):
         if args["action"] == "write":
             if self._task.check_mode:  # the role never writes in check mode
                 return dict(result, changed=True)
+            if C.DEFAULT_KEEP_REMOTE_FILES:  # the module file would keep the new token on the consumer
+                return dict(result, failed=True, msg=KEPT_FILES_REFUSED)
             if not set(NEW_TOKEN_KEYS) <= set(args["new_token"] or {}):
                 return dict(result, failed=True, msg="new_token is required with action=write, with the keys %s."
                             % ", ".join(NEW_TOKEN_KEYS))
