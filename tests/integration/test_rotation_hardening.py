@@ -80,15 +80,21 @@ def test_f1_secret_printed_by_a_consumer_command_is_hidden(emu, run_playbook, co
 
 # F2 -----------------------------------------------------------------------------------------------------------
 
-def test_f2_two_spellings_of_one_url_share_the_family_lock(emu, run_playbook, consumers, tmp_path):
+@pytest.mark.parametrize('spelling', ['case-and-v2', 'localhost'])
+def test_f2_two_spellings_of_one_url_share_the_family_lock(emu, run_playbook, consumers, tmp_path, spelling):
     """Run A with the URL as the emulator gives it; while A waits in its grace period, run B with '/V2/' and an
-    upper-case scheme: B stops before any change and names A's lock. Without the normalised key, B took its own lock
-    and deleted the token A was distributing."""
+    upper-case scheme, or with 'localhost' for '127.0.0.1': B stops before any change and names A's lock. Without
+    the normalised key (and the host resolved), B took its own lock and deleted the token A was distributing."""
     desc = emu.desc('f2-lock')
     seed_family(emu, consumers, desc, age_days=3)
-    job = start_rotation(run_playbook, consumers, desc, token_rotation_grace_period=6)
+    # A grace period long enough for run B to start on a loaded 2-core machine while A holds the lock.
+    job = start_rotation(run_playbook, consumers, desc, token_rotation_grace_period=12)
     wait_for(lambda: len(family_ids(emu, desc)) == 2, 60, 'run A created its token', alive=lambda: job.running)
-    other = emu.url.replace('http://', 'HTTP://').rstrip('/') + '/V2/'
+    if spelling == 'localhost':
+        assert '//127.0.0.1:' in emu.url, emu.url
+        other = emu.url.replace('//127.0.0.1:', '//localhost:')
+    else:
+        other = emu.url.replace('http://', 'HTTP://').rstrip('/') + '/V2/'
     run_b = rotate(run_playbook, consumers, desc, expect_rc=None, verbosity=1, extra_env={'ASTRA_API_URL': other})
     run_a = job.wait(allowed_secret_files=consumers.paths)
     assert run_b.rc != 0
