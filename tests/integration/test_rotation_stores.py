@@ -397,7 +397,7 @@ def test_an_unreachable_store_stops_the_run_before_anything_is_created(emu, run_
 # --------------------------------------------------------------------------------------------------------------
 
 def test_a_store_entry_that_points_nowhere_stops_the_run_at_observe(emu, run_playbook, tmp_path, aws_store,
-                                                                     vault_store):  # pylint: disable=redefined-outer-name
+                                                                    vault_store):  # pylint: disable=redefined-outer-name
     """A wrong region for the AWS secret and a typo in the Vault path: the run stops at observe, before any token is
     created, with one line naming the store, where it looked and that `create: true` makes a new secret; the real
     secrets and their token are untouched (no secret created where the entries point)."""

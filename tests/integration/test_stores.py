@@ -494,7 +494,7 @@ def kv1_mount(vault_store):  # pylint: disable=redefined-outer-name
 
 
 def test_a_store_that_is_not_where_its_entry_points_is_refused_at_observe(emu, run_playbook, aws_store,
-                                                                         vault_store):  # pylint: disable=redefined-outer-name
+                                                                          vault_store):  # pylint: disable=redefined-outer-name
     """A wrong region, a path typo, a missing mount, a KV version 1 mount and an ARN that does not exist are refused
     at observe, in one line naming the store and where it looked; `create: true` lets a missing secret be made (the
     first two), never a mount, a KV v1 mount or an ARN. Nothing is created anywhere."""
