@@ -448,3 +448,44 @@ def test_a_store_failure_is_printed_once(emu, run_playbook, tmp_path, aws_store,
                        extra_args=rotation_args(token_rotation_description=desc, token_rotation_stores=stores))
     said = 'no secret %s in eu-west-1' % aws_secret
     assert run.stdout.count(said) == 1, [line[:160] for line in run.stdout.splitlines() if said in line]
+
+
+NO_METADATA_POLICY = '''
+path "secret/data/*" { capabilities = ["create", "read", "update"] }
+path "secret/metadata/*" { capabilities = ["read"] }
+'''
+
+
+def test_vault_metadata_refused_after_the_write_then_the_next_run_converges(emu, run_playbook, tmp_path, aws_store,
+                                                                            vault_store):  # pylint: disable=redefined-outer-name
+    """AppRole credentials that may write the Vault secret's data but not its metadata: the new version is written
+    (current, and the token it holds works), the run stops saying so before any deletion; with credentials that may
+    write the metadata, the next run converges: one token left, held by every file and store, noted in the metadata."""
+    consumers = Consumers(tmp_path / 'consumers', FILES)
+    desc = emu.desc('stores-no-metadata')
+    old, aws_secret, vault_path = seed(emu, consumers, aws_store, vault_store, desc)
+    root = vault_store.client()
+    root.sys.create_or_update_policy('astra-no-metadata', NO_METADATA_POLICY)
+    root.auth.approle.create_or_update_approle('astra-no-metadata', token_policies=['astra-no-metadata'],
+                                               token_ttl='10m')
+    role_id = root.auth.approle.read_role_id('astra-no-metadata')['data']['role_id']
+    secret_id = root.auth.approle.generate_secret_id('astra-no-metadata')['data']['secret_id']
+    env = environment(aws_store, vault_store)
+    stores = stores_of(aws_secret, vault_path, auth_method='approle', role_id=role_id,
+                       secret_id="{{ lookup('ansible.builtin.env', 'IT_VAULT_SECRET_ID') }}")
+    emu.reset_counts()
+    run = rotate(run_playbook, consumers, desc, stores, dict(env, IT_VAULT_SECRET_ID=secret_id), expect_rc=2)
+    message = store_failure(run)
+    assert 'token_rotation_stores[1]' in message and 'the new token was written (version 2, current now)' in message
+    assert 'Nothing was deleted' in message, message
+    assert not emu.counts().get(DELETE_ROUTE), emu.counts()
+    data, custom, version = vault_store.read(vault_path)
+    new = client_id(data['token'])
+    assert version == 2 and new != old['clientId'] and custom.get('client_id') != new, (custom, version)
+    holders = Holders(consumers, aws_store, aws_secret, vault_store, vault_path)
+    for name in holders.hosts:
+        assert token_status(emu, holders.token(name)) == 200, '%s holds a token the API refuses' % name
+
+    rerun_converges(run_playbook, emu, holders, desc, old, stores_of(aws_secret, vault_path), env)
+    data, custom, version = vault_store.read(vault_path)
+    assert custom == {'client_id': client_id(data['token']), 'client_id_version': str(version)}, (custom, version)
