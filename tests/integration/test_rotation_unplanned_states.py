@@ -104,8 +104,8 @@ def test_a_play_whose_hosts_do_not_run_in_step_is_refused(emu, run_playbook, con
     desc = emu.desc('strategy-' + strategy)
     seed_family(emu, consumers, desc, age_days=3)
     playbook = tmp_path / 'rotate_free.yml'
-    playbook.write_text(ROTATE_PLAYBOOK.read_text().replace('gather_facts: false', 'gather_facts: false\n  strategy: %s'
-                                                                                     % strategy, 1))
+    shaped = 'gather_facts: false\n  strategy: %s' % strategy
+    playbook.write_text(ROTATE_PLAYBOOK.read_text().replace('gather_facts: false', shaped, 1))
     assert 'strategy: %s' % strategy in playbook.read_text()
     emu.reset_counts()
     run = run_playbook(str(playbook), inventory=consumers.inventory(), verbosity=1, expect_rc=None,
@@ -179,9 +179,8 @@ def test_role_variables_set_to_omit_count_as_unset(emu, run_playbook, consumers,
     old = seed_family(emu, consumers, desc, age_days=3)
     playbook = tmp_path / 'rotate_omit.yml'
     names = ('expiry', 'min_age', 'roles', 'retire_after', 'ca_path')
-    playbook.write_text(ROTATE_PLAYBOOK.read_text().replace(
-        '  roles:\n', '  vars:\n' + ''.join('    token_rotation_%s: "{{ unset_%s | default(omit) }}"\n' % (name, name)
-                                          for name in names) + '  roles:\n', 1))
+    play_vars = ''.join('    token_rotation_%s: "{{ unset_%s | default(omit) }}"\n' % (name, name) for name in names)
+    playbook.write_text(ROTATE_PLAYBOOK.read_text().replace('  roles:\n', '  vars:\n' + play_vars + '  roles:\n', 1))
     assert 'token_rotation_min_age: "{{ unset_min_age | default(omit) }}"' in playbook.read_text()
     run = run_playbook(str(playbook), inventory=consumers.inventory(), verbosity=2, allowed_secret_files=consumers.paths,
                        extra_args=rotation_args(token_rotation_description=desc))
