@@ -26,7 +26,7 @@ description:
   - V(wide_scoped_role) is a token holding a custom role named as the portal names a database-scoped role
     (C(<database name> Database Administrator)) that reaches every database (a C(db:*) resource).
   - V(deleted_role) is a token holding a role id that the role list does not know, a role deleted (for example with
-    M(astra.devops.astra_role) and C(force)) while the token held it: the token has none of its permissions, and a
+    M(astra.devops.astra_role) and C(force)) while the token held it. The token has none of its permissions, and a
     rotation cannot carry the role over. The finding names the role ids. With an empty role list nothing is
     compared, so no token gets it.
   - Each token's row has C(reach), what its roles reach, V(all databases), V(databases) (then C(databases) lists
@@ -406,35 +406,8 @@ def token_audit(tokens, roles, max_age_days=90, expiring_within_days=30, privile
     }
 
 
-# What Markdown (CommonMark, GFM tables) could read as inline syntax: code, emphasis, links and images, table cells,
-# strike-through. Backslash-escaped, each is text. < > & " become entities (raw HTML, autolinks, entities). Block
-# syntax (#, -, 1.) needs a line start, which a cell never is: line breaks become spaces.
-_MARKDOWN_SPECIALS = frozenset("\\`*_[]()!|~")
-_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
-
-
-def markdown_cell(value, empty="-"):
-    """Text from users (descriptions, role names) as inert Markdown on one line, for a table cell or a list item:
-    HTML specials as entities, Markdown specials backslash-escaped, line breaks and other controls as spaces."""
-    if value is None or value == "":
-        return empty
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return to_text(value)
-    out = []
-    for char in to_text(value):
-        if char in _HTML:
-            out.append(_HTML[char])
-        elif char in _MARKDOWN_SPECIALS:
-            out.append("\\" + char)
-        elif ord(char) < 32 or ord(char) == 127:
-            out.append(" ")
-        else:
-            out.append(char)
-    return "".join(out)
-
-
 class FilterModule(object):
-    """The token audit filter, and the escaping its Markdown report uses."""
+    """The token audit filter."""
 
     def filters(self):
-        return {"token_audit": token_audit, "markdown_cell": markdown_cell}
+        return {"token_audit": token_audit}

@@ -22,7 +22,7 @@ description:
   - An unchanged run lists the roles once and writes nothing. A change also lists the tokens (to find who holds the
     role); O(databases) also reads the caller's organization, whose id the resources carry.
   - Before a role is created or gains resources, each resource it gains is checked, and nothing is written when one
-    fails: a DRN naming another organization than the one of O(api_token) is refused (its organization is read once,
+    fails. A DRN naming another organization than the one of O(api_token) is refused (its organization is read once,
     C(GET /v2/currentOrg), when a DRN names one; C(__ORG_ID__) stands for it), and each database named, in
     O(databases) or in a DRN, is read (C(GET /v2/databases/<id>)); one that the organization does not have is
     refused.
@@ -252,7 +252,8 @@ class RoleTask(object):
             if others:
                 raise AstraInputError(
                     "%s names the organization %s, but the api_token belongs to organization %s, and a custom role "
-                    "reaches resources of its own organization only; use drn:astra:org:%s (or drn:astra:org:__ORG_ID__)."
+                    "reaches resources of its own organization only; use drn:astra:org:%s (or "
+                    "drn:astra:org:__ORG_ID__)."
                     % (option, others[0], self.org_id(), self.org_id()))
         for database_id in custom.database_ids(added):
             read_database(self.module.client, database_id, option)

@@ -86,9 +86,9 @@ options:
       - Keep the roles this module made for scoped tokens when no token holds them any more.
       - By default, after a run that deleted tokens (O(state=absent), or a token replaced under O(recreate)), with
         or without O(databases), each role that a deleted token held and that this module made for a scoped token
-        (its description ends with C((astra.devops.astra_token))) is deleted when no token holds it any more; with
-        O(databases) and O(state=absent), the scoped role of those databases too. The tokens and roles are listed
-        again just before, and a role that a token holds at that moment is never deleted.
+        (its description ends with C(astra.devops.astra_token) in parentheses) is deleted when no token holds it any
+        more; with O(databases) and O(state=absent), the scoped role of those databases too. The tokens and roles are
+        listed again just before, and a role that a token holds at that moment is never deleted.
       - The default removes them, since a role nobody holds is a grant waiting to be misused, and the next scoped
         token makes it again.
     type: bool
@@ -654,8 +654,8 @@ class TokenTask:
         found = []
         if wanted_role_ids is not None and set(wanted_role_ids) != set(current["roles"]):
             unmade = [] if not self.scoped or self.scoped["id"] else ["%s (not made yet)" % self.scoped["name"]]
-            found.append("roles are %s, asked %s" % (self.role_label(current["roles"]),
-                                                    self.role_label(wanted_role_ids, unmade)))
+            found.append("roles are %s, asked %s"
+                         % (self.role_label(current["roles"]), self.role_label(wanted_role_ids, unmade)))
         if self.expiry is not None and not self.expiry_is_relative:
             asked = format_timestamp(self.expiry)
             if asked != current["expiry"]:

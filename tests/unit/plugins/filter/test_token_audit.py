@@ -11,6 +11,8 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.astra.devops.plugins.filter import markdown_cell as markdown_filter
+from ansible_collections.astra.devops.plugins.filter.markdown_cell import markdown_cell
 from ansible_collections.astra.devops.plugins.filter.token_audit import KINDS, FilterModule, token_audit
 
 ADMIN = "ad0566b5-2a67-49de-89e8-92258c2f2c98"
@@ -255,7 +257,6 @@ NASTY = [
 
 @pytest.mark.parametrize("text", NASTY)
 def test_markdown_cell_escapes_html_and_markdown(text):
-    from ansible_collections.astra.devops.plugins.filter.token_audit import markdown_cell
     cell = markdown_cell(text)
     assert "<" not in cell and ">" not in cell and "\n" not in cell and "\r" not in cell
     for special in "[]()|*_`~!":
@@ -264,10 +265,9 @@ def test_markdown_cell_escapes_html_and_markdown(text):
 
 
 def test_markdown_cell_of_nothing_is_a_dash_and_numbers_stay_numbers():
-    from ansible_collections.astra.devops.plugins.filter.token_audit import markdown_cell
     assert markdown_cell(None) == "-" and markdown_cell("") == "-" and markdown_cell(12) == "12"
     assert markdown_cell("plain-name 1.2, 2026-01-01T00:00:00Z") == "plain-name 1.2, 2026-01-01T00:00:00Z"
-    assert FilterModule().filters()["markdown_cell"] is markdown_cell
+    assert markdown_filter.FilterModule().filters()["markdown_cell"] is markdown_cell
 
 
 def render_report(audit):
@@ -279,7 +279,8 @@ def render_report(audit):
 
     folder = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "playbooks", "templates")
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(folder), trim_blocks=True, lstrip_blocks=False)
-    env.filters.update(dict(("astra.devops." + name, function) for name, function in FilterModule().filters().items()))
+    for module in (FilterModule(), markdown_filter.FilterModule()):
+        env.filters.update(dict(("astra.devops." + name, function) for name, function in module.filters().items()))
     return env.get_template("token-audit.md.j2").render(audit=audit, audit_generated_at="2026-01-01T00:00:00Z")
 
 
