@@ -17,11 +17,21 @@ description:
   - O(action=observe) checks every entry and reads which token each store currently holds (AWS Secrets Manager the
     version labelled C(AWSCURRENT); Vault KV v2 the current version, whose client id this collection also keeps in
     the secret's custom metadata), and the version it observed.
+  - O(action=observe) refuses, before anything is written, a store the stage would harm. A secret that does not exist
+    where its entry points (a wrong region, a path typo), unless the entry says C(create=true). A Vault C(mount_point)
+    that is not a KV version 2 mount (nothing mounted, another engine, KV version 1, a folder inside a mount) and an
+    AWS C(secret_id) ARN that does not exist, whatever C(create) says. A value of another shape than C(format) (a JSON
+    object under V(raw) or V(env), JSON that is not an object, a binary AWS secret, a Vault field that is not a
+    string). One secret listed twice (by name and by ARN, or with and without its region).
   - O(action=stage_and_verify) puts O(new_token) in every store, then reads it back and checks its client id. AWS
     Secrets Manager stages it as C(AWSPENDING), with a version id derived from the new client id, so a run repeated
-    after a crash finds the version it staged instead of adding another; a secret that does not exist is created. Vault
-    KV v2 writes it with check-and-set on the version O(observed) (or read just before), keeping the secret's other
-    keys, and notes the client id in the custom metadata. A KV write is live at once (Vault has no pending label).
+    after a crash finds the version it staged instead of adding another; a secret that does not exist is created when
+    its entry says C(create=true). Vault KV v2 writes it with check-and-set on the version O(observed) (or read just
+    before), keeping the secret's other keys, and notes the client id in the custom metadata (only C(custom_metadata)
+    is sent, so the secret's settings are kept, with OpenBao's C(metadata_cas) when the server keeps a metadata
+    version). A KV write is live at once (Vault has no pending label).
+  - V(json) and V(astra_integration) write their keys into the JSON object the store holds and keep its other keys;
+    V(env) rewrites the token's line and keeps the other lines.
   - O(action=promote) makes the staged version current. AWS Secrets Manager moves C(AWSCURRENT) to it (the old version
     becomes C(AWSPREVIOUS)) and removes C(AWSPENDING), then reads C(AWSCURRENT) back. Vault has nothing to promote; the
     module checks that the current version still holds the new token.
@@ -47,8 +57,8 @@ options:
   stores:
     description:
       - The role's C(token_rotation_stores), as the user wrote it. Each entry has C(kind) (V(aws_secretsmanager) or
-        V(vault_kv2)), C(format) (V(raw), V(env) with C(env_var), V(json) or V(astra_integration)) and its location and
-        authentication.
+        V(vault_kv2)), C(format) (V(raw), V(env) with C(env_var), V(json) or V(astra_integration)), C(create) (bool,
+        default V(false), whether a secret that does not exist may be made) and its location and authentication.
       - V(aws_secretsmanager) takes C(secret_id) (name or ARN), C(region), C(profile), C(endpoint_url); whatever is not
         set comes from the standard AWS settings (C(AWS_PROFILE), C(AWS_REGION), C(AWS_DEFAULT_REGION),
         C(AWS_ENDPOINT_URL_SECRETS_MANAGER), the credentials chain) as boto3 reads them.
@@ -119,7 +129,8 @@ stores:
       type: str
       sample: aws_secretsmanager
     location:
-      description: Where the secret is, for messages and C(token_rotation_result).
+      description: Where the secret is, for messages and C(token_rotation_result) (AWS the region the calls go to, and
+        the endpoint when it is not AWS's own).
       type: str
       sample: secret prod/inventory/astra in us-east-1
     format:
@@ -128,7 +139,7 @@ stores:
       sample: raw
     held:
       description: With O(action=observe), the client id of the token the store's current value holds, V(missing) when
-        the secret does not exist yet, V(unknown) when its value holds no token.
+        the secret does not exist yet (only with C(create=true)), V(unknown) when its value holds no token.
       type: str
       sample: BOjPpMRcaWergiKIyHXEAymP
     pending:
