@@ -81,13 +81,14 @@ BENCH_ARGS = --collection "$(TARBALL)" $(if $(BENCH_RUNS),--runs '$(BENCH_RUNS)'
 heading = @printf '\n==== %s ====\n' "$(1)"
 
 .PHONY: changelog help venv compat-venv docs-venv units emulator-tests sanity lint docs-lint changelog-lint build integration \
-	compat docs docs-test test demo bench bench-smoke clean
+	chaos compat docs docs-test test demo bench bench-smoke clean
 
 help:
 	@echo "make demo            build and install the collection, then run the demo against the local emulator"
 	@echo "make test            units, emulator-tests, sanity, lint, docs-lint, changelog-lint, build, integration, bench-smoke, compat, docs-test"
 	@echo "make venv            create .venv with ansible-core, ansible-lint, antsibull-docs, antsibull-changelog, pytest"
 	@echo "make <step>          run one step of 'make test'"
+	@echo "make chaos           the crash matrix: SIGKILL the controller at every task boundary of a rotation, then re-run (make integration runs a sample)"
 	@echo "make compat          with ansible-core 2.19 on Python 3.11 (.venv-compat): sanity, then an integration smoke subset"
 	@echo "make docs            build the collection's HTML docsite (antsibull-docs, Sphinx; .venv-docs) into docs/build/html"
 	@echo "make docs-test       make docs, then check every module page in headless Chromium (Debian's chromium, installed if missing)"
@@ -161,6 +162,13 @@ integration: build
 	$(call heading,integration: pytest tests/integration against the emulator)
 	PATH="$(VENV)/bin:$$PATH" ANSIBLE_COLLECTIONS_PATH="$(INSTALL_ROOT)" ANSIBLE_PYTHON_INTERPRETER="$(VPY)" \
 		"$(VPY)" -m pytest tests/integration -q -p no:cacheprovider -n 2
+
+# The crash matrix at every task boundary of a rotation (tests/integration/test_crash_matrix.py); 'make integration'
+# runs a fixed sample of it. The result: tests/output/crash-matrix.json.
+chaos: build
+	$(call heading,chaos: SIGKILL at every task boundary of a rotation and a re-run after each)
+	PATH="$(VENV)/bin:$$PATH" ANSIBLE_COLLECTIONS_PATH="$(INSTALL_ROOT)" ANSIBLE_PYTHON_INTERPRETER="$(VPY)" \
+		ASTRA_IT_CRASH_MATRIX=full "$(VPY)" -m pytest tests/integration/test_crash_matrix.py -q -p no:cacheprovider -s
 
 # ---------------------------------------------------------------------------------------------
 # The second supported ansible-core: 2.19 on Python 3.11, in .venv-compat. The venv gets a
