@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from ansible_collections.astra.devops.plugins.module_utils import _stores
+from ansible_collections.astra.devops.plugins.module_utils import _store_vault, _stores
 from ansible_collections.astra.devops.plugins.module_utils._errors import AstraError, AstraInputError
 
 CLIENT_ID = "BOjPpMRcaWergiKIyHXEAymP"
@@ -467,12 +467,12 @@ def test_env_reads_the_client_id_from_its_own_variable():
                                                     "Set mount_point to kv"]),
 ])
 def test_a_mount_that_cannot_hold_the_secret_is_named(mount, words):
-    looked, why = _stores.mount_problem(mount, "secret")
+    looked, why = _store_vault.mount_problem(mount, "secret")
     assert all(word in looked + " " + why for word in words), (looked, why)
 
 
 def test_a_kv2_mount_at_the_mount_point_is_fine():
-    assert _stores.mount_problem({"type": "kv", "version": "2", "path": "secret"}, "secret") is None
+    assert _store_vault.mount_problem({"type": "kv", "version": "2", "path": "secret"}, "secret") is None
 
 
 def test_a_vault_path_without_a_secret_is_refused_unless_create(monkeypatch):
