@@ -18,24 +18,32 @@ from ansible_collections.astra.devops.plugins.module_utils._tokens import client
 
 def new_role_ids(client, roles, replaces):
     """Role ids of the new token: the asked ones (the roles list is read only to resolve names), else the replaced
-    token's, carried over as the API listed them once the roles list shows that each still exists: a role deleted
-    while the family held it (astra_role with force, the portal) would fail the create with a bare 400."""
+    token's, carried over as the API listed them."""
     if roles:
         if all(is_role_id(role) for role in roles):
             return [role_id_key(role) for role in roles]
         return resolve_roles(roles, fetch_roles(client), "token_rotation_roles")
     if replaces and replaces.get("roles"):
-        known = set(role_id_key(role["id"]) for role in fetch_roles(client))
-        gone = [role_id_key(role) for role in replaces["roles"] if role_id_key(role) not in known]
-        if gone:
-            raise AstraInputError(
-                "The %s %s of the family's current token %s no longer %s (deleted), so the new token cannot carry "
-                "%s over. Nothing was created, distributed or deleted. Set token_rotation_roles to the roles the new "
-                "token should hold (names or ids), then run the role again."
-                % ("role" if len(gone) == 1 else "roles", ", ".join(gone), replaces.get("client_id"),
-                   "exists" if len(gone) == 1 else "exist", "it" if len(gone) == 1 else "them"))
         return list(replaces["roles"])
     raise AstraInputError("token_rotation_roles must be set to create the first token of the family.")
+
+
+def deleted_roles_error(client, replaces):
+    """After a refused create with carried-over roles: an AstraInputError naming the roles of the replaced token that
+    no longer exist (deleted while the family held them: astra_role with force, the portal), with
+    token_rotation_roles as the fix; None when they all exist. Read only then, so a rotation that works pays no roles
+    call."""
+    known = set(role_id_key(role["id"]) for role in fetch_roles(client))
+    gone = [role_id_key(role) for role in replaces["roles"] if role_id_key(role) not in known]
+    if not gone:
+        return None
+    one = len(gone) == 1
+    return AstraInputError(
+        "The %s %s of the family's current token %s no longer %s (deleted), so the new token cannot carry %s over. "
+        "Nothing was created, distributed or deleted. Set token_rotation_roles to the roles the new token should "
+        "hold (names or ids), then run the role again."
+        % ("role" if one else "roles", ", ".join(gone), replaces.get("client_id"), "exists" if one else "exist",
+           "it" if one else "them"))
 
 
 def create(api, client_for, description, replaces, roles, expiry, known_client_ids, wait):
@@ -46,6 +54,10 @@ def create(api, client_for, description, replaces, roles, expiry, known_client_i
     try:
         token, secret = api.create(role_ids, description, expiry, None, known_client_ids)
     except AstraError as error:
+        if error.status == 400 and not roles:
+            gone = deleted_roles_error(api.client, replaces)
+            if gone is not None:
+                raise gone
         raise AstraError("Creating the new token of the family '%s' failed: %s Nothing was distributed or deleted: "
                          "every consumer still holds its working token. Fix the cause and run the role again."
                          % (description, sentence(str(error))), status=error.status)

@@ -410,8 +410,9 @@ def test_a_failed_scoped_token_task_leaves_no_role_it_made(emu, run_playbook):
 
 
 def test_a_family_whose_role_was_deleted_is_told_to_set_token_rotation_roles(emu, run_playbook, tmp_path):
-    """The current token's role was deleted (astra_role with force): the rotation stops before any create, naming
-    the role id and token_rotation_roles; with token_rotation_roles it rotates."""
+    """The current token's role was deleted (astra_role with force): the API refuses the create, and the rotation
+    says why, naming the role id and token_rotation_roles (it reads the roles only then); nothing was created. With
+    token_rotation_roles it rotates."""
     desc = 'it-orphaned-family-%s' % uuid.uuid4().hex[:8]
     name = 'it-doomed-%s' % uuid.uuid4().hex[:8]
     run = run_playbook(play([role('made', name=name, actions=['db-cql', 'org-db-view'])]))
@@ -428,7 +429,7 @@ def test_a_family_whose_role_was_deleted_is_told_to_set_token_rotation_roles(emu
     said = [m for m in messages if role_id in m]
     assert said and 'no longer exists' in said[0] and 'token_rotation_roles' in said[0], messages
     assert 'check the option values' not in ' '.join(messages)
-    assert not emu.writes(), emu.writes()
+    assert emu.writes() == {'POST /v2/tokens': 1}, emu.writes()  # the refused create
     assert [t['clientId'] for t in emu.state_tokens(desc)] == [old['clientId']]
 
     run_playbook(ROTATE_PLAYBOOK, inventory=consumers.inventory(), allowed_secret_files=consumers.paths,
