@@ -80,12 +80,13 @@ BENCH_ARGS = --collection "$(TARBALL)" $(if $(BENCH_RUNS),--runs '$(BENCH_RUNS)'
 
 heading = @printf '\n==== %s ====\n' "$(1)"
 
-.PHONY: changelog help venv compat-venv docs-venv units emulator-tests sanity lint docs-lint changelog-lint build integration \
-	chaos compat docs docs-test test demo bench bench-smoke clean
+.PHONY: changelog help venv compat-venv docs-venv units emulator-tests sanity sanity-one lint docs-lint changelog-lint build \
+	integration check chaos compat docs docs-test test demo bench bench-smoke clean
 
 help:
 	@echo "make demo            build and install the collection, then run the demo against the local emulator"
 	@echo "make test            units, emulator-tests, sanity, lint, docs-lint, changelog-lint, build, integration, bench-smoke, compat, docs-test"
+	@echo "make check           the fast loop (about 2 minutes once the venvs exist): units, emulator-tests, lint, sanity on the venv's Python"
 	@echo "make venv            create .venv with ansible-core, ansible-lint, antsibull-docs, antsibull-changelog, pytest"
 	@echo "make <step>          run one step of 'make test'"
 	@echo "make chaos           the crash matrix: SIGKILL the controller at every task boundary of a rotation, then re-run (make integration runs a sample)"
@@ -132,6 +133,18 @@ sanity: $(STAMP)
 		$(AT_ENV) run ansible-test sanity $(ANSIBLE_TEST_OPTS) --venv --python $$v || failed="$$failed $$v"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "sanity FAILED on Python$$failed" >&2; exit 1; fi
+
+# The fast loop: sanity on the venv's Python only.
+sanity-one: $(STAMP)
+	$(call heading,sanity-one: ansible-test sanity --python $(VENV_PYTHON_VERSION))
+	$(AT_ENV) run ansible-test sanity $(ANSIBLE_TEST_OPTS) --venv --python $(VENV_PYTHON_VERSION)
+
+check:
+	@start=$$(date +%s); \
+	for step in units emulator-tests lint sanity-one; do \
+		$(MAKE) --no-print-directory $$step || { echo "==== make check: step '$$step' FAILED" >&2; exit 1; }; \
+	done; \
+	echo; echo "==== make check: all steps passed in $$(( $$(date +%s) - start )) s"
 
 lint: $(STAMP)
 	$(call heading,lint: ansible-lint --profile production)
