@@ -161,9 +161,10 @@ class KillPoint:
         if self.consumers.stray_files():
             problems.append('files beside the consumer files: %s' % self.consumers.stray_files())
         locks = self.home / '.ansible' / 'astra_token_rotation'
-        if not locks.is_dir() or list(locks.iterdir()):
-            problems.append('the lock folder %s' % (sorted(p.name for p in locks.iterdir()) if locks.is_dir()
-                                                     else 'is missing: the run did not use this HOME'))
+        if not locks.is_dir():
+            problems.append('no lock folder %s: the runs did not use this HOME' % locks)
+        elif list(locks.iterdir()):
+            problems.append('the lock folder holds %s' % sorted(p.name for p in locks.iterdir()))
         return problems
 
 
@@ -222,8 +223,8 @@ def _held(holders, old_id):
     return held
 
 
-def test_a_controller_killed_at_any_task_boundary_converges_on_the_next_run(emu, run_playbook, tmp_path, aws_store,
-                                                                              vault_store):  # pylint: disable=redefined-outer-name
+def test_a_controller_killed_at_any_task_boundary_converges_on_the_next_run(
+        emu, run_playbook, tmp_path, aws_store, vault_store):  # pylint: disable=redefined-outer-name
     """Count the task starts of a rotation, then kill the controller at each chosen boundary and run again: every
     kill point converges, with no failed probe and no secret in any file (the module docstring says what is checked)."""
     started = time.monotonic()
