@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The checks of one consumer of the token_rotation role, made on the controller by the astra_rotation_consumer action
 plugin from what its module found on the consumer host (the module does the file work itself, in the standard
-library only)."""
+library only); and the value rule (new_content, held) of consumer files and secret stores, between the markers."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -17,6 +17,203 @@ CONSUMER_FORMATS = ("raw", "env", "json", "template")
 _ENV_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MODE = re.compile(r"^0?[0-7][0-7]0$")
 _DETAIL_MAX = 300
+
+
+# BEGIN value rule
+# The one rule that turns a current value and a new token into the new value, and reads which token a value holds,
+# for consumer files and secret stores alike. Canonical in plugins/module_utils/_consumer.py (the stores use it there);
+# plugins/modules/astra_rotation_consumer.py holds a verbatim copy, because that WANT_JSON module runs as a plain
+# script on the consumer and can import nothing of the collection. The unit test test_value_format.py fails when the
+# two copies differ: change both. Standard library only (json, re).
+_HELD_TOKEN = re.compile(r"AstraCS:([A-Za-z0-9]+):[0-9A-Fa-f]+")
+# One line of an env file that sets a variable: NAME=value or export NAME=value, spaces allowed around them.
+_ASSIGNMENT = re.compile(r"^(?P<lead>[ \t]*(?:export[ \t]+)?)(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<eq>[ \t]*=)"
+                         r"(?P<rest>.*)$", re.S)
+# What follows its '=': the value, bare or quoted, on that one line, then nothing or a comment after a space.
+_ENV_VALUE = re.compile(r"""^(?P<pre>[ \t]*)"""
+                        r"""(?:"(?P<dq>(?:[^"\\]|\\.)*)"|'(?P<sq>[^']*)'|(?P<bare>(?:[^\s'"\\#][^\s'"\\]*)?))"""
+                        r"(?P<tail>[ \t]*|[ \t]+#.*)$", re.S)
+_JSON_KEYS = ("clientId", "secret", "token")
+_KEEP_JSON = ("To keep it, use format json (clientId, secret and token written into the JSON object, its other keys "
+              "kept), for a secret store also astra_integration, for a file template.")
+# What a value is judged writable with, in the exact form the write will give it.
+PLACEHOLDER = {"token": "AstraCS:PLACEHOLDER:" + "0" * 64, "client_id": "PLACEHOLDER", "client_secret": "PLACEHOLDER"}
+
+
+class ShapeError(ValueError):
+    """The value holds something its format would not write back as it is (other lines in a raw value, a JSON array,
+    the variable set twice). The message says what (line numbers, JSON types, key names), never a value."""
+
+
+def _is_token(value):
+    return isinstance(value, str) and _HELD_TOKEN.fullmatch(value) is not None
+
+
+def _env_lines(text, env_var):
+    """(lines, [(index, match of the value)] of the variable's lines): each line without its '\n'; a value that is
+    not of a form the role rewrites raises ShapeError naming the line."""
+    lines = text.split("\n")
+    found = []
+    for index, line in enumerate(lines):
+        assignment = _ASSIGNMENT.match(line[:-1] if line.endswith("\r") else line)
+        if not assignment or assignment.group("name") != env_var:
+            continue
+        value = _ENV_VALUE.match(assignment.group("rest"))
+        if not value:
+            raise ShapeError(
+                "sets %s on line %d in a form the role does not rewrite: accepted are NAME=value and export "
+                "NAME=value, the value bare or in single or double quotes, on one line, then nothing or a # comment."
+                % (env_var, index + 1))
+        found.append((index, assignment, value))
+    if len(found) > 1:
+        numbers = [str(index + 1) for index, _assignment, _value in found]
+        raise ShapeError("sets %s on lines %s and %s: the role cannot tell which one the application reads. Keep one "
+                         "of them." % (env_var, ", ".join(numbers[:-1]), numbers[-1]))
+    return lines, found
+
+
+def _keys(data):
+    """The keys of a JSON object as a message shows them: sorted, at most 12, each cut to 40 characters, a
+    token-shaped part or a control character hidden."""
+    names = sorted(re.sub(r"[\x00-\x1f\x7f]", "?", _HELD_TOKEN.sub("<token>", str(key))) for key in data)
+    names = [name if len(name) <= 40 else name[:37] + "..." for name in names]
+    return ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+
+
+def _json_shape(text):
+    """'a JSON object with the keys ...' or 'a JSON array' when the text is one (what a raw or env value must not
+    be), else None."""
+    stripped = text.strip()
+    if stripped[:1] not in ("{", "["):
+        return None
+    try:
+        data = json.loads(stripped)
+    except ValueError:
+        return None
+    if isinstance(data, dict):
+        return "a JSON object with the keys %s" % _keys(data) if data else "an empty JSON object"
+    return "a JSON array" if isinstance(data, list) else None
+
+
+def _json_object(text, keys=_JSON_KEYS):
+    """The JSON object a json value holds ({} when it is empty); ShapeError for anything else, or for one of keys (the
+    ones the role writes) holding something other than a string."""
+    if not text.strip():
+        return {}
+
+    def pairs(items):
+        if len(set(key for key, _value in items)) < len(items):
+            raise ShapeError("has the same key twice in one object, which writing it back would lose: keep one.")
+        return dict(items)
+
+    try:
+        data = json.loads(text, object_pairs_hook=pairs)
+    except ValueError as error:
+        if isinstance(error, ShapeError):
+            raise
+        data = ShapeError
+    if not isinstance(data, dict):
+        raise ShapeError(
+            "is not a JSON object but %s: the role writes %s and %s into a JSON object and keeps its other keys. Use "
+            "format template for a file of another shape; in a secret store, keep the token in a value of its own."
+            % (_json_kind(data), ", ".join(keys[:-1]), keys[-1]))
+    for key in keys:
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise ShapeError("holds %s under the key %s, where the role writes a string. Use format template for a "
+                             "file of another shape." % (_json_kind(data[key]), key))
+    return data
+
+
+def _json_kind(value):
+    """What a JSON value is, in words (never the value)."""
+    if value is ShapeError:
+        return "text that is not JSON"
+    for kind, name in ((bool, "a JSON boolean"), (dict, "a JSON object"), (list, "a JSON array"),
+                       (str, "a JSON string"), ((int, float), "a JSON number")):
+        if isinstance(value, kind):
+            return name
+    return "JSON null"
+
+
+def _raw_refusal(text):
+    """Why a raw value is not one token (None when it is empty or holds one)."""
+    stripped = text.strip()
+    if not stripped or _is_token(stripped):
+        return None
+    what = _json_shape(stripped)
+    if not what:
+        lines = [line for line in stripped.splitlines() if line.strip()]
+        what = "%d lines" % len(lines) if len(lines) > 1 else \
+            "a NAME=value line" if _ASSIGNMENT.match(stripped) else "a value that is not an Astra token"
+    return ("holds something other than one token (%s), which format raw would replace with the bare token. To keep "
+            "its other values, use format env (the token on a NAME=token line), format json (clientId, secret and "
+            "token in a JSON object, its other keys kept), for a secret store also astra_integration, for a file "
+            "template; if the value is only the token's, empty it." % what)
+
+
+def new_content(text, fmt, env_var, new_token):
+    """The new text of a value: new_token (token, client_id, client_secret) put into its current text in the format
+    fmt (raw, env or json), every other value kept as it was; an empty text gets what an empty file always got (with a
+    final newline: a store drops it). Raises ShapeError when the text holds something the format cannot write back as
+    it is."""
+    if fmt == "env":
+        shape = _json_shape(text)
+        if shape:
+            raise ShapeError("is %s, not NAME=value lines: format env would add a NAME=token line to it, which breaks "
+                             "it. %s" % (shape, _KEEP_JSON))
+        lines, found = _env_lines(text, env_var)
+        if not text.strip():
+            return "%s=%s\n" % (env_var, new_token["token"])
+        if not found:
+            newline = "\r\n" if lines[0].endswith("\r") else "\n"
+            return text + ("" if text.endswith("\n") else newline) + "%s=%s%s" % (env_var, new_token["token"], newline)
+        index, assignment, value = found[0]
+        quote = '"' if value.group("dq") is not None else "'" if value.group("sq") is not None else ""
+        lines[index] = "".join((assignment.group("lead"), env_var, assignment.group("eq"), value.group("pre"), quote,
+                                new_token["token"], quote, value.group("tail"),
+                                "\r" if lines[index].endswith("\r") else ""))
+        return "\n".join(lines)
+    if fmt == "json":
+        data = _json_object(text)
+        data.update((("clientId", new_token["client_id"]), ("secret", new_token["client_secret"]),
+                     ("token", new_token["token"])))
+        return json.dumps(data, indent=4, ensure_ascii=False) + "\n"
+    problem = _raw_refusal(text)
+    if problem:
+        raise ShapeError(problem)
+    return new_token["token"] + "\n"
+
+
+def held_token(text, fmt, env_var):
+    """The token the value holds where its format keeps it (the env variable's line, the json key token, the whole
+    raw value; anywhere in a template's file), or None. Another variable's or key's token is not the one held."""
+    try:
+        if fmt == "env":
+            _lines, found = _env_lines(text, env_var)
+            value = found[0][2] if found else None
+            token = value and next(group for group in value.group("dq", "sq", "bare") if group is not None)
+        elif fmt == "json":
+            token = _json_object(text).get("token")
+        elif fmt == "raw":
+            token = text.strip()
+        else:
+            match = _HELD_TOKEN.search(text)
+            token = match.group(0) if match else None
+    except ShapeError:
+        return None
+    return token if _is_token(token) else None
+
+
+def held(text, fmt, env_var):
+    """(held, token): the client id held, 'missing' (no value: text None) or 'unknown' (no token where the format
+    keeps it); and that token (a secret: for the role's probes and scrubs only)."""
+    if text is None:
+        return "missing", None
+    token = held_token(text, fmt, env_var)
+    return (token.split(":")[1], token) if token else ("unknown", None)
+
+
+# END value rule
 
 
 def consumer_problems(consumer):
@@ -79,11 +276,6 @@ def consumer_problems(consumer):
 
 
 def file_content(new_token, fmt, env_var=None):
-    """What a consumer file of the format raw, env or json holds (a template consumer's template is rendered by the
-    astra_rotation_consumer action plugin)."""
-    if fmt == "env":
-        return "%s=%s\n" % (env_var, new_token["token"])
-    if fmt == "json":
-        return json.dumps({"clientId": new_token["client_id"], "secret": new_token["client_secret"],
-                           "token": new_token["token"]}, indent=4) + "\n"
-    return new_token["token"] + "\n"
+    """What a new consumer file of the format raw, env or json holds (a template consumer's template is rendered by the
+    astra_rotation_consumer action plugin): the value rule's content of an empty file."""
+    return new_content("", fmt, env_var, new_token)

@@ -34,7 +34,16 @@ import uuid
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.astra.devops.plugins.module_utils._consumer import _ENV_VAR, file_content
+from ansible_collections.astra.devops.plugins.module_utils._consumer import (
+    _ENV_VAR,
+    PLACEHOLDER,
+    ShapeError,
+    _is_token,
+    _json_object,
+    _keys,
+    held,
+    new_content,
+)
 from ansible_collections.astra.devops.plugins.module_utils._errors import (
     AstraError,
     AstraInputError,
@@ -61,6 +70,7 @@ INTEGRATION_CLIENT_ID_KEY = "clientID"
 INTEGRATION_SECRET_KEY = "clientSecret"
 INTEGRATION_ENGINE_KEY = "engine"
 INTEGRATION_ENGINE = "AstraDB"
+INTEGRATION_KEYS = (INTEGRATION_TOKEN_KEY, INTEGRATION_CLIENT_ID_KEY, INTEGRATION_SECRET_KEY)
 # The custom metadata this collection keeps on a Vault KV v2 secret: the client id written, and the version it was
 # written in (custom metadata and data are two writes, so a client id is trusted only for the version it names).
 VAULT_CLIENT_ID_KEY = "client_id"
@@ -72,7 +82,6 @@ AWS_CURRENT = "AWSCURRENT"
 AWS_PENDING = "AWSPENDING"
 TIMEOUT = 30
 
-_HELD_TOKEN = re.compile(r"AstraCS:([A-Za-z0-9]+):[0-9A-Fa-f]+")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
 _SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):\d{12}:secret:.+$")
@@ -90,47 +99,25 @@ def version_id_for(client_id):
 
 
 def held_of(value, fmt=None, env_var=None):
-    """(client id, token) the stored value holds: the integration's astraKey for astra_integration, the line of
-    env_var for env (when there is one), else the first AstraCS token in the text; ('unknown', None) when there is
-    none."""
+    """(client id, token) the stored value holds, by the consumer files' rule (_consumer.held): the line of env_var for
+    env, the key token for json, the whole value for raw; the integration's astraKey for astra_integration; without a
+    format, the first AstraCS token in the text. ('unknown', None) when there is none."""
     if not isinstance(value, str):
         return UNKNOWN, None
     if fmt == "astra_integration":
-        data = json_of(value)
-        if isinstance(data, dict) and isinstance(data.get(INTEGRATION_TOKEN_KEY), str):
-            value = data[INTEGRATION_TOKEN_KEY]
-    elif fmt == "env" and env_var:
-        lines = [line for line in value.splitlines() if _env_line(line, env_var)]
-        value = lines[0] if lines else value
-    match = _HELD_TOKEN.search(value)
-    return (match.group(1), match.group(0)) if match else (UNKNOWN, None)
+        try:
+            token = _json_object(value, INTEGRATION_KEYS).get(INTEGRATION_TOKEN_KEY)
+        except ShapeError:
+            token = None
+        return (token.split(":")[1], token) if _is_token(token) else (UNKNOWN, None)
+    return held(value, fmt, env_var or DEFAULT_ENV_VAR)
 
 
-def json_of(value):
-    """What value holds as JSON (a dict, list, ...), None when it is not JSON or not text."""
-    if not isinstance(value, str) or not value.strip()[:1] in ("{", "["):
-        return None
-    try:
-        return json.loads(value)
-    except ValueError:
-        return None
-
-
-def _env_line(line, env_var):
-    """Whether line assigns env_var (NAME=..., or export NAME=...)."""
-    return re.match(r"^\s*(export\s+)?%s\s*=" % re.escape(env_var), line) is not None
-
-
-def _keys(data):
-    names = sorted(str(key) for key in data)
-    return ", ".join(shown(name, 40) for name in names[:12]) + (", ..." if len(names) > 12 else "")
-
-
-def shape_problem(value, fmt):
+def shape_problem(value, fmt, env_var=None):
     """Why a store's current value cannot take the new token in format fmt without losing what an application reads
-    (None when it can): a value that is not text (a binary AWS secret, a Vault field holding an object or a number),
-    a JSON object or list under raw or env (the token would replace it whole), JSON that is not an object under json
-    or astra_integration. Plain text, a bare token and a JSON object under json or astra_integration can take it."""
+    (None when it can): a value that is not text (a binary AWS secret, a Vault field holding an object or a number), or
+    text the consumer files' rule refuses (_consumer.new_content's ShapeError: a raw value that is not one token, a JSON
+    object under env, JSON that is not an object under json or astra_integration, a variable set twice...)."""
     if value is None or value == "":
         return None
     if not isinstance(value, str):
@@ -138,55 +125,34 @@ def shape_problem(value, fmt):
             "a list" if isinstance(value, list) else "a %s" % type(value).__name__
         return ("holds %s, not a string: the role writes a string there, which would drop it; keep the token in a "
                 "field of its own (key)" % kind)
-    data = json_of(value)
-    if isinstance(data, dict) and fmt in ("raw", "env"):
-        return ("holds a JSON object with the keys %s, which format %s would replace it with %s: use format json "
-                "(keeps the other keys, writes clientId, secret and token) or astra_integration (keeps the other "
-                "keys, writes astraKey, clientID, clientSecret and engine)"
-                % (_keys(data), fmt, "the bare token" if fmt == "raw" else "one NAME=token line"))
-    if data is not None and not isinstance(data, dict):
-        return ("holds JSON that is not an object (a %s), which format %s would replace: store the token in a value "
-                "of its own" % (type(data).__name__, fmt))
+    try:
+        store_value(PLACEHOLDER, fmt, env_var, value)
+    except ShapeError as error:
+        return str(error)
     return None
 
 
-def env_value(new_token, env_var, current=None):
-    """The env value with env_var's line set to the new token and the other lines of the current value kept (a line
-    that is only a token, a raw value being turned into env, is replaced too)."""
-    line = "%s=%s" % (env_var, new_token["token"])
-    kept, done = [], False
-    for old in (current or "").splitlines() if isinstance(current, str) else ():
-        if _env_line(old, env_var) or _HELD_TOKEN.fullmatch(old.strip()):
-            if not done:
-                kept.append(("export " if old.lstrip().startswith("export ") else "") + line)
-                done = True
-            continue
-        kept.append(old)
-    if not done:
-        kept.append(line)
-    return "\n".join(kept)
+def _without_final_newline(text, current):
+    """A store value ends with a newline only when its current value did (a file always does)."""
+    if isinstance(current, str) and current.endswith("\n"):
+        return text
+    return text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith("\n") else text
 
 
 def store_value(new_token, fmt, env_var=None, current=None):
-    """The value a store of format fmt holds for new_token: raw as a consumer file holds it (the rule of
-    _consumer.file_content, without the file's final newline); env with the token's line rewritten and the other
-    variables kept; json and astra_integration (as DataStax's integration reads it) written into the JSON object the
-    store holds, keeping its other keys."""
-    current_data = json_of(current)
-    data = dict(current_data) if isinstance(current_data, dict) else {}
+    """The value a store of format fmt holds for new_token: raw, env and json by the consumer files' rule
+    (_consumer.new_content: the token put into the current value, every other value kept, a value of another shape
+    refused with ShapeError), without the final newline a file has unless the current value had one; astra_integration
+    (as DataStax's integration reads it) written into the JSON object the store holds, keeping its other keys."""
+    current = current if isinstance(current, str) else ""
     if fmt == "astra_integration":
+        data = _json_object(current, INTEGRATION_KEYS)
         data[INTEGRATION_TOKEN_KEY] = new_token["token"]
         data[INTEGRATION_CLIENT_ID_KEY] = new_token["client_id"]
         data[INTEGRATION_SECRET_KEY] = new_token["client_secret"]
         data.setdefault(INTEGRATION_ENGINE_KEY, INTEGRATION_ENGINE)
-        return json.dumps(data, indent=4)
-    if fmt == "json":
-        data.update(json.loads(file_content(new_token, fmt, env_var)))
-        return json.dumps(data, indent=4)
-    if fmt == "env":
-        return env_value(new_token, env_var or DEFAULT_ENV_VAR, current)
-    text = file_content(new_token, fmt, env_var)
-    return text[:-1] if text.endswith("\n") else text
+        return json.dumps(data, indent=4, ensure_ascii=False)
+    return _without_final_newline(new_content(current, fmt, env_var or DEFAULT_ENV_VAR, new_token), current)
 
 
 def optional_library(name, kind, index):
@@ -264,18 +230,27 @@ class Store(object):
 
     # -- helpers ------------------------------------------------------------------------------------------------
     def value_for(self, new_token, current=None):
-        return store_value(new_token, self.format, self.env_var, current)
+        """The new value (store_value); a current value of another shape is this store's one-line refusal."""
+        try:
+            return store_value(new_token, self.format, self.env_var, current)
+        except ShapeError as error:
+            raise self._refused("its current value", str(error))
 
     def held(self, value):
         """(client id, token) the value holds in this store's format."""
-        return held_of(value, self.format, self.env_var if self.format == "env" else None)
+        return held_of(value, self.format, self.env_var)
 
     def check_shape(self, value, where):
         """Refuse a current value the new token cannot be written into without losing what it holds."""
-        problem = shape_problem(value, self.format)
+        problem = shape_problem(value, self.format, self.env_var)
         if problem:
-            raise self.fail("refused", "%s %s" % (where, problem),
-                            "The role never replaces a value an application reads with one of another shape.")
+            raise self._refused(where, problem)
+
+    def _refused(self, where, problem):
+        # The rule's message names lines, JSON types and keys, never a value; it may be long (the formats that keep
+        # the value), so it is not cut at the usual length.
+        return self.fail("refused", "%s %s" % (where, problem),
+                         "The role never replaces a value an application reads with one of another shape.", limit=1000)
 
     def missing(self, looked, why=None):
         """The one-line refusal of a store that does not exist where its entry points (looked: where the role
@@ -300,12 +275,12 @@ class Store(object):
                 if secret.startswith("AstraCS:"):
                     self.secrets.add(secret.rsplit(":", 1)[-1])
 
-    def fail(self, what, detail, hint=None):
+    def fail(self, what, detail, hint=None, limit=400):
         """An AstraError naming this store, one line. The detail (what a library said) is scrubbed of every secret
-        this store has seen and of anything token-shaped; the label, what and hint are the collection's own words and
-        the store's location, never a value."""
+        this store has seen and of anything token-shaped, and cut to limit characters; the label, what and hint are
+        the collection's own words and the store's location, never a value."""
         secrets = sorted(self.secrets, key=len, reverse=True)
-        message = "%s: %s: %s" % (self.label, what, sentence(one_line(scrub(detail, secrets), 400)))
+        message = "%s: %s: %s" % (self.label, what, sentence(one_line(scrub(detail, secrets), limit)))
         return AstraError(scrub(message), hint=scrub(hint) if hint else None)
 
     @property

@@ -27,11 +27,14 @@ description:
     C(token_rotation_held_client_id), the client id of the token the file holds, or null.
   - O(action=observe) also judges the file writable in the exact form O(action=write) will give it, by building that
     content from the file with a placeholder token, so that nothing is created for a file the write would refuse. It
-    refuses, in one line naming the path and the format and never showing the content, a C(raw) file that holds
-    anything but one token (other lines, a JSON value, a C(NAME=value) line), a C(json) file that is not a JSON object
-    (or holds C(clientId), C(secret) or C(token) as something other than a string, or a key twice in one object), an
-    C(env) file that sets the variable on more than one line or in a form the module does not rewrite, and a C(raw),
-    C(env) or C(json) file larger than 1 MiB.
+    refuses, in one line naming the path and the format and never showing a value (at most a JSON object's key
+    names), a C(raw) file that holds anything but one token (other lines, a JSON value, a C(NAME=value) line), a
+    C(json) file that is not a JSON object (or holds C(clientId), C(secret) or C(token) as something other than a
+    string, or a key twice in one object), an C(env) file that sets the variable on more than one line or in a form
+    the module does not rewrite, or is a JSON object or array, and a C(raw), C(env) or C(json) file larger than 1 MiB.
+  - Secret stores (C(token_rotation_stores)) follow the same rule for C(raw), C(env) and C(json). The functions that
+    build the content and read the token held are those of the collection's C(module_utils/_consumer.py), copied here
+    verbatim (this module imports nothing of the collection); a unit test keeps the two identical.
   - The module deletes the arguments file ansible-core gave it (it holds the new token with O(action=write)) as soon as
     it has read it, so a controller killed before its clean-up leaves no copy of the token in the remote temporary
     folder.
@@ -160,11 +163,19 @@ import stat
 import sys
 
 _WHOLE = re.compile(r"^\d+$")
-_HELD_TOKEN = re.compile(r"AstraCS:([A-Za-z0-9]+):[0-9A-Fa-f]+")
 # A token file is small; reading more than this would only be a mistake (a wrong path).
 READ_LIMIT = 1024 * 1024
 # The formats whose content the module builds from the current file (a template is rendered on the controller).
 BUILT_FORMATS = ("raw", "env", "json")
+
+
+# BEGIN value rule
+# The one rule that turns a current value and a new token into the new value, and reads which token a value holds,
+# for consumer files and secret stores alike. Canonical in plugins/module_utils/_consumer.py (the stores use it there);
+# plugins/modules/astra_rotation_consumer.py holds a verbatim copy, because that WANT_JSON module runs as a plain
+# script on the consumer and can import nothing of the collection. The unit test test_value_format.py fails when the
+# two copies differ: change both. Standard library only (json, re).
+_HELD_TOKEN = re.compile(r"AstraCS:([A-Za-z0-9]+):[0-9A-Fa-f]+")
 # One line of an env file that sets a variable: NAME=value or export NAME=value, spaces allowed around them.
 _ASSIGNMENT = re.compile(r"^(?P<lead>[ \t]*(?:export[ \t]+)?)(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<eq>[ \t]*=)"
                          r"(?P<rest>.*)$", re.S)
@@ -173,11 +184,15 @@ _ENV_VALUE = re.compile(r"""^(?P<pre>[ \t]*)"""
                         r"""(?:"(?P<dq>(?:[^"\\]|\\.)*)"|'(?P<sq>[^']*)'|(?P<bare>(?:[^\s'"\\#][^\s'"\\]*)?))"""
                         r"(?P<tail>[ \t]*|[ \t]+#.*)$", re.S)
 _JSON_KEYS = ("clientId", "secret", "token")
+_KEEP_JSON = ("To keep it, use format json (clientId, secret and token written into the JSON object, its other keys "
+              "kept), for a secret store also astra_integration, for a file template.")
+# What a value is judged writable with, in the exact form the write will give it.
+PLACEHOLDER = {"token": "AstraCS:PLACEHOLDER:" + "0" * 64, "client_id": "PLACEHOLDER", "client_secret": "PLACEHOLDER"}
 
 
 class ShapeError(ValueError):
-    """The file holds something its format would not write back as it is (other lines in a raw file, a JSON array,
-    the variable set twice). The message says what, never the file's content."""
+    """The value holds something its format would not write back as it is (other lines in a raw value, a JSON array,
+    the variable set twice). The message says what (line numbers, JSON types, key names), never a value."""
 
 
 def _is_token(value):
@@ -207,8 +222,32 @@ def _env_lines(text, env_var):
     return lines, found
 
 
-def _json_object(text):
-    """The JSON object a json consumer file holds ({} when it is empty); ShapeError for anything else."""
+def _keys(data):
+    """The keys of a JSON object as a message shows them: sorted, at most 12, each cut to 40 characters, a
+    token-shaped part or a control character hidden."""
+    names = sorted(re.sub(r"[\x00-\x1f\x7f]", "?", _HELD_TOKEN.sub("<token>", str(key))) for key in data)
+    names = [name if len(name) <= 40 else name[:37] + "..." for name in names]
+    return ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+
+
+def _json_shape(text):
+    """'a JSON object with the keys ...' or 'a JSON array' when the text is one (what a raw or env value must not
+    be), else None."""
+    stripped = text.strip()
+    if stripped[:1] not in ("{", "["):
+        return None
+    try:
+        data = json.loads(stripped)
+    except ValueError:
+        return None
+    if isinstance(data, dict):
+        return "a JSON object with the keys %s" % _keys(data) if data else "an empty JSON object"
+    return "a JSON array" if isinstance(data, list) else None
+
+
+def _json_object(text, keys=_JSON_KEYS):
+    """The JSON object a json value holds ({} when it is empty); ShapeError for anything else, or for one of keys (the
+    ones the role writes) holding something other than a string."""
     if not text.strip():
         return {}
 
@@ -225,9 +264,10 @@ def _json_object(text):
         data = ShapeError
     if not isinstance(data, dict):
         raise ShapeError(
-            "is not a JSON object but %s: the role writes clientId, secret and token into a JSON object and keeps its "
-            "other keys. Use format template for a file of another shape." % _json_kind(data))
-    for key in _JSON_KEYS:
+            "is not a JSON object but %s: the role writes %s and %s into a JSON object and keeps its other keys. Use "
+            "format template for a file of another shape; in a secret store, keep the token in a value of its own."
+            % (_json_kind(data), ", ".join(keys[:-1]), keys[-1]))
+    for key in keys:
         if data.get(key) is not None and not isinstance(data[key], str):
             raise ShapeError("holds %s under the key %s, where the role writes a string. Use format template for a "
                              "file of another shape." % (_json_kind(data[key]), key))
@@ -246,29 +286,31 @@ def _json_kind(value):
 
 
 def _raw_refusal(text):
-    """Why a raw consumer file is not one token (None when it is empty or holds one)."""
+    """Why a raw value is not one token (None when it is empty or holds one)."""
     stripped = text.strip()
     if not stripped or _is_token(stripped):
         return None
-    lines = [line for line in stripped.splitlines() if line.strip()]
-    if len(lines) > 1:
-        what = "%d lines" % len(lines)
-    elif stripped[0] in "{[":
-        what = "a JSON object" if stripped[0] == "{" else "a JSON array"
-    elif _ASSIGNMENT.match(stripped):
-        what = "a NAME=value line"
-    else:
-        what = "a value that is not an Astra token"
-    return ("holds something other than one token (%s), which format raw would overwrite. To keep the file's other "
-            "values, use format env (the token on a NAME=token line), json (the clientId, secret and token keys of a "
-            "JSON object) or template; if the file is only the token's, empty it." % what)
+    what = _json_shape(stripped)
+    if not what:
+        lines = [line for line in stripped.splitlines() if line.strip()]
+        what = "%d lines" % len(lines) if len(lines) > 1 else \
+            "a NAME=value line" if _ASSIGNMENT.match(stripped) else "a value that is not an Astra token"
+    return ("holds something other than one token (%s), which format raw would replace with the bare token. To keep "
+            "its other values, use format env (the token on a NAME=token line), format json (clientId, secret and "
+            "token in a JSON object, its other keys kept), for a secret store also astra_integration, for a file "
+            "template; if the value is only the token's, empty it." % what)
 
 
 def new_content(text, fmt, env_var, new_token):
-    """The consumer file's new text: new_token (token, client_id, client_secret) put into its current text in the
-    format fmt (raw, env or json), every other value kept as it was. An empty text gets what an empty file always got.
-    Raises ShapeError when the file holds something the format cannot write back as it is."""
+    """The new text of a value: new_token (token, client_id, client_secret) put into its current text in the format
+    fmt (raw, env or json), every other value kept as it was; an empty text gets what an empty file always got (with a
+    final newline: a store drops it). Raises ShapeError when the text holds something the format cannot write back as
+    it is."""
     if fmt == "env":
+        shape = _json_shape(text)
+        if shape:
+            raise ShapeError("is %s, not NAME=value lines: format env would add a NAME=token line to it, which breaks "
+                             "it. %s" % (shape, _KEEP_JSON))
         lines, found = _env_lines(text, env_var)
         if not text.strip():
             return "%s=%s\n" % (env_var, new_token["token"])
@@ -293,8 +335,8 @@ def new_content(text, fmt, env_var, new_token):
 
 
 def held_token(text, fmt, env_var):
-    """The token the file holds where its format keeps it (the env variable's line, the json key token, the whole
-    raw file; anywhere in a template's file), or None. Another variable's or key's token is not the one held."""
+    """The token the value holds where its format keeps it (the env variable's line, the json key token, the whole
+    raw value; anywhere in a template's file), or None. Another variable's or key's token is not the one held."""
     try:
         if fmt == "env":
             _lines, found = _env_lines(text, env_var)
@@ -313,12 +355,15 @@ def held_token(text, fmt, env_var):
 
 
 def held(text, fmt, env_var):
-    """(held, token): the client id held, 'missing' (no file: text None) or 'unknown' (no token where the format
+    """(held, token): the client id held, 'missing' (no value: text None) or 'unknown' (no token where the format
     keeps it); and that token (a secret: for the role's probes and scrubs only)."""
     if text is None:
         return "missing", None
     token = held_token(text, fmt, env_var)
     return (token.split(":")[1], token) if token else ("unknown", None)
+
+
+# END value rule
 
 
 def read_text(path):
@@ -343,10 +388,6 @@ def content_problem(path, text, too_large, fmt, env_var):
         except ShapeError as error:
             problem = str(error)
     return "token_rotation_consumer_path %s (format %s) %s" % (path, fmt, problem)
-
-
-# What observe builds the content with, to judge the file writable in the exact form the write step will give it.
-PLACEHOLDER = {"token": "AstraCS:PLACEHOLDER:" + "0" * 64, "client_id": "PLACEHOLDER", "client_secret": "PLACEHOLDER"}
 
 
 # The options; the action plugin checks a task's arguments against them on the controller.

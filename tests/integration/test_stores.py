@@ -80,12 +80,14 @@ def test_observe_missing_unknown_and_held(emu, run_playbook, aws_store, vault_st
     held = minted(emu)
     names = {key: unique('observe-' + key) for key in ('missing', 'unknown', 'held')}
     aws = aws_store.client()
-    aws.create_secret(Name=names['unknown'], SecretString='not a token')
+    # Unknown under env: a variable without a token (under raw, a value that is not one token is refused, as a raw
+    # consumer file is).
+    aws.create_secret(Name=names['unknown'], SecretString='DB_USER=app')
     aws.create_secret(Name=names['held'], SecretString=held['token'])
     vault_store.write(names['unknown'], {'token': 'not a token'})
     vault_store.write(names['held'], {'token': 'ASTRA_DB_APPLICATION_TOKEN=' + held['token'], 'other': 'kept'})
-    stores = [{'kind': 'aws_secretsmanager', 'secret_id': names[key], 'create': True}
-              for key in ('missing', 'unknown', 'held')]
+    stores = [{'kind': 'aws_secretsmanager', 'secret_id': names[key], 'create': True,
+               'format': 'env' if key == 'unknown' else 'raw'} for key in ('missing', 'unknown', 'held')]
     stores += [{'kind': 'vault_kv2', 'path': names[key], 'format': 'env', 'create': True}
                for key in ('missing', 'unknown', 'held')]
     run = run_playbook(play([

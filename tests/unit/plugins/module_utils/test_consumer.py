@@ -151,7 +151,7 @@ SECRET_VALUE = "pa55-W0RD-never-shown"
     ("json", '{"p": "%s", "p": "x"}' % SECRET_VALUE, ["the same key twice"]),
     ("raw", "%s\nDB_PASSWORD=%s\n" % (TOKEN, SECRET_VALUE),
      ["holds something other than one token (2 lines)", "format env", "json", "template"]),
-    ("raw", '{"token": "%s", "p": "%s"}\n' % (TOKEN, SECRET_VALUE), ["(a JSON object)"]),
+    ("raw", '{"token": "%s", "p": "%s"}\n' % (TOKEN, SECRET_VALUE), ["(a JSON object with the keys p, token)"]),
     ("raw", "DB_PASSWORD=%s\n" % SECRET_VALUE, ["(a NAME=value line)"]),
     ("raw", "%s\n" % SECRET_VALUE, ["(a value that is not an Astra token)"]),
     ("raw", "%s %s\n" % (TOKEN, SECRET_VALUE), ["(a value that is not an Astra token)"]),

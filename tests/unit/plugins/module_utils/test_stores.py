@@ -146,13 +146,15 @@ def test_astra_integration_uses_the_integration_keys_and_keeps_the_others():
                           "rootarn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:root", "roleID": "r"})
     merged = json.loads(_stores.store_value(NEW, "astra_integration", current=current))
     assert merged["rootarn"].endswith(":secret:root") and merged["roleID"] == "r" and merged["astraKey"] == TOKEN
-    assert json.loads(_stores.store_value(NEW, "astra_integration", current="not json"))["astraKey"] == TOKEN
+    with pytest.raises(_stores.ShapeError):  # text that is not JSON is not overwritten
+        _stores.store_value(NEW, "astra_integration", current="not json")
 
 
 @pytest.mark.parametrize("value, fmt, held", [
     (TOKEN, "raw", CLIENT_ID),
     (TOKEN + "\n", "raw", CLIENT_ID),
-    ("APP=" + TOKEN, "env", CLIENT_ID),
+    ("ASTRA_DB_APPLICATION_TOKEN=" + TOKEN, "env", CLIENT_ID),
+    ("APP=" + TOKEN, "env", "unknown"),  # another variable's token is not the one held
     (json.dumps({"token": TOKEN}), "json", CLIENT_ID),
     (json.dumps({"rootarn": "x", "astraKey": TOKEN}), "astra_integration", CLIENT_ID),
     ("no token here", "raw", "unknown"),
@@ -210,7 +212,7 @@ class FakeAws(object):
 
     def get_secret_value(self, **kwargs):
         self.calls.append(("get_secret_value", kwargs))
-        return {"SecretString": "APP=" + TOKEN}
+        return {"SecretString": "ASTRA_DB_APPLICATION_TOKEN=" + TOKEN}
 
 
 def aws_with(api, **entry):
@@ -399,7 +401,7 @@ def test_create_of_another_type_is_refused_in_one_line():
 
 
 @pytest.mark.parametrize("value, fmt", [
-    (TOKEN, "raw"), ("not a token yet", "raw"), ("", "raw"), (None, "json"), ("APP=1\nB=2", "env"),
+    (TOKEN, "raw"), ("not a token yet", "env"), ("", "raw"), (None, "json"), ("APP=1\nB=2", "env"),
     (json.dumps({"token": TOKEN, "db_user": "app"}), "json"),
     (json.dumps({"astraKey": TOKEN, "rootarn": "x"}), "astra_integration"),
 ])
@@ -409,15 +411,18 @@ def test_values_a_format_can_take(value, fmt):
 
 @pytest.mark.parametrize("value, fmt, words", [
     (json.dumps({"token": TOKEN, "db_user": "app", "db_password": "pw"}), "raw",
-     ["a JSON object with the keys db_password, db_user, token", "format raw would replace it with the bare token",
+     ["a JSON object with the keys db_password, db_user, token", "format raw would replace with the bare token",
       "format json", "astra_integration"]),
-    (json.dumps({"token": TOKEN}), "env", ["format env would replace it with one NAME=token line"]),
-    (json.dumps([TOKEN]), "json", ["JSON that is not an object (a list)"]),
+    (json.dumps({"token": TOKEN}), "env", ["is a JSON object with the keys token",
+                                           "format env would add a NAME=token line to it"]),
+    ("not a token yet", "raw", ["holds something other than one token (a value that is not an Astra token)"]),
+    ("APP=%s\nAPP=%s" % (TOKEN, TOKEN), "env", ["sets APP on lines 1 and 2"]),
+    (json.dumps([TOKEN]), "json", ["is not a JSON object but a JSON array"]),
     ({"value": TOKEN, "user": "app"}, "json", ["a JSON object with the keys user, value, not a string"]),
     (3, "raw", ["a int, not a string"]),
 ])
 def test_values_of_another_shape_are_named_with_the_formats_that_keep_them(value, fmt, words):
-    problem = _stores.shape_problem(value, fmt)
+    problem = _stores.shape_problem(value, fmt, "APP")
     assert all(word in problem for word in words), problem
     assert TOKEN not in problem and HASH not in problem
 
@@ -428,8 +433,8 @@ def test_the_shape_refusal_names_the_store_and_scrubs_the_value():
         store.check_shape(json.dumps({"token": TOKEN, "db_password": "pw"}), "its field token")
     message = str(caught.value)
     assert message.startswith("token_rotation_stores[0] (vault_kv2, secret/apps/app/astra key token at "
-                              "https://vault.example.com:8200): refused: its field token holds a JSON object with the "
-                              "keys db_password, token"), message
+                              "https://vault.example.com:8200): refused: its field token holds something other than one "
+                              "token (a JSON object with the keys db_password, token)"), message
     assert TOKEN not in message and "\n" not in message
 
 
@@ -437,17 +442,21 @@ def test_json_keeps_the_other_keys_of_the_object_it_replaces_the_token_in():
     current = json.dumps({"token": "AstraCS:old:" + "0" * 64, "db_user": "app", "secret": "old"})
     assert json.loads(_stores.store_value(NEW, "json", current=current)) == {
         "token": TOKEN, "db_user": "app", "secret": SECRET, "clientId": CLIENT_ID}
-    assert json.loads(_stores.store_value(NEW, "json", current="not json")) == {
-        "token": TOKEN, "secret": SECRET, "clientId": CLIENT_ID}
+    with pytest.raises(_stores.ShapeError):  # text that is not JSON is not overwritten
+        _stores.store_value(NEW, "json", current="not json")
 
 
 def test_env_rewrites_the_token_line_and_keeps_the_other_variables():
     old = "AstraCS:OLDclientId:" + "1" * 64
-    assert _stores.env_value(NEW, "APP_TOKEN", "# app\nDB=1\nexport APP_TOKEN=%s\nX=y" % old) == \
+    assert _stores.store_value(NEW, "env", "APP_TOKEN", "# app\nDB=1\nexport APP_TOKEN=%s\nX=y" % old) == \
         "# app\nDB=1\nexport APP_TOKEN=%s\nX=y" % TOKEN
-    assert _stores.env_value(NEW, "APP_TOKEN", "DB=1") == "DB=1\nAPP_TOKEN=%s" % TOKEN
-    assert _stores.env_value(NEW, "APP_TOKEN", old) == "APP_TOKEN=%s" % TOKEN  # a raw value turned into env
-    assert _stores.env_value(NEW, "APP_TOKEN", None) == "APP_TOKEN=%s" % TOKEN
+    assert _stores.store_value(NEW, "env", "APP_TOKEN", "DB=1") == "DB=1\nAPP_TOKEN=%s" % TOKEN
+    assert _stores.store_value(NEW, "env", "APP_TOKEN", "DB=1\n") == "DB=1\nAPP_TOKEN=%s\n" % TOKEN
+    # A raw value turned into env: its line is not the variable's, so it is kept and the variable added.
+    assert _stores.store_value(NEW, "env", "APP_TOKEN", old) == "%s\nAPP_TOKEN=%s" % (old, TOKEN)
+    assert _stores.store_value(NEW, "env", "APP_TOKEN", None) == "APP_TOKEN=%s" % TOKEN
+    with pytest.raises(_stores.ShapeError):  # set twice: which one the application reads is unknown
+        _stores.store_value(NEW, "env", "APP_TOKEN", "APP_TOKEN=%s\nDB=1\nAPP_TOKEN=%s" % (old, old))
     assert _stores.store_value(NEW, "env", "APP_TOKEN", "DB=1\nAPP_TOKEN=x") == "DB=1\nAPP_TOKEN=%s" % TOKEN
 
 
