@@ -73,6 +73,11 @@ def parse_retry_after(value):
         return None
 
 
+# A bearer token is printable ASCII without spaces: anything else breaks the Authorization header (requests refuses a
+# value with a trailing newline, which looked like a network error after five retries).
+_NOT_IN_TOKEN = re.compile(r"[^\x21-\x7e]")
+
+
 class AstraClient:
     """Calls the DevOps API. Idempotent calls retry on connection errors, 408, 429 and 5xx; writes that mint never do."""
 
@@ -82,6 +87,11 @@ class AstraClient:
             raise AstraInputError(
                 "api_token must be set to an Astra application token: give the api_token option or the "
                 "ASTRA_API_TOKEN environment variable.")
+        if not isinstance(api_token, str) or _NOT_IN_TOKEN.search(api_token):
+            raise AstraInputError(
+                "api_token holds a space, a line break or another character no token has (a newline copied with "
+                "it?): give the AstraCS: token alone, in the api_token option or the ASTRA_API_TOKEN environment "
+                "variable.")
         if timeout is None or timeout <= 0:
             raise AstraInputError("timeout must be a positive number of seconds, got '%s'." % timeout)
         if retries is None or retries < 0:

@@ -8,6 +8,7 @@ __metaclass__ = type
 
 import json
 import re
+from urllib.parse import unquote
 
 # AstraCS:<clientId>:<64 hex>, also partial or truncated forms.
 _TOKEN_PATTERN = re.compile(r"AstraCS:[A-Za-z0-9]*(:[0-9a-fA-F]*)?")
@@ -20,16 +21,20 @@ _MAX_DETAIL = 200
 TOKEN_HASH = re.compile(r"[0-9a-fA-F]{64}")
 CLIENT_SECRET = re.compile(r"(?=[A-Za-z0-9.,+_-]*[0-9])(?=[A-Za-z0-9.,+_-]*[a-z])(?=[A-Za-z0-9.,+_-]*[A-Z])"
                            r"[A-Za-z0-9.,+_-]{100,}")
-# A 400 or 403 can be about the caller's token itself rather than a missing permission (FACTS, Errors): the API's
-# error IDs 340012 "invalid token format" (terraform-provider-astra issue 57), 340017 "Resource, token, was malformed"
-# (astra-cli issue 66) and 340018 "Resource not found: token with identifier ..." (the unknown token), or, in a body
-# without IDs (plain text, a bare JSON string), the same words.
 # Refused by every module and by the token_rotation role before any API call: the module's arguments, secrets included,
 # would stay on disk (ansible-core writes them into the kept module file whatever no_log says).
 KEPT_FILES_REFUSED = (
     "ansible-core keeps module files (ANSIBLE_KEEP_REMOTE_FILES, or keep_remote_files in ansible.cfg): every module's "
     "arguments, the API token and any new token included, would stay on disk. Nothing was called. Turn it off, and "
     "delete the ansible-tmp-* folders it kept under remote_tmp (default ~/.ansible/tmp).")
+DEBUG_REFUSED = (
+    "ansible-core's debug mode is on (ANSIBLE_DEBUG, or debug in ansible.cfg): it prints every module's arguments and "
+    "results whatever no_log says, the API token and any new token and client secret included. Nothing was called. "
+    "Turn it off; use -v to -vvvv, which keep no_log.")
+# A 400 or 403 can be about the caller's token itself rather than a missing permission (FACTS, Errors): the API's
+# error IDs 340012 "invalid token format" (terraform-provider-astra issue 57), 340017 "Resource, token, was malformed"
+# (astra-cli issue 66) and 340018 "Resource not found: token with identifier ..." (the unknown token), or, in a body
+# without IDs (plain text, a bare JSON string), the same words.
 BAD_TOKEN_IDS = frozenset((340012, 340017, 340018))
 BAD_TOKEN_STATUSES = (400, 403)
 _BAD_TOKEN_WORDS = re.compile(
@@ -79,6 +84,30 @@ def scrub(text, secrets=()):
         if secret:
             text = text.replace(secret, "********")
     return _TOKEN_PATTERN.sub("AstraCS:********", text)
+
+
+# A run of characters that may carry a secret, or a part of one, as printed or URL-encoded.
+_FRAGMENT = 16
+_SECRET_RUN = re.compile(r"[A-Za-z0-9.,+_%-]{16,}")
+
+
+def hide_fragments(text, secrets):
+    """text with every run that holds 16 or more characters of a known secret in a row (a prefix, a part, the secret
+    URL-encoded) replaced: what a careless command prints of a secret is as good as the secret to an attacker."""
+    windows = set()
+    for secret in secrets or ():
+        if isinstance(secret, str):
+            windows.update(secret[start:start + _FRAGMENT] for start in range(len(secret) - _FRAGMENT + 1))
+    if not windows:
+        return text
+
+    def hide(match):
+        run = match.group(0)
+        for candidate in (run, unquote(run)):
+            if any(candidate[start:start + _FRAGMENT] in windows for start in range(len(candidate) - _FRAGMENT + 1)):
+                return "<hidden>"
+        return run
+    return _SECRET_RUN.sub(hide, text)
 
 
 def sentence(text):

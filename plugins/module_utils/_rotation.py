@@ -10,24 +10,24 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
-import ipaddress
 import os
 import re
-import socket
 from urllib.parse import urlsplit
 
 from ansible_collections.astra.devops.plugins.module_utils._errors import (
     CLIENT_SECRET,
+    DEBUG_REFUSED,
     KEPT_FILES_REFUSED,
     TOKEN_HASH,
     AstraInputError,
+    hide_fragments,
     one_line,
     scrub,
     shown,
 )
 from ansible_collections.astra.devops.plugins.module_utils._records import now, parse_duration, parse_timestamp, resolve_expiry
 from ansible_collections.astra.devops.plugins.module_utils._tokens import check_description, client_id_of
-from ansible_collections.astra.devops.plugins.module_utils._urls import check_ca_path, normalise_base_url
+from ansible_collections.astra.devops.plugins.module_utils._urls import canonical_host, check_ca_path, normalise_base_url
 
 _WHOLE = re.compile(r"^\d+$")
 _DETAIL_MAX = 300
@@ -92,10 +92,7 @@ def play_problems(settings):
     awx_workflow_job_name. stores is token_rotation_stores, as written."""
     problems = []
     if settings.get("debug"):
-        problems.append(
-            "ansible-core's debug mode is on (ANSIBLE_DEBUG, or debug in ansible.cfg): it prints every module's "
-            "arguments and results whatever no_log says, so the API token, the new token and its client secret would "
-            "be in the output. Turn it off to rotate; use -v to -vvvv, which keep no_log.")
+        problems.append(DEBUG_REFUSED)
     if settings.get("keep_remote_files"):
         problems.append(KEPT_FILES_REFUSED)
     strategy = settings.get("strategy")
@@ -209,28 +206,11 @@ def _option_error(check, value, generic, option):
 
 
 def lock_path(lock_dir, api_url, org_id, description):
-    """The lock file of a family: keyed on the API root (its host as resolved, see _lock_host) and the organization,
+    """The lock file of a family: keyed on the API root (its host as resolved, see _urls.canonical_host) and the organization,
     never on the text the user typed."""
     root = urlsplit(normalise_base_url(api_url))
-    key = "%s|%s|%s|%s|%s" % (root.scheme, _lock_host(root.hostname), root.port or "", org_id or "", description)
+    key = "%s|%s|%s|%s|%s" % (root.scheme, canonical_host(root.hostname), root.port or "", org_id or "", description)
     return "%s/%s.lock" % (str(lock_dir).rstrip("/") or "/", hashlib.sha256(key.encode("utf-8")).hexdigest()[:16])
-
-
-def _lock_host(host):
-    """The host of the lock key: one key for every name of this machine (localhost, 127.0.0.1, ::1), and an address
-    for the spellings of one address; any other name is kept as a name, since a load-balanced API resolves to other
-    addresses from one run to the next, and two runs must not get two locks for that."""
-    host = (host or "").rstrip(".").lower()
-    try:
-        addresses = set(info[4][0] for info in socket.getaddrinfo(host, None))
-    except (socket.error, UnicodeError):
-        return host
-    if addresses and all(ipaddress.ip_address(address.split("%")[0]).is_loopback for address in addresses):
-        return "loopback"
-    try:
-        return str(ipaddress.ip_address(host))
-    except ValueError:
-        return host
 
 
 def scrub_output(text, secrets, limit=_DETAIL_MAX):
@@ -246,7 +226,9 @@ def scrub_output(text, secrets, limit=_DETAIL_MAX):
     # Longest first: a token holds its hash, which must not be replaced first and leave the rest behind.
     for secret in sorted(values, key=len, reverse=True):
         text = text.replace(secret, "<hidden>")
-    # Also secrets the run does not know, such as the client secret in a consumer's previous JSON file.
+    # Parts of them, and their URL-encoded forms; then secrets the run does not know, such as the client secret in a
+    # consumer's previous JSON file.
+    text = hide_fragments(text, values)
     text = CLIENT_SECRET.sub("<hidden>", TOKEN_HASH.sub("<hidden>", scrub(text)))
     return one_line(text, limit)
 
@@ -427,13 +409,25 @@ def plan(situation, reference=None):
 
 def _plan_problems(situation, action, held, family_ids):
     """What stops this run before anything is created, as sentences: a first token without roles; a consumer or store
-    that holds a token of another family (one path in two families: they would take turns replacing each other's
-    token, and the application would get the other family's roles)."""
+    that holds a token of the family in a second place, which the role would not rewrite (also_held); a consumer or
+    store that holds a token of another family (one path in two families: they would take turns replacing each
+    other's token, and the application would get the other family's roles)."""
     problems = []
     if action == "provision" and not situation.get("roles"):
         problems.append("The family '%s' has no token yet, so this run must create the first one: set "
                         "token_rotation_roles to its roles (for example [R/W Svc Acct]). Nothing was changed."
                         % situation.get("description"))
+    also = dict((holder, ids) for holder, ids in (situation.get("also_held") or {}).items() if ids)
+    for store in situation.get("stores") or ():
+        if store.get("also_held"):
+            also[store_label(store)] = store["also_held"]
+    twice = sorted((holder, client_id) for holder, ids in also.items() for client_id in ids if client_id in family_ids)
+    if twice:
+        problems.append(
+            "%s: the role rewrites the token only where the format keeps it (the variable token_rotation_consumer_env_var "
+            "for env, the key token for json), so the other place would keep a token the role then deletes. Nothing "
+            "was created or changed. Keep the token in one place, or use the template format to write every place."
+            % "; ".join("%s also holds %s of this family in another place" % pair for pair in twice))
     others = situation.get("others") or {}
     foreign = sorted((holder, client_id) for holder, client_id in held.items()
                      if client_id not in family_ids and client_id in others)

@@ -78,14 +78,18 @@ def family_ids(api, description):
 
 def check_nothing_holds(description, client_ids, holders, listed, expected, new_client_id):
     """The fresh look before the delete: refuse (AstraError, nothing deleted) when a consumer or store still holds a
-    token to delete or could not be read again, or when the family holds a token this run does not know (another run
-    or person is rotating it)."""
+    token to delete or could not be read again, when the family holds a token this run does not know (another run or
+    person is rotating it), or when a token the family should keep (the new one) is gone from it."""
     unread = sorted(holder for holder, held in holders.items() if held is None)
     still = sorted((holder, held) for holder, held in holders.items() if held in client_ids)
     strangers = sorted(set(listed) - set(client_ids) - set(expected))
-    if not (unread or still or strangers):
+    gone = sorted(set(expected) - set(listed))
+    if not (unread or still or strangers or gone):
         return
     why = []
+    if gone:
+        why.append("%s, which the consumers now hold, is no longer in the family (deleted by someone else?): the "
+                   "tokens to delete may be the only ones that still work" % ", ".join(gone))
     if still:
         why.append("still held just before the delete: %s" % ", ".join("%s holds %s" % pair for pair in still))
     if unread:

@@ -23,6 +23,7 @@ from ansible_collections.astra.devops.plugins.module_utils._stores import (
     _at,
     optional_library,
 )
+from ansible_collections.astra.devops.plugins.module_utils._urls import canonical_url
 
 
 def mount_problem(mount, mount_point):
@@ -101,7 +102,7 @@ class VaultKv2Store(Store):
                                          " namespace %s" % self.namespace if self.namespace else "")
 
     def identity(self):
-        return (self.kind, (self.url or "").rstrip("/"), self.namespace or "", self.mount_point, self.path, self.key)
+        return (self.kind, canonical_url(self.url), self.namespace or "", self.mount_point, self.path, self.key)
 
     def connect(self):
         hvac = optional_library("hvac", self.kind, self.index)

@@ -8,8 +8,10 @@ about 60 ms on each consumer's task."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import ipaddress
 import os
 import re
+import socket
 
 from urllib.parse import urlsplit
 
@@ -104,3 +106,32 @@ def check_ca_path(ca_path, option="ca_path"):
             "%s must be a readable file holding PEM CA certificates, got '%s'%s." % (
                 option, shown(ca_path), " (a directory)" if os.path.isdir(ca_path) else
                 " (not readable)" if os.path.exists(ca_path) else " (no such file)"))
+
+
+def canonical_host(host):
+    """A host as a key: one key for every name of this machine (localhost, 127.0.0.1, ::1), and an address
+    for the spellings of one address; any other name is kept as a name, since a load-balanced service resolves to
+    other addresses from one run to the next (the family lock, and two entries of one Vault, must not differ by that)."""
+    host = (host or "").rstrip(".").lower()
+    try:
+        addresses = set(info[4][0] for info in socket.getaddrinfo(host, None))
+    except (socket.error, UnicodeError):
+        return host
+    if addresses and all(ipaddress.ip_address(address.split("%")[0]).is_loopback for address in addresses):
+        return "loopback"
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return host
+
+
+def canonical_url(url):
+    """A service URL as a key (two spellings of one Vault are one store): the scheme, the canonical host, the port
+    (the scheme's default when none is given) and the path without a trailing slash."""
+    parts = urlsplit((url or "").strip())
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or DEFAULT_PORTS.get(scheme)
+    except ValueError:
+        return (url or "").strip()
+    return "%s://%s:%s%s" % (scheme, canonical_host(parts.hostname), port, parts.path.rstrip("/"))

@@ -12,18 +12,8 @@ import pytest
 
 from _rotation import (CREATE_ROUTE, DELETE_ROUTE, FAMILY_ROLES, ROTATE_PLAYBOOK, Consumers, failure_messages,
                        family_ids, result_of, rotation_args, seed_family, token_status, wait_for)
-from test_rotation import api_counts, rotate, start_rotation
-
-
-@pytest.fixture
-def consumers(tmp_path):
-    return Consumers(tmp_path / 'consumers')
-
-
-def one_failure(run, *words):
-    messages = [m for m in failure_messages(run) if all(w in m for w in words)]
-    assert messages, 'no failure message with %s; failures: %s\n%s' % (words, failure_messages(run), run.describe())
-    return messages[0]
+from test_rotation import api_counts, consumers, rotate, start_rotation  # noqa: F401 pylint: disable=unused-import
+from test_rotation_hardening import one_failure
 
 
 def assert_every_consumer_holds_one_working_token(emu, consumers):
@@ -85,8 +75,11 @@ def test_kept_module_files_are_refused_before_any_call(emu, run_playbook, consum
     assert api_counts(emu) == {}, api_counts(emu)
 
 
-def test_a_module_given_the_api_token_refuses_kept_module_files(emu, run_playbook):
-    """Outside the role too: astra_token_info (given the API token) fails before its module file is written."""
+@pytest.mark.parametrize('setting, said', [('ANSIBLE_KEEP_REMOTE_FILES', 'keeps module files'),
+                                           ('ANSIBLE_DEBUG', "ansible-core's debug mode is on")])
+def test_a_module_given_the_api_token_refuses_kept_module_files_and_debug_mode(emu, run_playbook, setting, said):
+    """Outside the role too: astra_token_info (given the API token) fails in its action plugin, before its module
+    file is written or its arguments printed."""
     emu.reset_counts()
     run = run_playbook('''
 - hosts: localhost
@@ -94,8 +87,8 @@ def test_a_module_given_the_api_token_refuses_kept_module_files(emu, run_playboo
   tasks:
     - name: list
       astra.devops.astra_token_info:
-''', expect_rc=2, extra_env={'ANSIBLE_KEEP_REMOTE_FILES': '1'})
-    assert 'keeps module files' in run.result('list')['msg']
+''', expect_rc=2, verbosity=0, extra_env={setting: '1'})
+    assert said in run.result('list')['msg']
     assert api_counts(emu) == {}
 
 

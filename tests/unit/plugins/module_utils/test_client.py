@@ -98,6 +98,13 @@ def test_client_refuses_a_missing_ca_path_unless_certificates_are_not_checked(tm
     AstraClient("AstraCS:abc:0123", validate_certs=False, ca_path=str(tmp_path / "missing.pem"))
 
 
+@pytest.mark.parametrize("token", ["AstraCS:abc:0123\n", " AstraCS:abc:0123", "AstraCS:abc:01 23", "AstraCS:abc:0123\t"])
+def test_client_refuses_an_api_token_with_a_space_or_line_break_without_showing_it(token):
+    with pytest.raises(AstraInputError) as caught:
+        AstraClient(token)
+    assert "api_token holds a space, a line break" in str(caught.value) and "0123" not in str(caught.value)
+
+
 def test_client_refuses_a_missing_api_token():
     with pytest.raises(AstraInputError) as caught:
         AstraClient("")

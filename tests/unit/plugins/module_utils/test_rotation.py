@@ -514,3 +514,32 @@ def test_the_lock_of_one_machine_is_the_same_whatever_its_name():
     assert len(set(_rotation.lock_path("/l", url, "org-1", "orders") for url in spellings)) == 1
     assert _rotation.lock_path("/l", "http://localhost:8081", "org-1", "orders") != \
         _rotation.lock_path("/l", "http://localhost:8080", "org-1", "orders")
+
+
+@pytest.mark.parametrize("shape", ["url-encoded", "prefix", "middle", "suffix after a colon"])
+def test_scrub_removes_parts_and_encodings_of_a_secret(shape):
+    from urllib.parse import quote  # pylint: disable=import-outside-toplevel
+    printed = {"url-encoded": "urlenc secret: " + quote(SECRET, safe=""),
+               "prefix": "secret starts " + SECRET[:40],
+               "middle": "part=" + SECRET[30:50] + " end",
+               "suffix after a colon": "AbCdEfGhIjKlMnOpQrStUvWx:" + SECRET[-20:]}[shape]
+    text = _rotation.scrub_output("verify failed: " + printed, [TOKEN, SECRET], limit=400)
+    for start in range(len(SECRET) - 15):
+        assert SECRET[start:start + 16] not in text, text
+    assert quote(SECRET, safe="")[:30] not in text and "verify failed" in text
+
+
+def test_scrub_keeps_ordinary_long_words_and_paths():
+    said = "/etc/inventory-service/application-configuration.env not readable by inventory_service_user"
+    assert _rotation.scrub_output(said, [TOKEN, SECRET], limit=400) == said
+
+
+def test_a_family_token_held_in_a_second_place_of_a_file_or_store_is_refused():
+    situation = {"description": "orders", "family": [tok("A", 40)], "play_hosts": HOSTS,
+                 "held": {"c1": "A", "c2": "A"}, "also_held": {"c1": ["A"], "c2": ["X"]},
+                 "stores": [dict(AWS, held="A", also_held=["A"])], "others": {"X": "billing"}}
+    problems = _rotation.plan(situation, reference=NOW)["problems"]
+    assert len(problems) == 1, problems
+    assert "c1 also holds A of this family in another place" in problems[0]
+    assert AWS_LABEL + " also holds A of this family in another place" in problems[0]
+    assert "c2" not in problems[0] and "Nothing was created" in problems[0]

@@ -184,6 +184,15 @@ def test_a_family_changed_by_another_process_before_the_delete_loses_nothing():
     assert server.calls == [("GET", "/v2/tokens")]
 
 
+def test_a_new_token_gone_before_the_delete_keeps_the_old_one():
+    """Someone deleted the new token meanwhile: the old token may be the only one that works; nothing is deleted."""
+    server = API(family=(OLD,))
+    with pytest.raises(AstraError, match="NewNewNewNewNewNewNewNew, which the consumers now hold, is no longer in the "
+                                         "family"):
+        retire(server, holders={"c1": NEW})
+    assert server.calls == [("GET", "/v2/tokens")]
+
+
 def test_a_family_changed_by_another_process_after_the_delete_is_reported():
     server = API(family=(OLD, NEW))
     server.call = _add_after_delete(server.call, server)

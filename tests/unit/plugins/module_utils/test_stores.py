@@ -533,3 +533,15 @@ def test_the_label_names_the_region_used_and_says_when_there_is_none(monkeypatch
     assert one(AWS).location == "secret prod/app/astra (no region set)"
     monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:5000")
     assert one(AWS).location == "secret prod/app/astra (no region set) at http://127.0.0.1:5000"
+
+
+def test_one_vault_secret_given_with_two_spellings_of_its_url_is_one_store():
+    with pytest.raises(AstraInputError, match=r"token_rotation_stores\[1\] is the same store as token_rotation_stores\[0\]"):
+        _stores.parse_stores([
+            {"kind": "vault_kv2", "path": "apps/x", "url": "http://127.0.0.1:8200"},
+            {"kind": "vault_kv2", "path": "apps/x", "url": "http://LOCALHOST:8200/"},
+        ])
+    assert len(_stores.parse_stores([
+        {"kind": "vault_kv2", "path": "apps/x", "url": "http://127.0.0.1:8200"},
+        {"kind": "vault_kv2", "path": "apps/x", "url": "http://127.0.0.1:8201"},
+    ])) == 2
