@@ -267,7 +267,7 @@ def test_aws_missing_secret_is_created_as_current(emu, run_playbook, aws_store):
 def test_vault_check_and_set_conflict_stops_naming_the_store(emu, run_playbook, vault_store):  # pylint: disable=redefined-outer-name
     """Another writer between observe and stage: the write is refused by check-and-set, the message names the store,
     and the other writer's value stays."""
-    old, new = minted(emu, 'it-old'), minted(emu, 'it-new')
+    old, new, other = minted(emu, 'it-old'), minted(emu, 'it-new'), minted(emu, 'it-other')
     path = unique('cas')
     vault_store.write(path, {'token': old['token']})
     stores = [{'kind': 'vault_kv2', 'path': path}]
@@ -275,17 +275,17 @@ def test_vault_check_and_set_conflict_stops_naming_the_store(emu, run_playbook, 
         store_task('observe', 'observe', stores, 'before'),
         task('another writer', 'ansible.builtin.uri', {
             'url': '%s/v1/secret/data/%s' % (vault_store.url, path), 'method': 'POST', 'body_format': 'json',
-            'headers': {'X-Vault-Token': env('VAULT_TOKEN')}, 'body': {'data': {'token': 'written by another'}}},
+            'headers': {'X-Vault-Token': env('VAULT_TOKEN')}, 'body': {'data': {'token': env('IT_OTHER_TOKEN')}}},
             no_log=True),
         store_task('stage', 'stage_and_verify', stores, no_log=False, ignore_errors=True, new_token=NEW_TOKEN,
                    observed='{{ before.stores }}'),
-    ]), extra_env=both_vault(vault_store, new))
+    ]), extra_env=dict(both_vault(vault_store, new), IT_OTHER_TOKEN=other['token']))
     msg = failure(run, 'stage')
     assert msg.startswith('token_rotation_stores[0] (vault_kv2, secret/%s key token at %s): check-and-set conflict: '
                           % (path, vault_store.url)), msg
     assert 'version 1 expected, 2 found' in msg and 'run the role again' in msg, msg
     data, _custom, version = vault_store.read(path)
-    assert version == 2 and data == {'token': 'written by another'}
+    assert version == 2 and data == {'token': other['token']}
 
 
 def test_aws_secret_with_rotation_enabled_is_refused(emu, run_playbook, aws_store):  # pylint: disable=redefined-outer-name
@@ -441,6 +441,18 @@ def test_missing_boto3_and_hvac_are_named(emu, run_playbook, tmp_path, aws_store
     assert run.status('no store') == 'ok'
 
 
+def value_in(fmt, token):
+    """The value a store of format fmt holds for token, as an operator would have written it before the first run."""
+    if fmt == 'raw':
+        return token['token']
+    if fmt == 'env':
+        return 'ASTRA_DB_APPLICATION_TOKEN=%s' % token['token']
+    if fmt == 'json':
+        return json.dumps({'clientId': token['client_id'], 'secret': token['client_secret'], 'token': token['token']})
+    return json.dumps({'astraKey': token['token'], 'clientID': token['client_id'],
+                       'clientSecret': token['client_secret'], 'engine': 'AstraDB'})
+
+
 def test_no_secret_in_output_logs_or_server_logs(emu, run_playbook, tmp_path, aws_store, vault_store):  # pylint: disable=redefined-outer-name
     """A full rotation of every kind and format at -vvvv, with --diff: no secret in the output, the Ansible log, the
     captured results, or the servers' own logs (copied into the test's folder and scanned)."""
@@ -449,8 +461,8 @@ def test_no_secret_in_output_logs_or_server_logs(emu, run_playbook, tmp_path, aw
     stores = []
     for fmt in ('raw', 'env', 'json', 'astra_integration'):
         name = unique('leak-' + fmt)
-        aws_store.client().create_secret(Name=name, SecretString=old['token'])
-        vault_store.write(name, {'token': old['token']})
+        aws_store.client().create_secret(Name=name, SecretString=value_in(fmt, old))
+        vault_store.write(name, {'token': value_in(fmt, old)})
         stores.append({'kind': 'aws_secretsmanager', 'secret_id': name, 'format': fmt})
         stores.append({'kind': 'vault_kv2', 'path': name, 'format': fmt, 'auth_method': 'approle',
                        'role_id': role_id, 'secret_id': env('IT_SECRET_ID')})
