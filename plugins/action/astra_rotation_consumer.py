@@ -69,13 +69,16 @@ class ActionModule(ActionBase):
         if args["format"] == "template" and args["template"]:
             consumer["template_error"] = self._template_error(args["template"], task_vars)
         consumer.update((name, found.get(name)) for name in (
-            "path_stat", "dir_stat", "owner_found", "group_found", "content_problem"))
+            "path_stat", "dir_stat", "owner_found", "group_found", "content_problem", "owner_problem"))
         problems = consumer_problems(consumer)
         if problems:
             return dict(result, failed=True, msg=" ".join(problems))
         held = found.get("held", "missing")
         token = found.get("held_token")
-        result.update(changed=False, held=held, ansible_facts={"token_rotation_held_client_id": held if token else None})
+        # also_held: client ids (never a token) of the tokens the file holds besides its format's place; the plan
+        # refuses a run when one is of the family being rotated.
+        result.update(changed=False, held=held, also_held=found.get("also_held") or [],
+                      ansible_facts={"token_rotation_held_client_id": held if token else None})
         if token:
             result["held_token"] = token
         return result

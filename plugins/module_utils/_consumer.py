@@ -34,6 +34,8 @@ _ENV_VALUE = re.compile(r"""^(?P<pre>[ \t]*)"""
                         r"""(?:"(?P<dq>(?:[^"\\]|\\.)*)"|'(?P<sq>[^']*)'|(?P<bare>(?:[^\s'"\\#][^\s'"\\]*)?))"""
                         r"(?P<tail>[ \t]*|[ \t]+#.*)$", re.S)
 _JSON_KEYS = ("clientId", "secret", "token")
+# A UTF-8 byte order mark some editors put before the first line: not part of that line's variable, kept as it is.
+_BOM = "\ufeff"
 _KEEP_JSON = ("To keep it, use format json (clientId, secret and token written into the JSON object, its other keys "
               "kept), for a secret store also astra_integration, for a file template.")
 # What a value is judged writable with, in the exact form the write will give it.
@@ -55,6 +57,8 @@ def _env_lines(text, env_var):
     lines = text.split("\n")
     found = []
     for index, line in enumerate(lines):
+        if index == 0 and line.startswith(_BOM):
+            line = line[len(_BOM):]
         assignment = _ASSIGNMENT.match(line[:-1] if line.endswith("\r") else line)
         if not assignment or assignment.group("name") != env_var:
             continue
@@ -83,7 +87,7 @@ def _keys(data):
 def _json_shape(text):
     """'a JSON object with the keys ...' or 'a JSON array' when the text is one (what a raw or env value must not
     be), else None."""
-    stripped = text.strip()
+    stripped = text.strip().lstrip(_BOM)
     if stripped[:1] not in ("{", "["):
         return None
     try:
@@ -169,8 +173,9 @@ def new_content(text, fmt, env_var, new_token):
             return text + ("" if text.endswith("\n") else newline) + "%s=%s%s" % (env_var, new_token["token"], newline)
         index, assignment, value = found[0]
         quote = '"' if value.group("dq") is not None else "'" if value.group("sq") is not None else ""
-        lines[index] = "".join((assignment.group("lead"), env_var, assignment.group("eq"), value.group("pre"), quote,
-                                new_token["token"], quote, value.group("tail"),
+        bom = _BOM if index == 0 and lines[0].startswith(_BOM) else ""
+        lines[index] = "".join((bom, assignment.group("lead"), env_var, assignment.group("eq"), value.group("pre"),
+                                quote, new_token["token"], quote, value.group("tail"),
                                 "\r" if lines[index].endswith("\r") else ""))
         return "\n".join(lines)
     if fmt == "json":
@@ -213,6 +218,28 @@ def held(text, fmt, env_var):
     return (token.split(":")[1], token) if token else ("unknown", None)
 
 
+def tokens_besides(text, token):
+    """The client ids of the AstraCS tokens in text, each once and in their order, one occurrence of token (the one
+    held where the format keeps it; None for none) left out."""
+    ids = []
+    for match in _HELD_TOKEN.finditer(text):
+        if token is not None and match.group(0) == token:
+            token = None
+            continue
+        if match.group(1) not in ids:
+            ids.append(match.group(1))
+    return ids
+
+
+def other_client_ids(text, fmt, env_var):
+    """The client ids of the tokens a value holds besides the one where its format keeps it (another variable or a
+    comment of an env value, a nested key or a list of a json one): the role rewrites only that place, so any other
+    would keep a token the role then deletes. [] for a template, which the role writes whole, and for no value."""
+    if fmt == "template" or not isinstance(text, str):
+        return []
+    return tokens_besides(text, held_token(text, fmt, env_var))
+
+
 # END value rule
 
 
@@ -222,7 +249,8 @@ def consumer_problems(consumer):
     consumer: host, path, format, env_var, template, template_error (what rendering it with a placeholder token
     said, or None), mode, owner, owner_found, group, group_found, path_stat and dir_stat (the stat results of the
     file, without following a link, and of its folder), content_problem (why the module would not write the file back
-    in its format: other values a raw file holds, a JSON array, a variable set twice; never the content), or None."""
+    in its format: other values a raw file holds, a JSON array, a variable set twice; never the content), or None;
+    owner_problem (why the new file could not keep the file's owner and group), or None."""
     path = consumer.get("path")
     if not path:
         return []
@@ -242,6 +270,12 @@ def consumer_problems(consumer):
         elif not stat.get("isreg", True):
             problems.append("token_rotation_consumer_path %s is not a regular file (a device, socket or pipe)."
                             % path)
+        elif (stat.get("nlink") or 1) > 1:
+            problems.append(
+                "token_rotation_consumer_path %s has %d hard links: the role writes a new file and renames it over "
+                "this one, so the file's other names would keep the old token, which the role then deletes. Give the "
+                "path the application reads, or make it a single file (remove its other names)."
+                % (path, stat["nlink"]))
     elif not (consumer.get("dir_stat") or {}).get("isdir"):
         problems.append("token_rotation_consumer_path must be in an existing folder, got '%s', whose folder does not "
                         "exist on this host." % path)
@@ -269,6 +303,8 @@ def consumer_problems(consumer):
             "'0640', got '%s'%s." % (shown(mode), " (a number: quote it)" if isinstance(mode, int) else ""))
     if consumer.get("content_problem") and fmt in CONSUMER_FORMATS:
         problems.append(consumer["content_problem"])
+    if consumer.get("owner_problem"):
+        problems.append(consumer["owner_problem"])
     for kind in ("owner", "group"):
         if consumer.get(kind) and consumer.get(kind + "_found") is False:
             problems.append("token_rotation_consumer_%s '%s' does not exist on this host." % (kind, shown(consumer[kind])))

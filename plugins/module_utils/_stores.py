@@ -43,6 +43,8 @@ from ansible_collections.astra.devops.plugins.module_utils._consumer import (
     _keys,
     held,
     new_content,
+    other_client_ids,
+    tokens_besides,
 )
 from ansible_collections.astra.devops.plugins.module_utils._errors import (
     AstraError,
@@ -239,6 +241,16 @@ class Store(object):
     def held(self, value):
         """(client id, token) the value holds in this store's format."""
         return held_of(value, self.format, self.env_var)
+
+    def also_held(self, value):
+        """The client ids (never a token) of the tokens the value holds besides the one this store's format rewrites
+        (another variable, a nested key...): the plan refuses a run when one is of the family being rotated, as the
+        other place would keep a token the role then deletes."""
+        if not isinstance(value, str):
+            return []
+        if self.format == "astra_integration":
+            return tokens_besides(value, self.held(value)[1])
+        return other_client_ids(value, self.format, self.env_var or DEFAULT_ENV_VAR)
 
     def check_shape(self, value, where):
         """Refuse a current value the new token cannot be written into without losing what it holds."""

@@ -24,7 +24,11 @@ description:
     reads which token the file holds (with O(format=env) the value of the O(env_var) line, with O(format=json) the
     key C(token), with O(format=raw) the whole file, with O(format=template) the first C(AstraCS:) token in it;
     another variable's or key's token is never taken for the one held). It also sets the host fact
-    C(token_rotation_held_client_id), the client id of the token the file holds, or null.
+    C(token_rotation_held_client_id), the client id of the token the file holds, or null, and returns in
+    RV(also_held) the client ids of the tokens the file holds in other places, which a write would not change.
+  - O(action=observe) refuses a file with other hard links (the write's rename would cut them, and their names would
+    keep the old token), and a UTF-8 byte order mark before an C(env) file's first line is not part of its name
+    (and is kept by the write).
   - O(action=observe) also judges the file writable in the exact form O(action=write) will give it, by building that
     content from the file with a placeholder token, so that nothing is created for a file the write would refuse. It
     refuses, in one line naming the path and the format and never showing a value (at most a JSON object's key
@@ -90,10 +94,18 @@ options:
     type: raw
     default: '0600'
   owner:
-    description: The file's owner (a name or a uid); omitted, the writing user.
+    description:
+      - The file's owner (a name or a uid).
+      - Omitted, an existing file keeps its owner (as ansible-core's C(atomic_move)), so that a file the application
+        owns stays readable by it; a new file gets the writing user. O(action=observe) refuses a file whose owner the
+        writing user cannot give (it is not root and the file is not its own).
     type: str
   group:
-    description: The file's group (a name or a gid); omitted, the writing user's.
+    description:
+      - The file's group (a name or a gid).
+      - Omitted, an existing file keeps its group (as ansible-core's C(atomic_move)); a new file gets the writing
+        user's. O(action=observe) refuses a file whose group the writing user cannot give (it is not root and not a
+        member of that group).
     type: str
   new_token:
     description:
@@ -142,6 +154,15 @@ held:
   returned: action is observe
   type: str
   sample: BOjPpMRcaWergiKIyHXEAymP
+also_held:
+  description: With O(action=observe), the client ids of the tokens the file holds besides the one where O(format)
+    keeps it (another variable or a comment of an C(env) file, a nested key or a list of a C(json) file; always empty
+    for C(template), whose file the write renders whole). A write would leave them as they are, so the role refuses a
+    run when one of them is of the family being rotated. Client ids only, never a token.
+  returned: action is observe
+  type: list
+  elements: str
+  sample: []
 held_token:
   description: With O(action=observe), the token the file holds, for the role's probes on the controller. A secret.
   returned: action is observe and the file holds a token
@@ -184,6 +205,8 @@ _ENV_VALUE = re.compile(r"""^(?P<pre>[ \t]*)"""
                         r"""(?:"(?P<dq>(?:[^"\\]|\\.)*)"|'(?P<sq>[^']*)'|(?P<bare>(?:[^\s'"\\#][^\s'"\\]*)?))"""
                         r"(?P<tail>[ \t]*|[ \t]+#.*)$", re.S)
 _JSON_KEYS = ("clientId", "secret", "token")
+# A UTF-8 byte order mark some editors put before the first line: not part of that line's variable, kept as it is.
+_BOM = "\ufeff"
 _KEEP_JSON = ("To keep it, use format json (clientId, secret and token written into the JSON object, its other keys "
               "kept), for a secret store also astra_integration, for a file template.")
 # What a value is judged writable with, in the exact form the write will give it.
@@ -205,6 +228,8 @@ def _env_lines(text, env_var):
     lines = text.split("\n")
     found = []
     for index, line in enumerate(lines):
+        if index == 0 and line.startswith(_BOM):
+            line = line[len(_BOM):]
         assignment = _ASSIGNMENT.match(line[:-1] if line.endswith("\r") else line)
         if not assignment or assignment.group("name") != env_var:
             continue
@@ -233,7 +258,7 @@ def _keys(data):
 def _json_shape(text):
     """'a JSON object with the keys ...' or 'a JSON array' when the text is one (what a raw or env value must not
     be), else None."""
-    stripped = text.strip()
+    stripped = text.strip().lstrip(_BOM)
     if stripped[:1] not in ("{", "["):
         return None
     try:
@@ -319,8 +344,9 @@ def new_content(text, fmt, env_var, new_token):
             return text + ("" if text.endswith("\n") else newline) + "%s=%s%s" % (env_var, new_token["token"], newline)
         index, assignment, value = found[0]
         quote = '"' if value.group("dq") is not None else "'" if value.group("sq") is not None else ""
-        lines[index] = "".join((assignment.group("lead"), env_var, assignment.group("eq"), value.group("pre"), quote,
-                                new_token["token"], quote, value.group("tail"),
+        bom = _BOM if index == 0 and lines[0].startswith(_BOM) else ""
+        lines[index] = "".join((bom, assignment.group("lead"), env_var, assignment.group("eq"), value.group("pre"),
+                                quote, new_token["token"], quote, value.group("tail"),
                                 "\r" if lines[index].endswith("\r") else ""))
         return "\n".join(lines)
     if fmt == "json":
@@ -361,6 +387,28 @@ def held(text, fmt, env_var):
         return "missing", None
     token = held_token(text, fmt, env_var)
     return (token.split(":")[1], token) if token else ("unknown", None)
+
+
+def tokens_besides(text, token):
+    """The client ids of the AstraCS tokens in text, each once and in their order, one occurrence of token (the one
+    held where the format keeps it; None for none) left out."""
+    ids = []
+    for match in _HELD_TOKEN.finditer(text):
+        if token is not None and match.group(0) == token:
+            token = None
+            continue
+        if match.group(1) not in ids:
+            ids.append(match.group(1))
+    return ids
+
+
+def other_client_ids(text, fmt, env_var):
+    """The client ids of the tokens a value holds besides the one where its format keeps it (another variable or a
+    comment of an env value, a nested key or a list of a json one): the role rewrites only that place, so any other
+    would keep a token the role then deletes. [] for a template, which the role writes whole, and for no value."""
+    if fmt == "template" or not isinstance(text, str):
+        return []
+    return tokens_besides(text, held_token(text, fmt, env_var))
 
 
 # END value rule
@@ -418,6 +466,8 @@ def path_stat(path):
              "isreg": stat.S_ISREG(info.st_mode)}
     if found["islnk"]:
         found["lnk_target"] = os.readlink(path)
+    if found["isreg"]:
+        found["nlink"] = info.st_nlink  # other names of the file would keep the old token: the rename cuts them
     return found, {}
 
 
@@ -445,10 +495,30 @@ def account_id(name, database):
     return pwd.getpwnam(str(name)).pw_uid if database == "passwd" else grp.getgrnam(str(name)).gr_gid
 
 
+def owner_problem(path, info, owner, group):
+    """Why the new file could not keep the owner or group of the file info (those not asked for), as write() does:
+    only root gives a file to another user, and others only a group of their own. None when it can."""
+    if os.geteuid() == 0:
+        return None
+    wrong = []
+    if not owner and info.st_uid != os.geteuid():
+        wrong.append("owner uid %d" % info.st_uid)
+    if not group and info.st_gid != os.getegid() and info.st_gid not in os.getgroups():
+        wrong.append("group gid %d" % info.st_gid)
+    if not wrong:
+        return None
+    return ("token_rotation_consumer_path %s has the %s, which the new file keeps when token_rotation_consumer_owner "
+            "and _group are not set, but the connecting user (uid %d) cannot give it: connect as root or with become, "
+            "or set token_rotation_consumer_owner and token_rotation_consumer_group."
+            % (path, " and ".join(wrong), os.geteuid()))
+
+
 def write(path, content, owner=None, group=None, mode="0600"):
     """Write content to path atomically: a temporary file in the same folder gets the content, owner, group and mode
-    first, then replaces path in one rename, so no reader ever sees a partial file or one that others may read.
-    Returns False when path already held exactly this, with this owner, group and mode."""
+    first, then replaces path in one rename, so no reader ever sees a partial file or one that others may read. An
+    existing file's owner and group are kept when none is asked for (as ansible-core's atomic_move), so that the
+    application that owns it can still read it. Returns False when path already held exactly this, with this owner,
+    group and mode."""
     uid, gid, perms = account_id(owner, "passwd"), account_id(group, "group"), int(str(mode), 8)
     data = content.encode("utf-8")
     try:
@@ -457,6 +527,12 @@ def write(path, content, owner=None, group=None, mode="0600"):
         info = None
     if info is not None and stat.S_ISLNK(info.st_mode):
         raise OSError(errno.ELOOP, "is a symbolic link, which the role never writes through", path)
+    if info is not None and stat.S_ISREG(info.st_mode):
+        if info.st_nlink > 1:
+            raise OSError(errno.EMLINK, "has %d hard links, which the rename would cut: the other names would keep "
+                          "the old token" % info.st_nlink, path)
+        uid = info.st_uid if uid == -1 else uid
+        gid = info.st_gid if gid == -1 else gid
     if info is not None and stat.S_ISREG(info.st_mode) and stat.S_IMODE(info.st_mode) == perms \
             and uid in (-1, info.st_uid) and gid in (-1, info.st_gid) and info.st_size == len(data):
         with open(path, "rb") as handle:
@@ -500,6 +576,10 @@ def run(args):
             if path_facts["exists"] and path_facts["isreg"]:
                 text, too_large = read_text(path)
                 found["held"], found["held_token"] = held(text, fmt, env_var)
+                found["also_held"] = other_client_ids(text, fmt, env_var)
+                problem = owner_problem(path, os.lstat(path), args.get("owner"), args.get("group"))
+                if problem:
+                    found["owner_problem"] = problem
                 problem = content_problem(path, text, too_large, fmt, env_var)
                 if problem:
                     found["content_problem"] = problem

@@ -142,6 +142,14 @@ stores:
         the secret does not exist yet (only with C(create=true)), V(unknown) when its value holds no token.
       type: str
       sample: BOjPpMRcaWergiKIyHXEAymP
+    also_held:
+      description: With O(action=observe), the client ids of the tokens the store's current value holds besides the
+        one its format rewrites (another variable of an C(env) value, a nested key or a list of a C(json) value, any
+        key but C(astraKey) of an C(astra_integration) value); that place would keep its token, so the role refuses a
+        run when one of them is of the family being rotated. Client ids only, never a token.
+      type: list
+      elements: str
+      sample: []
     pending:
       description: With O(action=observe), for AWS Secrets Manager, the client id of the token staged as
         C(AWSPENDING) and not promoted yet (a run that stopped between staging and promotion), else null.
@@ -177,7 +185,8 @@ def observe(stores, return_tokens):
     results, tokens = [], {}
     for store in stores:
         found = store.observe()
-        results.append(dict(store.describe(), held=found.held, version=found.version, pending=found.pending))
+        results.append(dict(store.describe(), held=found.held, version=found.version, pending=found.pending,
+                            also_held=store.also_held(found.value)))
         if return_tokens and found.token:
             tokens[str(store.index)] = found.token
     _stores.check_distinct(stores)

@@ -15,8 +15,8 @@ import stat
 
 import pytest
 
-from _rotation import (CREATE_ROUTE, ENV_VAR, FAMILY_ROLES, TOKEN, Consumers, client_id, failure_messages, family_ids,
-                       result_of, token_status)
+from _rotation import (CREATE_ROUTE, ENV_VAR, FAMILY_ROLES, ROTATE_PLAYBOOK, TOKEN, Consumers, client_id,
+                       failure_messages, family_ids, result_of, rotation_args, token_status)
 from test_rotation import rotate
 
 DB_PASSWORD = 'db-pa55-W0RD-kept-and-never-shown'
@@ -127,3 +127,94 @@ def test_a_consumer_file_of_another_shape_stops_the_run_at_observe_before_anythi
     assert family_ids(emu, desc) == [old['clientId']]
     assert path.read_bytes() == before and mode_of(path) == 0o600
     assert consumers.stray_files() == []
+
+
+def test_a_consumer_file_with_another_hard_link_stops_the_run_at_observe(emu, run_playbook, tmp_path):
+    """The write replaces the file by a rename, which would cut the link: the other name would keep the old token."""
+    consumers = Consumers(tmp_path / 'consumers', {'c1': 'raw'})
+    desc = emu.desc('consumer-hard-link')
+    old = emu.mint(roles=FAMILY_ROLES, description=desc, age_days=3)
+    path = consumers.path('c1')
+    write_consumer_file(path, old['token'] + '\n')
+    other_name = tmp_path / 'app-reads-this.token'
+    os.link(str(path), str(other_name))
+    emu.reset_counts()
+
+    run = run_playbook(ROTATE_PLAYBOOK, inventory=consumers.inventory(), expect_rc=None,
+                       allowed_secret_files=consumers.paths + [other_name],
+                       extra_args=rotation_args(token_rotation_description=desc))
+
+    assert run.rc != 0
+    words = ['Consumer c1: token_rotation_consumer_path %s has 2 hard links' % path, 'would keep the old token',
+             'Nothing was changed']
+    assert [m for m in failure_messages(run) if all(w in m for w in words)], \
+        'no failure message with %s; failures: %s\n%s' % (words, failure_messages(run), run.describe())
+    assert emu.writes() == {}, 'the run called the API to change something: %s' % emu.writes()
+    assert family_ids(emu, desc) == [old['clientId']]
+    assert path.read_text() == other_name.read_text() == old['token'] + '\n'
+    assert os.lstat(str(path)).st_ino == os.lstat(str(other_name)).st_ino
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='giving a file to another account needs root')
+def test_a_consumer_file_owned_by_the_application_keeps_its_owner_and_group(emu, run_playbook, tmp_path):
+    """No token_rotation_consumer_owner / _group: the new file keeps the old one's owner and group (as ansible-core's
+    atomic_move), so the application can still read it; the mode is the configured one (0600)."""
+    consumers = Consumers(tmp_path / 'consumers', {'c1': 'env'})
+    desc = emu.desc('consumer-keeps-owner')
+    old = emu.mint(roles=FAMILY_ROLES, description=desc, age_days=3)
+    path = consumers.path('c1')
+    write_consumer_file(path, env_file(old['token']))
+    os.chown(str(path), 65534, 65534)
+    os.chmod(str(path), 0o440)
+
+    result = result_of(rotate(run_playbook, consumers, desc))
+
+    assert result['action'] == 'rotated', result
+    info = os.lstat(str(path))
+    assert (info.st_uid, info.st_gid, mode_of(path)) == (65534, 65534, 0o600)
+    assert client_id(token_of_env_file(path.read_text())) == result['new_client_id'] != old['clientId']
+    assert consumers.stray_files() == []
+
+
+def test_an_env_file_that_starts_with_a_byte_order_mark_gets_the_token_on_its_first_line(emu, run_playbook, tmp_path):
+    consumers = Consumers(tmp_path / 'consumers', {'c1': 'env'})
+    desc = emu.desc('consumer-env-bom')
+    old = emu.mint(roles=FAMILY_ROLES, description=desc, age_days=3)
+    path = consumers.path('c1')
+    before = '\ufeffexport %s="%s"\nDB_USER=inventory\n' % (ENV_VAR, old['token'])
+    write_consumer_file(path, before)
+
+    result = result_of(rotate(run_playbook, consumers, desc))
+
+    assert result['action'] == 'rotated', result
+    after = path.read_bytes().decode('utf-8')
+    new_token = TOKEN.search(after).group(0)
+    assert after == before.replace(old['token'], new_token), 'the BOM or another line changed, or a line was added'
+    assert client_id(new_token) == result['new_client_id'] != old['clientId']
+    assert token_status(emu, new_token) == 200 and token_status(emu, old['token']) == 401
+
+
+@pytest.mark.parametrize('fmt, content', [
+    ('env', '%s=OLD\nLEGACY_ASTRA_TOKEN=OLD\n' % ENV_VAR),
+    ('json', '{"token": "OLD", "spark": {"astraToken": "OLD"}}\n'),
+])
+def test_a_consumer_file_holding_the_token_in_a_second_place_stops_the_run_before_anything_is_created(
+        emu, run_playbook, tmp_path, fmt, content):
+    """Only the format's place would be rewritten; the other place would keep the old token, which is then deleted."""
+    consumers = Consumers(tmp_path / 'consumers', {'c1': fmt})
+    desc = emu.desc('consumer-second-place-' + fmt)
+    old = emu.mint(roles=FAMILY_ROLES, description=desc, age_days=3)
+    path = consumers.path('c1')
+    write_consumer_file(path, content.replace('OLD', old['token']))
+    before = path.read_bytes()
+    emu.reset_counts()
+
+    run = rotate(run_playbook, consumers, desc, expect_rc=None)
+
+    assert run.rc != 0
+    words = ['c1 also holds %s of this family in another place' % old['clientId'], 'Nothing was created or changed']
+    assert [m for m in failure_messages(run) if all(w in m for w in words)], \
+        'no failure message with %s; failures: %s\n%s' % (words, failure_messages(run), run.describe())
+    assert emu.writes() == {}, 'the run called the API to change something: %s' % emu.writes()
+    assert family_ids(emu, desc) == [old['clientId']] and path.read_bytes() == before
+    assert token_status(emu, old['token']) == 200

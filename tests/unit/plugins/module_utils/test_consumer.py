@@ -32,7 +32,7 @@ def test_path_stat_tells_file_link_folder_and_missing(tmp_path):
     (tmp_path / "dir").mkdir()
     os.symlink(str(tmp_path / "file"), str(tmp_path / "link"))
     assert on_host.path_stat(str(tmp_path / "file")) == (
-        {"exists": True, "islnk": False, "isdir": False, "isreg": True}, {})
+        {"exists": True, "islnk": False, "isdir": False, "isreg": True, "nlink": 1}, {})
     assert on_host.path_stat(str(tmp_path / "dir"))[0]["isdir"] is True
     link = on_host.path_stat(str(tmp_path / "link"))[0]
     assert link["islnk"] is True and link["lnk_target"] == str(tmp_path / "file")
@@ -226,9 +226,10 @@ def test_a_run_observes_a_file_and_the_token_it_holds(tmp_path):
     path.write_text(TOKEN + "\n")
     found = on_host.run({"action": "observe", "path": str(path), "owner": None, "group": "no-such-group-astra",
                          "format": "raw", "_ansible_check_mode": True})
-    assert found == {"changed": False, "path_stat": {"exists": True, "islnk": False, "isdir": False, "isreg": True},
+    assert found == {"changed": False, "path_stat": {"exists": True, "islnk": False, "isdir": False, "isreg": True,
+                                                     "nlink": 1},
                      "dir_stat": {}, "owner_found": None, "group_found": False,
-                     "held": "BOjPpMRcaWergiKIyHXEAymP", "held_token": TOKEN}
+                     "held": "BOjPpMRcaWergiKIyHXEAymP", "held_token": TOKEN, "also_held": []}
 
 
 def test_a_run_observes_the_token_of_the_env_variable_and_not_another(tmp_path):
@@ -336,3 +337,87 @@ def test_a_run_removes_its_arguments_file_with_the_token_as_soon_as_it_is_read(t
         assert "failed" not in run_as_ansible_core_does(args_file)
         assert target.read_text() == TOKEN + "\n"
         assert args_file.exists() is kept, folder
+
+
+def test_a_file_with_other_hard_links_is_a_consumer_problem_naming_the_link_count(tmp_path):
+    path = tmp_path / "token"
+    path.write_text(TOKEN + "\n")
+    os.link(str(path), str(tmp_path / "app-reads-this"))
+    path_facts, dir_facts = on_host.path_stat(str(path))
+    assert path_facts["nlink"] == 2
+    (problem,) = _consumer.consumer_problems({"host": "c1", "path": str(path), "format": "raw", "mode": "0600",
+                                              "path_stat": path_facts, "dir_stat": dir_facts})
+    assert problem.startswith("Consumer c1: token_rotation_consumer_path %s has 2 hard links" % path), problem
+    assert "would keep the old token" in problem and problem.endswith("Nothing was changed.")
+    assert "\n" not in problem and TOKEN not in problem
+    os.unlink(str(tmp_path / "app-reads-this"))
+    assert _consumer.consumer_problems({"host": "c1", "path": str(path), "format": "raw", "mode": "0600",
+                                        "path_stat": on_host.path_stat(str(path))[0], "dir_stat": {}}) == []
+
+
+def test_write_refuses_a_file_with_other_hard_links_and_leaves_them_alone(tmp_path):
+    path = tmp_path / "token"
+    path.write_text("old\n")
+    os.link(str(path), str(tmp_path / "other"))
+    result = on_host.run({"action": "write", "path": str(path), "content": "new\n", "mode": "0600"})
+    assert result["failed"] is True and "hard links" in result["msg"], result
+    assert path.read_text() == (tmp_path / "other").read_text() == "old\n"
+    assert sorted(os.listdir(str(tmp_path))) == ["other", "token"]
+
+
+def test_write_keeps_the_owner_and_group_of_an_existing_file_when_none_is_asked(tmp_path, monkeypatch):
+    """As ansible-core's atomic_move: an application's file keeps its owner and group; asked ones win; a new file is
+    the writing user's (as root, the file is really given to another account)."""
+    path = tmp_path / "token"
+    path.write_text("old\n")
+    if os.geteuid() == 0:
+        os.chown(str(path), 65534, 65534)
+    before = os.lstat(str(path))
+    chowned = []
+    real_fchown = os.fchown
+    monkeypatch.setattr(on_host.os, "fchown",
+                        lambda fd, uid, gid: chowned.append((uid, gid)) or real_fchown(fd, uid, gid))
+    assert on_host.write(str(path), "new\n", mode="0640") is True
+    after = os.lstat(str(path))
+    assert chowned[-1] == (before.st_uid, before.st_gid)
+    assert (after.st_uid, after.st_gid, mode_of(path)) == (before.st_uid, before.st_gid, 0o640)
+    assert on_host.write(str(path), "newer\n", owner=str(os.getuid()), group=str(os.getgid())) is True
+    assert chowned[-1] == (os.getuid(), os.getgid())
+    assert (os.lstat(str(path)).st_uid, os.lstat(str(path)).st_gid) == (os.getuid(), os.getgid())
+    assert on_host.write(str(tmp_path / "new"), "x\n") is True
+    assert chowned[-1] == (-1, -1)
+    assert os.lstat(str(tmp_path / "new")).st_uid == os.geteuid()
+
+
+def test_a_run_observes_the_other_tokens_of_the_file_by_client_id_only(tmp_path):
+    path = tmp_path / "app.env"
+    path.write_text("%s=%s\nLEGACY_ASTRA_TOKEN=%s\n" % (ENV, TOKEN, OTHER))
+    found = on_host.run({"action": "observe", "path": str(path), "format": "env", "env_var": ENV})
+    assert found["also_held"] == ["OtherFamilyClientIdXYZW"]
+    assert "OtherFamilyClientIdXYZW" == found["also_held"][0] and OTHER not in json.dumps(found["also_held"])
+    path.write_text("%s=%s\n" % (ENV, TOKEN))
+    assert on_host.run({"action": "observe", "path": str(path), "format": "env", "env_var": ENV})["also_held"] == []
+
+
+def test_a_file_whose_owner_the_connecting_user_cannot_keep_is_a_consumer_problem(tmp_path, monkeypatch):
+    """Not root, the module cannot give the new file another user's ownership: refused at observe, not at the write,
+    after the new token exists."""
+    path = tmp_path / "token"
+    path.write_text(TOKEN + "\n")
+    info = os.lstat(str(path))
+    monkeypatch.setattr(on_host.os, "geteuid", lambda: info.st_uid + 1)
+    monkeypatch.setattr(on_host.os, "getegid", lambda: info.st_gid + 1)
+    monkeypatch.setattr(on_host.os, "getgroups", lambda: [])
+    found = on_host.run({"action": "observe", "path": str(path), "format": "raw"})
+    assert found["owner_problem"] == (
+        "token_rotation_consumer_path %s has the owner uid %d and group gid %d, which the new file keeps when "
+        "token_rotation_consumer_owner and _group are not set, but the connecting user (uid %d) cannot give it: "
+        "connect as root or with become, or set token_rotation_consumer_owner and token_rotation_consumer_group."
+        % (path, info.st_uid, info.st_gid, info.st_uid + 1))
+    (problem,) = _consumer.consumer_problems(dict(found, host="c1", path=str(path), format="raw", mode="0600"))
+    assert found["owner_problem"] in problem and problem.startswith("Consumer c1: ")
+    asked = on_host.run({"action": "observe", "path": str(path), "format": "raw", "owner": "app", "group": "app"})
+    assert "owner_problem" not in asked
+    monkeypatch.setattr(on_host.os, "geteuid", lambda: info.st_uid)
+    monkeypatch.setattr(on_host.os, "getgroups", lambda: [info.st_gid])
+    assert "owner_problem" not in on_host.run({"action": "observe", "path": str(path), "format": "raw"})

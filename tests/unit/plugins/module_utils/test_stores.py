@@ -545,3 +545,32 @@ def test_one_vault_secret_given_with_two_spellings_of_its_url_is_one_store():
         {"kind": "vault_kv2", "path": "apps/x", "url": "http://127.0.0.1:8200"},
         {"kind": "vault_kv2", "path": "apps/x", "url": "http://127.0.0.1:8201"},
     ])) == 2
+
+
+OTHER_ID = "OtherFamilyClientIdXYZW"
+OTHER_TOKEN = "AstraCS:%s:%s" % (OTHER_ID, "fedcba9876543210" * 4)
+
+
+@pytest.mark.parametrize("fmt, value, others", [
+    ("env", "ASTRA_DB_APPLICATION_TOKEN=%s\nLEGACY_ASTRA_TOKEN=%s" % (TOKEN, TOKEN), [CLIENT_ID]),
+    ("json", json.dumps({"token": TOKEN, "spark": {"astraToken": OTHER_TOKEN}}), [OTHER_ID]),
+    ("astra_integration", json.dumps({"astraKey": TOKEN, "backup": OTHER_TOKEN}), [OTHER_ID]),
+    ("astra_integration", json.dumps({"astraKey": TOKEN, "clientID": CLIENT_ID}), []),
+    ("raw", TOKEN, []),
+    ("env", None, []),
+])
+def test_a_store_names_the_tokens_its_value_holds_besides_the_one_it_rewrites(fmt, value, others):
+    assert one(dict(AWS, format=fmt)).also_held(value) == others
+
+
+def test_the_store_module_returns_the_other_tokens_of_each_store_at_observe():
+    module = importlib.import_module("ansible_collections.astra.devops.plugins.modules.astra_rotation_store")
+
+    class Legacy(FakeAws):
+        def get_secret_value(self, **kwargs):
+            self.calls.append(("get_secret_value", kwargs))
+            return {"SecretString": "ASTRA_DB_APPLICATION_TOKEN=%s\nLEGACY_ASTRA_TOKEN=%s\n" % (TOKEN, OTHER_TOKEN)}
+
+    result = module.observe([aws_with(Legacy(), format="env")], False)
+    assert result["stores"][0]["held"] == CLIENT_ID and result["stores"][0]["also_held"] == [OTHER_ID]
+    assert TOKEN not in json.dumps(result) and OTHER_TOKEN not in json.dumps(result)

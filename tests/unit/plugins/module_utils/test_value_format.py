@@ -62,6 +62,12 @@ CASES = [
     # The variable set twice: which one the application reads is unknown, so neither is rewritten (none dropped).
     ("env", "%s=%s\nDB_PASSWORD=%s\nexport %s=%s\n" % (ENV, OLD, SECRET_VALUE, ENV, OTHER),
      ["sets %s on lines 1 and 3" % ENV, "Keep one"], "unknown"),
+    # A UTF-8 byte order mark before the first line is not part of the variable's name, and is kept.
+    ("env", "\ufeff%s=%s\nB=2\n" % (ENV, OLD), "\ufeff%s=%s\nB=2\n" % (ENV, NEW["token"]), "OLDclientIdOLDclientIdOLD"),
+    ("env", "\ufeffexport %s='%s'\r\nB=2" % (ENV, OLD), "\ufeffexport %s='%s'\r\nB=2" % (ENV, NEW["token"]),
+     "OLDclientIdOLDclientIdOLD"),
+    ("env", "\ufeffA=1\n", "\ufeffA=1\n%s=%s\n" % (ENV, NEW["token"]), "unknown"),
+    ("env", "\ufeff%s=%s\n%s=%s\n" % (ENV, OLD, ENV, OTHER), ["sets %s on lines 1 and 2" % ENV], "unknown"),
     ("env", json.dumps({"token": OLD, "db_user": "app"}),
      ["is a JSON object with the keys db_user, token", "format json", "astra_integration"], "unknown"),
     # json: the token's keys are set in the object; its other keys are kept, in their order.
@@ -138,3 +144,28 @@ def test_astra_integration_refuses_what_is_not_a_json_object_by_the_same_check()
     kept = json.loads(store.value_for(NEW, json.dumps({"rootarn": "r", "astraKey": OLD, "roleID": "x"})))
     assert list(kept) == ["rootarn", "astraKey", "roleID", "clientID", "clientSecret", "engine"]
     assert kept["astraKey"] == NEW["token"] and store.held(json.dumps(kept))[0] == NEW["client_id"]
+
+
+OTHER_ID = "OtherFamilyClientIdXYZW"
+OLD_ID = "OLDclientIdOLDclientIdOLD"
+
+
+@pytest.mark.parametrize("fmt, text, others", [
+    # env: another variable holding the same token or another one; the variable's own line is not counted.
+    ("env", "%s=%s\nLEGACY_ASTRA_TOKEN=%s\n" % (ENV, OLD, OLD), [OLD_ID]),
+    ("env", "LEGACY_ASTRA_TOKEN=%s\nexport %s='%s'\n" % (OTHER, ENV, OLD), [OTHER_ID]),
+    ("env", "# was %s\n%s=%s\n" % (OTHER, ENV, OLD), [OTHER_ID]),  # a comment line still holds a live token
+    ("env", "\ufeff%s=%s\nA=1\n" % (ENV, OLD), []),
+    ("env", "A=%s\nB=%s\n" % (OLD, OTHER), [OLD_ID, OTHER_ID]),  # no variable line: every token is elsewhere
+    # json: a nested key or a list besides the top-level key token.
+    ("json", json.dumps({"token": OLD, "spark": {"astraToken": OLD}}), [OLD_ID]),
+    ("json", json.dumps({"token": OLD, "fallbacks": [OTHER, OLD]}), [OTHER_ID, OLD_ID]),
+    ("json", json.dumps({"clientId": OLD_ID, "secret": "s", "token": OLD, "db": {"port": 9042}}), []),
+    # raw holds one token only; a template writes every place itself.
+    ("raw", OLD + "\n", []),
+    ("template", "[a]\ntoken = %s\n[b]\ntoken = %s\n" % (OLD, OTHER), []),
+    ("env", "", []),
+])
+def test_the_tokens_a_value_holds_besides_the_one_its_format_rewrites_are_named_by_client_id(fmt, text, others):
+    for functions in (_consumer, on_host):
+        assert functions.other_client_ids(text, fmt, ENV) == others
