@@ -10,10 +10,15 @@ import datetime
 
 import pytest
 
-from _rotation import (CREATE_ROUTE, DELETE_ROUTE, FAMILY_ROLES, ROTATE_PLAYBOOK, Consumers, failure_messages,
-                       family_ids, result_of, rotation_args, seed_family, token_status, wait_for)
-from test_rotation import api_counts, consumers, rotate, start_rotation  # noqa: F401 pylint: disable=unused-import
+from _rotation import (CREATE_ROUTE, DELETE_ROUTE, FAMILY_ROLES, ROTATE_PLAYBOOK, Consumers, family_ids, result_of,
+                       rotation_args, seed_family, token_status, wait_for)
+from test_rotation import api_counts, rotate, start_rotation
 from test_rotation_hardening import one_failure
+
+
+@pytest.fixture
+def consumers(tmp_path):
+    return Consumers(tmp_path / 'consumers')
 
 
 def assert_every_consumer_holds_one_working_token(emu, consumers):
