@@ -20,6 +20,8 @@ from pathlib import Path
 
 import yaml
 
+from _processes import descendants as _descendants, signal_quietly as _signal
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 EMULATOR_DIR = REPO / 'tests' / 'emulator'
@@ -569,37 +571,6 @@ class Runner:
             check(str(path.relative_to(self.tmp_path)), text)
             LEAK_SCANS['files'] += 1
         return found
-
-
-def _signal(pid, signum):
-    try:
-        os.kill(pid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _descendants(pid):
-    """Every process below pid (Linux /proc; none elsewhere)."""
-    children = {}
-    try:
-        entries = os.listdir('/proc')
-    except OSError:
-        return []
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open('/proc/%s/stat' % entry, encoding='utf-8', errors='replace') as handle:
-                fields = handle.read().rsplit(')', 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
 
 
 class BackgroundRun:
