@@ -97,6 +97,8 @@ def hide_fragments(text, secrets):
     windows = set()
     for secret in secrets or ():
         if isinstance(secret, str):
+            # A token's client id is no secret: only its hash part counts.
+            secret = secret.rsplit(":", 1)[-1] if secret.startswith("AstraCS:") else secret
             windows.update(secret[start:start + _FRAGMENT] for start in range(len(secret) - _FRAGMENT + 1))
     if not windows:
         return text

@@ -529,9 +529,13 @@ def test_scrub_removes_parts_and_encodings_of_a_secret(shape):
     assert quote(SECRET, safe="")[:30] not in text and "verify failed" in text
 
 
-def test_scrub_keeps_ordinary_long_words_and_paths():
+def test_scrub_keeps_ordinary_long_words_paths_and_client_ids():
     said = "/etc/inventory-service/application-configuration.env not readable by inventory_service_user"
     assert _rotation.scrub_output(said, [TOKEN, SECRET], limit=400) == said
+    client_id = "Q9q8Q7q6Q5q4Q3q2Q1q0Q9q8"  # shares no 16 characters with SECRET
+    token = "AstraCS:%s:%s" % (client_id, "fedcba9876543210" * 4)
+    assert _rotation.scrub_output('"clientId": "%s"' % client_id, [token, SECRET], limit=400) == \
+        '"clientId": "%s"' % client_id
 
 
 def test_a_family_token_held_in_a_second_place_of_a_file_or_store_is_refused():
