@@ -99,6 +99,21 @@ def test_an_env_consumer_holds_the_token_of_its_variable_not_another_token_in_th
     assert token_status(emu, other['token']) == 200, "another application's token was deleted"
 
 
+def run_on_one_file(emu, run_playbook, tmp_path, name, fmt, content):
+    """A one-token family held by one consumer file of format fmt whose content is `content` with OLD standing for
+    the token; a rotation that must fail. Returns (run, description, the token, the consumers, the file's bytes before)."""
+    consumers = Consumers(tmp_path / 'consumers', {'c1': fmt})
+    desc = emu.desc(name)
+    old = emu.mint(roles=FAMILY_ROLES, description=desc, age_days=3)
+    path = consumers.path('c1')
+    write_consumer_file(path, content.replace('OLD', old['token']))
+    before = path.read_bytes()
+    emu.reset_counts()
+    run = rotate(run_playbook, consumers, desc, expect_rc=None)
+    assert run.rc != 0
+    return run, desc, old, consumers, before
+
+
 @pytest.mark.parametrize('fmt, content, words', [
     ('raw', 'OLD\nDB_PASSWORD=%s\n' % DB_PASSWORD, ['holds something other than one token (2 lines)',
                                                     'format env', 'json', 'template']),
@@ -108,17 +123,9 @@ def test_an_env_consumer_holds_the_token_of_its_variable_not_another_token_in_th
 ])
 def test_a_consumer_file_of_another_shape_stops_the_run_at_observe_before_anything_is_created(
         emu, run_playbook, tmp_path, fmt, content, words):
-    consumers = Consumers(tmp_path / 'consumers', {'c1': fmt})
-    desc = emu.desc('consumer-shape-' + fmt)
-    old = emu.mint(roles=FAMILY_ROLES, description=desc, age_days=3)
+    run, desc, old, consumers, before = run_on_one_file(emu, run_playbook, tmp_path, 'consumer-shape-' + fmt, fmt,
+                                                        content)
     path = consumers.path('c1')
-    write_consumer_file(path, content.replace('OLD', old['token']))
-    before = path.read_bytes()
-    emu.reset_counts()
-
-    run = rotate(run_playbook, consumers, desc, expect_rc=None)
-
-    assert run.rc != 0
     expected = ['Consumer c1: token_rotation_consumer_path %s (format %s)' % (path, fmt), 'Nothing was changed']
     messages = [m for m in failure_messages(run) if all(w in m for w in expected + words)]
     assert messages, 'no failure message with %s; failures: %s\n%s' % (words, failure_messages(run), run.describe())
@@ -201,17 +208,9 @@ def test_an_env_file_that_starts_with_a_byte_order_mark_gets_the_token_on_its_fi
 def test_a_consumer_file_holding_the_token_in_a_second_place_stops_the_run_before_anything_is_created(
         emu, run_playbook, tmp_path, fmt, content):
     """Only the format's place would be rewritten; the other place would keep the old token, which is then deleted."""
-    consumers = Consumers(tmp_path / 'consumers', {'c1': fmt})
-    desc = emu.desc('consumer-second-place-' + fmt)
-    old = emu.mint(roles=FAMILY_ROLES, description=desc, age_days=3)
+    run, desc, old, consumers, before = run_on_one_file(emu, run_playbook, tmp_path, 'consumer-second-place-' + fmt,
+                                                        fmt, content)
     path = consumers.path('c1')
-    write_consumer_file(path, content.replace('OLD', old['token']))
-    before = path.read_bytes()
-    emu.reset_counts()
-
-    run = rotate(run_playbook, consumers, desc, expect_rc=None)
-
-    assert run.rc != 0
     words = ['c1 also holds %s of this family in another place' % old['clientId'], 'Nothing was created or changed']
     assert [m for m in failure_messages(run) if all(w in m for w in words)], \
         'no failure message with %s; failures: %s\n%s' % (words, failure_messages(run), run.describe())
