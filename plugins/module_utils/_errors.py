@@ -10,8 +10,14 @@ import json
 import re
 from urllib.parse import unquote
 
-# AstraCS:<clientId>:<64 hex>, also partial or truncated forms.
-_TOKEN_PATTERN = re.compile(r"AstraCS:[A-Za-z0-9]*(:[0-9a-fA-F]*)?")
+# What an application token looks like, written here once: AstraCS:<client id>:<64 hex digits>.
+# TOKEN: a whole token, as an option value (group 1: the client id).
+TOKEN = re.compile(r"^AstraCS:([A-Za-z0-9]{16,64}):[0-9a-fA-F]{64}$")
+# TOKEN_IN_TEXT: a token held in a file or a secret, found inside other text (group 1: the client id). The WANT_JSON
+# module astra_rotation_consumer keeps a verbatim copy (see the value rule in _consumer).
+TOKEN_IN_TEXT = re.compile(r"AstraCS:([A-Za-z0-9]+):[0-9A-Fa-f]+")
+# TOKEN_OR_PART: also partial or truncated forms, which scrub() hides.
+TOKEN_OR_PART = re.compile(r"AstraCS:[A-Za-z0-9]*(:[0-9a-fA-F]*)?")
 _TAG_PATTERN = re.compile(r"<[^>]+>")
 _TITLE_PATTERN = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _MAX_DETAIL = 200
@@ -62,6 +68,15 @@ class AstraError(Exception):
         return self.message
 
 
+class ModuleFailException(AstraError):
+    """A failure that returns more than its message (community.crypto's model): result holds the extra result
+    fields. AstraModule.run is the one way out of a module, for it and every other AstraError."""
+
+    def __init__(self, message, status=None, hint=None, **result):
+        super(ModuleFailException, self).__init__(message, status, hint)
+        self.result = result
+
+
 class AstraInputError(AstraError):
     """An invalid option value, found before any call that writes."""
 
@@ -83,7 +98,7 @@ def scrub(text, secrets=()):
     for secret in secrets:
         if secret:
             text = text.replace(secret, "********")
-    return _TOKEN_PATTERN.sub("AstraCS:********", text)
+    return TOKEN_OR_PART.sub("AstraCS:********", text)
 
 
 # A run of characters that may carry a secret, or a part of one, as printed or URL-encoded.

@@ -52,6 +52,7 @@ class AstraModule(AnsibleModule):
         # invocation at -vvv, a failure's result): its no_log values are removed from everything the module returns.
         self.no_log_values.update(url_credentials(self.params.get("api_url")))
         self.api_retries = []
+        self.secrets = set()
         self._client = None
 
     @property
@@ -81,16 +82,26 @@ class AstraModule(AnsibleModule):
         self.warn("astra.devops API call retried: %s" % message)
         self.log("astra.devops: %s" % message)
 
+    def remember_secret(self, value):
+        """A value to scrub from a failure's message, besides the client's own (a store's or a consumer's token)."""
+        if value:
+            self.secrets.add(value)
+
     def run(self, work):
-        """Run work() and exit with its result; AstraError becomes one line without a traceback."""
+        """The one way out of a module: run work() and exit with its result. An AstraError becomes one scrubbed line
+        without a traceback, with the extra result fields of a ModuleFailException."""
         try:
             result = work()
         except AstraError as error:
-            secrets = self._client.secrets if self._client else ()
-            extra = {"api_retries": self.api_retries} if self.api_retries else {}
+            secrets = set(self.secrets)
+            if self._client:
+                secrets.update(self._client.secrets)
+            extra = dict(getattr(error, "result", {}))
+            if self.api_retries:
+                extra["api_retries"] = self.api_retries
             if error.status is not None:
                 extra["status"] = error.status
-            self.fail_json(msg=escape_controls(scrub(str(error), secrets)), **extra)
+            self.fail_json(msg=escape_controls(scrub(str(error), sorted(secrets, key=len, reverse=True))), **extra)
         if self.api_retries:
             result["api_retries"] = self.api_retries
         self.exit_json(**result)

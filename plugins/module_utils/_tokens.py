@@ -11,6 +11,7 @@ import re
 
 from ansible_collections.astra.devops.plugins.module_utils._errors import (
     CLIENT_SECRET,
+    TOKEN,
     TOKEN_HASH,
     AstraApiError,
     AstraInputError,
@@ -27,7 +28,6 @@ from ansible_collections.astra.devops.plugins.module_utils._records import (
 
 TOKEN_PATHS = {"tokens": "/v2/tokens", "clientIdSecrets": "/v2/clientIdSecrets"}
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9]{16,64}$")
-_TOKEN = re.compile(r"^AstraCS:([A-Za-z0-9]{16,64}):[0-9a-fA-F]{64}$")
 _ORG_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 DESCRIPTION_MAX = 255
 # What a token or its secret looks like inside a description.
@@ -48,7 +48,7 @@ def check_client_id(value, option="client_id"):
 def client_id_of(token):
     """The client id of an AstraCS:<clientId>:<64 hex> token (spaces around it ignored), None for anything else; the
     token itself is not kept."""
-    match = _TOKEN.match(token.strip()) if isinstance(token, str) else None
+    match = TOKEN.match(token.strip()) if isinstance(token, str) else None
     return match.group(1) if match else None
 
 
