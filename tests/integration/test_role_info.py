@@ -1,7 +1,7 @@
 # Copyright (c) astra.devops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """astra.devops.astra_role_info on every shape of the API's role objects: each emulator profile's (the api_profile
-fixture), and the other casings, policy forms and Type values of the evidence (FACTS.md, Roles)."""
+fixture), and the other casings, policy forms and Type values of the evidence (docs/api-notes.md, Role records)."""
 
 from __future__ import annotations
 
