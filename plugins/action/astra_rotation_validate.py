@@ -2,8 +2,8 @@
 # Copyright (c) astra.devops contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """astra_rotation_validate: the token_rotation role's checks of its variables and of the play
-(module_utils/_rotation.py, play_problems and play_warnings), with what only the controller knows and no variable
-carries: the play's strategy, debug mode and kept module files."""
+(module_utils/_rotation_checks.py, play_problems and play_warnings), with what only the controller knows and no
+variable carries: the play's strategy, debug mode and kept module files."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -11,7 +11,7 @@ __metaclass__ = type
 from ansible import constants as C
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.astra.devops.plugins.module_utils._rotation import play_problems, play_warnings
+from ansible_collections.astra.devops.plugins.module_utils._rotation_checks import play_problems, play_warnings
 
 ARGUMENT_SPEC = dict(settings=dict(type="dict", required=True))
 # What ansible-core 2.19+ raises when a value resolves to omit.

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) astra.devops contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The token_rotation role's decisions (module_utils/_rotation.py). Issue 9 findings are named fN."""
+"""The token_rotation role's decisions: its checks and messages (module_utils/_rotation_checks.py), its plan
+(_rotation_plan.py) and its result (_rotation_result.py)."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -10,7 +11,7 @@ import datetime
 
 import pytest
 
-from ansible_collections.astra.devops.plugins.module_utils import _consumer, _rotation
+from ansible_collections.astra.devops.plugins.module_utils import _consumer, _rotation_checks, _rotation_plan, _rotation_result
 from ansible_collections.astra.devops.plugins.module_utils._records import UTC, format_timestamp
 
 TOKEN = "AstraCS:AbCdEfGhIjKlMnOpQrStUvWx:" + "0123456789abcdef" * 4
@@ -28,29 +29,29 @@ def settings(**changes):
 
 
 def test_good_settings_have_no_problem():
-    assert _rotation.play_problems(settings()) == []
+    assert _rotation_checks.play_problems(settings()) == []
 
 
 def test_f4_debug_mode_is_refused_naming_the_setting():
-    problems = _rotation.play_problems(settings(debug=True))
+    problems = _rotation_checks.play_problems(settings(debug=True))
     assert len(problems) == 1 and "ANSIBLE_DEBUG" in problems[0]
 
 
 def test_f3_limit_refused_unless_allowed_and_the_refusal_says_what_the_escape_hatch_does():
-    problems = _rotation.play_problems(settings(limit="c1"))
+    problems = _rotation_checks.play_problems(settings(limit="c1"))
     assert len(problems) == 1 and "--limit (c1)" in problems[0] and "never deletes a token" in problems[0]
-    assert _rotation.play_problems(settings(limit="c1", allow_limit=True)) == []
+    assert _rotation_checks.play_problems(settings(limit="c1", allow_limit=True)) == []
 
 
 @pytest.mark.parametrize("value", ["a, b", ["a", " b"], "R/W Svc Acct"])
 def test_f14_roles_as_a_comma_string_or_a_list(value):
-    assert _rotation.play_problems(settings(roles=value)) == []
-    assert all(_rotation.normalise_roles(value))
+    assert _rotation_checks.play_problems(settings(roles=value)) == []
+    assert all(_rotation_checks.normalise_roles(value))
 
 
 @pytest.mark.parametrize("value", [[], ["a", ""], "a,,b", {"a": 1}, [1]])
 def test_f14_bad_roles_are_named(value):
-    problems = _rotation.play_problems(settings(roles=value))
+    problems = _rotation_checks.play_problems(settings(roles=value))
     assert len(problems) == 1 and problems[0].startswith("token_rotation_roles must be")
 
 
@@ -59,7 +60,7 @@ def test_f14_bad_roles_are_named(value):
     ("min_age", "soon"), ("expiry", "2001-01-01T00:00:00Z"),
 ])
 def test_f10_durations_name_the_variable(name, value):
-    problems = _rotation.play_problems(settings(**{name: value}))
+    problems = _rotation_checks.play_problems(settings(**{name: value}))
     assert len(problems) == 1, problems
     assert problems[0].startswith("token_rotation_%s must" % name), problems
     assert "\n" not in problems[0]
@@ -68,13 +69,13 @@ def test_f10_durations_name_the_variable(name, value):
 @pytest.mark.parametrize("name, value", [("grace_period", "-1"), ("grace_period", "x"), ("propagation_timeout", 0),
                                          ("command_timeout", True), ("command_timeout", 10 ** 12)])
 def test_whole_seconds_are_bounded(name, value):
-    problems = _rotation.play_problems(settings(**{name: value}))
+    problems = _rotation_checks.play_problems(settings(**{name: value}))
     assert len(problems) == 1 and problems[0].startswith("token_rotation_%s must be a whole number" % name)
 
 
 @pytest.mark.parametrize("description", ["orders ", " orders", TOKEN, "a\nb", ""])
 def test_f15_f16_descriptions_are_checked_like_the_module_does_and_never_echo_a_token(description):
-    problems = _rotation.play_problems(settings(description=description))
+    problems = _rotation_checks.play_problems(settings(description=description))
     assert len(problems) == 1 and "token_rotation_description" in problems[0], problems
     assert TOKEN not in problems[0] and "\n" not in problems[0]
 
@@ -82,15 +83,15 @@ def test_f15_f16_descriptions_are_checked_like_the_module_does_and_never_echo_a_
 @pytest.mark.parametrize("url", ["http://user:pw@localhost:8080", "https://api.astra.datastax.com/v2/tokens",
                                  "https://api.astra.datastax.com/api", "ftp://x", "https://x/?a=b"])
 def test_f8_api_url_mistakes_name_the_role_variable_and_never_the_password(url):
-    problems = _rotation.play_problems(settings(api_url=url))
+    problems = _rotation_checks.play_problems(settings(api_url=url))
     assert len(problems) == 1 and problems[0].startswith("token_rotation_api_url"), problems
     assert "pw" not in problems[0]
 
 
 def test_ca_path_must_be_a_file_unless_certificates_are_not_checked(tmp_path):
-    problems = _rotation.play_problems(settings(ca_path=str(tmp_path / "none.pem")))
+    problems = _rotation_checks.play_problems(settings(ca_path=str(tmp_path / "none.pem")))
     assert len(problems) == 1 and problems[0].startswith("token_rotation_ca_path must be a readable file")
-    assert _rotation.play_problems(settings(ca_path=str(tmp_path / "none.pem"), validate_certs=False)) == []
+    assert _rotation_checks.play_problems(settings(ca_path=str(tmp_path / "none.pem"), validate_certs=False)) == []
 
 
 @pytest.mark.parametrize("changes, variable", [
@@ -119,22 +120,22 @@ def test_ca_path_must_be_a_file_unless_certificates_are_not_checked(tmp_path):
     ({"failed_hosts": ["c9"]}, "already failed or were unreachable before the role started: c9."),
 ])
 def test_more_bad_values_give_one_line_naming_the_variable(changes, variable):
-    problems = _rotation.play_problems(settings(**changes))
+    problems = _rotation_checks.play_problems(settings(**changes))
     assert len(problems) == 1 and variable in problems[0], problems
     assert "\n" not in problems[0] and problems[0].endswith("."), problems
 
 
 def test_a_slice_of_a_sliced_awx_job_template_is_refused():
-    problems = _rotation.play_problems(settings(awx_job_template_name="Astra: rotate token",
+    problems = _rotation_checks.play_problems(settings(awx_job_template_name="Astra: rotate token",
                                                 awx_workflow_job_name="Astra: rotate token"))
     assert len(problems) == 1 and "Set Job Slicing to 1" in problems[0]
-    assert _rotation.play_problems(settings(awx_job_template_name="Astra: rotate token",
+    assert _rotation_checks.play_problems(settings(awx_job_template_name="Astra: rotate token",
                                             awx_workflow_job_name="Nightly rotations")) == []
-    assert _rotation.play_problems(settings(awx_job_template_name="Astra: rotate token")) == []
+    assert _rotation_checks.play_problems(settings(awx_job_template_name="Astra: rotate token")) == []
 
 
 def test_missing_token_and_description():
-    problems = _rotation.play_problems(settings(api_token="", description=None))
+    problems = _rotation_checks.play_problems(settings(api_token="", description=None))
     assert [p.split(" ", 1)[0] for p in problems] == ["token_rotation_description", "token_rotation_api_token"]
 
 
@@ -143,16 +144,16 @@ def test_missing_token_and_description():
     "https://api.example.com:443/v2", "  https://api.example.com//  ",
 ])
 def test_f2_lock_is_keyed_on_the_normalised_root_not_on_the_text(spelling):
-    first = _rotation.lock_path("/tmp/locks/", "https://api.example.com", "org-1", "orders")
-    assert _rotation.lock_path("/tmp/locks", spelling, "org-1", "orders") == first
+    first = _rotation_plan.lock_path("/tmp/locks/", "https://api.example.com", "org-1", "orders")
+    assert _rotation_plan.lock_path("/tmp/locks", spelling, "org-1", "orders") == first
 
 
 def test_f2_lock_differs_by_org_port_host_and_family():
-    base = _rotation.lock_path("/l", "http://127.0.0.1:8080", "org-1", "orders")
-    others = [_rotation.lock_path("/l", "http://127.0.0.1:8081", "org-1", "orders"),
-              _rotation.lock_path("/l", "http://127.0.0.1:8080", "org-2", "orders"),
-              _rotation.lock_path("/l", "http://127.0.0.1:8080", "org-1", "orders2"),
-              _rotation.lock_path("/l", "https://127.0.0.1:8080", "org-1", "orders")]
+    base = _rotation_plan.lock_path("/l", "http://127.0.0.1:8080", "org-1", "orders")
+    others = [_rotation_plan.lock_path("/l", "http://127.0.0.1:8081", "org-1", "orders"),
+              _rotation_plan.lock_path("/l", "http://127.0.0.1:8080", "org-2", "orders"),
+              _rotation_plan.lock_path("/l", "http://127.0.0.1:8080", "org-1", "orders2"),
+              _rotation_plan.lock_path("/l", "https://127.0.0.1:8080", "org-1", "orders")]
     assert base not in others and len(set(others)) == 4
     assert base.startswith("/l/") and base.endswith(".lock")
 
@@ -161,7 +162,7 @@ def test_f2_lock_differs_by_org_port_host_and_family():
 def test_f1_scrub_removes_every_secret_before_the_cut(cut):
     output = 'health check failed: {"clientId": "AbCdEfGhIjKlMnOpQrStUvWx", "secret": "%s", "token": "%s"}' % (
         SECRET, TOKEN)
-    text = _rotation.scrub_output(output, [TOKEN, SECRET], limit=cut)
+    text = _rotation_checks.scrub_output(output, [TOKEN, SECRET], limit=cut)
     assert len(text) <= cut
     for piece in (SECRET[:12], SECRET[-12:], TOKEN.split(":")[2][:12], "0123456789abcdef"):
         assert piece not in text, text
@@ -169,7 +170,7 @@ def test_f1_scrub_removes_every_secret_before_the_cut(cut):
 
 def test_f1_scrub_removes_unknown_secret_like_runs_but_keeps_words_and_paths():
     other_secret = "Qw1-" + "aB3dE5fG7hI9" * 10
-    text = _rotation.scrub_output("cannot read /etc/app/token.json: %s is not accepted, org_id missing"
+    text = _rotation_checks.scrub_output("cannot read /etc/app/token.json: %s is not accepted, org_id missing"
                                   % other_secret, [])
     assert other_secret[:20] not in text
     assert "/etc/app/token.json" in text and "org_id missing" in text
@@ -180,7 +181,7 @@ def failure(**changes):
             "secrets": [TOKEN, SECRET, CALLER], "held": "OldOldOldOldOldOldOldOldO", "new_client_id": "NewNew",
             "path": "/etc/app/token.json", "tasks": None, "command_timeout": 300}
     base.update(changes)
-    return _rotation.consumer_failure(base)
+    return _rotation_checks.consumer_failure(base)
 
 
 def test_f1_consumer_failure_hides_the_secret_printed_by_a_verify_command():
@@ -248,10 +249,10 @@ def test_f7_unknown_owner_group_and_bad_template_are_found_before_the_create():
 def test_missing_actions_reads_the_caller_roles():
     tokens = [{"client_id": "me", "roles": ["r1"]}]
     roles = [{"id": "r1", "actions": ["org-token-read"]}, {"id": "r2", "actions": ["org-token-write"]}]
-    assert _rotation.missing_actions("me", tokens, roles) == ["org-token-write"]
-    assert _rotation.missing_actions("me", tokens, [{"id": "r1", "actions": [
+    assert _rotation_checks.missing_actions("me", tokens, roles) == ["org-token-write"]
+    assert _rotation_checks.missing_actions("me", tokens, [{"id": "r1", "actions": [
         "enterprise-token-read", "enterprise-token-write"]}]) == []
-    assert _rotation.missing_actions("other", tokens, roles) is None
+    assert _rotation_checks.missing_actions("other", tokens, roles) is None
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -296,7 +297,7 @@ HOSTS = ["c1", "c2", "c3"]
 ])
 def test_plan_table(family, held, options, action, needy, others, phrase):
     situation = dict({"description": "orders", "family": family, "held": held, "play_hosts": HOSTS}, **options)
-    decided = _rotation.plan(situation, reference=NOW)
+    decided = _rotation_plan.plan(situation, reference=NOW)
     assert decided["action"] == action, decided["reason"]
     assert decided["needy"] == needy
     assert decided["others"] == others
@@ -317,7 +318,7 @@ def test_plan_table(family, held, options, action, needy, others, phrase):
 ])
 def test_plan_keeps_the_other_tokens_when_limited_or_too_young_f3(family, held, options, keep, words):
     situation = dict({"description": "orders", "family": family, "held": held, "play_hosts": HOSTS}, **options)
-    decided = _rotation.plan(situation, reference=NOW)
+    decided = _rotation_plan.plan(situation, reference=NOW)
     assert decided["keep"] is keep
     assert (decided["kept"], decided["retire"]) == ((decided["others"], []) if keep else ([], decided["others"]))
     if words:
@@ -345,39 +346,39 @@ VAULT_LABEL = "store 1 (vault_kv2, secret/app/astra at https://vault:8200)"
     ([tok("A", 40), tok("B", 1)], {"c1": "B"}, [dict(VAULT, held="missing")], "rotate", [VAULT_LABEL]),
 ])
 def test_plan_counts_stores_as_consumers(family, held, stores, action, needy):
-    decided = _rotation.plan({"description": "orders", "family": family, "held": held, "stores": stores,
+    decided = _rotation_plan.plan({"description": "orders", "family": family, "held": held, "stores": stores,
                               "play_hosts": HOSTS}, reference=NOW)
     assert (decided["action"], decided["needy"]) == (action, needy)
-    assert decided["stores"] == [_rotation.store_label(store) for store in stores]
+    assert decided["stores"] == [_rotation_plan.store_label(store) for store in stores]
     assert decided["file_consumers"] == sorted(held)
 
 
 def test_result_lists_the_stores_updated_and_only_when_the_run_changed_them():
-    decided = _rotation.plan({"description": "orders", "family": [tok("A", 40)], "held": {"c1": "A"},
+    decided = _rotation_plan.plan({"description": "orders", "family": [tok("A", 40)], "held": {"c1": "A"},
                               "stores": [dict(AWS, held="A")], "play_hosts": HOSTS}, reference=NOW)
     base = {"description": "orders", "plan": decided, "new_client_id": "B", "deleted_client_ids": ["A"],
             "marks": [["validate", 100.0], ["end", 101.0]]}
-    report = _rotation.result(dict(base, check_mode=False))
+    report = _rotation_result.result(dict(base, check_mode=False))
     assert report["result"]["stores_updated"] == [AWS_LABEL]
     assert "in %s" % AWS_LABEL in report["summary"]
-    assert _rotation.result(dict(base, check_mode=True))["result"]["stores_updated"] == []
+    assert _rotation_result.result(dict(base, check_mode=True))["result"]["stores_updated"] == []
 
 
 def test_play_problems_name_a_bad_store_entry():
-    problems = _rotation.play_problems({"stores": [{"kind": "s3"}], "description": "orders"})
+    problems = _rotation_checks.play_problems({"stores": [{"kind": "s3"}], "description": "orders"})
     assert any("token_rotation_stores[0].kind must be one of aws_secretsmanager, vault_kv2, got 's3'." in problem
                for problem in problems), problems
 
 
 def outcome(**changes):
-    decided = _rotation.plan({"description": "orders", "family": [tok("A", 40)], "held": {"c1": "A", "c2": "A"},
+    decided = _rotation_plan.plan({"description": "orders", "family": [tok("A", 40)], "held": {"c1": "A", "c2": "A"},
                               "play_hosts": HOSTS}, reference=NOW)
     base = {"description": "orders", "plan": decided, "check_mode": False, "new_client_id": "B",
             "created": {"token": {"expiry": "2027-01-01T00:00:00Z"}, "expiry_source": "option"},
             "deleted_client_ids": ["A"], "play_hosts": HOSTS, "hook": False,
             "marks": [["validate", 100.0], ["discover", 100.5], ["end", 103.25]]}
     base.update(changes)
-    return _rotation.result(base)
+    return _rotation_result.result(base)
 
 
 def test_result_of_a_rotation():
@@ -422,7 +423,7 @@ def expiring(client_id, days_old, expires_in_days):
 ])
 def test_an_expired_newest_token_is_always_replaced(family, held, options, action, phrase):
     situation = dict({"description": "orders", "family": family, "held": held, "play_hosts": HOSTS}, **options)
-    decided = _rotation.plan(situation, reference=NOW)
+    decided = _rotation_plan.plan(situation, reference=NOW)
     assert decided["action"] == action, decided["reason"]
     assert phrase in decided["reason"], decided["reason"]
     assert decided["problems"] == []
@@ -435,14 +436,14 @@ def test_an_expired_newest_token_is_always_replaced(family, held, options, actio
     ("30d", "2999-01-01T00:00:00Z", False), ("1d", "x", False),
 ])
 def test_a_min_age_not_shorter_than_the_new_token_lifetime_is_warned(min_age, expiry, warned):
-    warnings = _rotation.play_warnings(settings(min_age=min_age, expiry=expiry))
+    warnings = _rotation_checks.play_warnings(settings(min_age=min_age, expiry=expiry))
     assert bool(warnings) is warned, warnings
     if warned:
         assert "token_rotation_min_age (%s) is not shorter than the lifetime" % min_age in warnings[0]
 
 
 def test_kept_module_files_are_refused_naming_the_setting():
-    problems = _rotation.play_problems(settings(keep_remote_files=True))
+    problems = _rotation_checks.play_problems(settings(keep_remote_files=True))
     assert len(problems) == 1 and "ANSIBLE_KEEP_REMOTE_FILES" in problems[0] and "keep_remote_files" in problems[0]
 
 
@@ -452,7 +453,7 @@ def test_kept_module_files_are_refused_naming_the_setting():
     ("mitogen_host_pinned", True), ("ansible.builtin.host_pinned", True),
 ])
 def test_a_strategy_that_does_not_run_tasks_in_step_is_refused(strategy, refused):
-    problems = _rotation.play_problems(settings(strategy=strategy))
+    problems = _rotation_checks.play_problems(settings(strategy=strategy))
     assert bool(problems) is refused, problems
     if refused:
         assert "The play's strategy is %s" % strategy in problems[0] and "linear" in problems[0]
@@ -462,7 +463,7 @@ def test_a_consumer_or_store_holding_another_family_token_is_refused_naming_that
     situation = {"description": "orders", "family": [tok("A", 40)], "play_hosts": HOSTS,
                  "held": {"c1": "A", "c2": "X"}, "stores": [dict(AWS, held="X")],
                  "others": {"X": "billing", "GONE": "unused"}}
-    decided = _rotation.plan(situation, reference=NOW)
+    decided = _rotation_plan.plan(situation, reference=NOW)
     assert len(decided["problems"]) == 1, decided["problems"]
     problem = decided["problems"][0]
     assert "c2 holds X of the family 'billing'" in problem and AWS_LABEL + " holds X of the family 'billing'" in problem
@@ -472,19 +473,19 @@ def test_a_consumer_or_store_holding_another_family_token_is_refused_naming_that
 def test_a_consumer_holding_a_deleted_token_is_rotated_not_refused():
     situation = {"description": "orders", "family": [tok("A", 40)], "play_hosts": HOSTS,
                  "held": {"c1": "A", "c2": "GONE"}, "others": {"X": "billing"}}
-    decided = _rotation.plan(situation, reference=NOW)
+    decided = _rotation_plan.plan(situation, reference=NOW)
     assert decided["problems"] == [] and decided["action"] == "rotate" and decided["needy"] == ["c2"]
 
 
 def test_a_first_token_without_roles_is_a_problem_of_the_plan():
-    decided = _rotation.plan({"description": "orders", "family": [], "held": {"c1": "missing"}}, reference=NOW)
+    decided = _rotation_plan.plan({"description": "orders", "family": [], "held": {"c1": "missing"}}, reference=NOW)
     assert decided["action"] == "provision" and "set token_rotation_roles" in decided["problems"][0]
 
 
 def test_split_family_keeps_the_family_in_order_and_the_others_by_client_id():
     tokens = [{"client_id": "A", "description": "orders"}, {"client_id": "X", "description": "billing"},
               {"client_id": "B", "description": "orders"}, {"client_id": "Y", "description": "Orders"}]
-    split = _rotation.split_family(tokens, "orders")
+    split = _rotation_plan.split_family(tokens, "orders")
     assert split["ids"] == ["A", "B"] and [t["client_id"] for t in split["family"]] == ["A", "B"]
     assert split["others"] == {"X": "billing", "Y": "Orders"}
 
@@ -501,19 +502,19 @@ def test_split_family_keeps_the_family_in_order_and_the_others_by_client_id():
     ({"token_rotation__observed": {"held": "OLD"}, "token_rotation__observed_again": {"skipped": True}}, "OLD"),
 ])
 def test_holders_now_takes_the_freshest_look_at_each_consumer(consumer, held):
-    assert _rotation.holders_now([dict(consumer, inventory_hostname="c1")], [], "NEW") == {"c1": held}
+    assert _rotation_plan.holders_now([dict(consumer, inventory_hostname="c1")], [], "NEW") == {"c1": held}
 
 
 def test_holders_now_leaves_out_hosts_without_a_file_and_names_stores_by_label():
     consumers = [{"inventory_hostname": "hook-only"}, {"inventory_hostname": "c1", "token_rotation__observed": {}}]
-    assert _rotation.holders_now(consumers, [dict(AWS, held="OLD")], "NEW") == {AWS_LABEL: "OLD"}
+    assert _rotation_plan.holders_now(consumers, [dict(AWS, held="OLD")], "NEW") == {AWS_LABEL: "OLD"}
 
 
 def test_the_lock_of_one_machine_is_the_same_whatever_its_name():
     spellings = ["http://localhost:8080", "http://127.0.0.1:8080/v2", "http://[::1]:8080", "http://LOCALHOST:8080/"]
-    assert len(set(_rotation.lock_path("/l", url, "org-1", "orders") for url in spellings)) == 1
-    assert _rotation.lock_path("/l", "http://localhost:8081", "org-1", "orders") != \
-        _rotation.lock_path("/l", "http://localhost:8080", "org-1", "orders")
+    assert len(set(_rotation_plan.lock_path("/l", url, "org-1", "orders") for url in spellings)) == 1
+    assert _rotation_plan.lock_path("/l", "http://localhost:8081", "org-1", "orders") != \
+        _rotation_plan.lock_path("/l", "http://localhost:8080", "org-1", "orders")
 
 
 @pytest.mark.parametrize("shape", ["url-encoded", "prefix", "middle", "suffix after a colon"])
@@ -523,7 +524,7 @@ def test_scrub_removes_parts_and_encodings_of_a_secret(shape):
                "prefix": "secret starts " + SECRET[:40],
                "middle": "part=" + SECRET[30:50] + " end",
                "suffix after a colon": "AbCdEfGhIjKlMnOpQrStUvWx:" + SECRET[-20:]}[shape]
-    text = _rotation.scrub_output("verify failed: " + printed, [TOKEN, SECRET], limit=400)
+    text = _rotation_checks.scrub_output("verify failed: " + printed, [TOKEN, SECRET], limit=400)
     for start in range(len(SECRET) - 15):
         assert SECRET[start:start + 16] not in text, text
     assert quote(SECRET, safe="")[:30] not in text and "verify failed" in text
@@ -531,10 +532,10 @@ def test_scrub_removes_parts_and_encodings_of_a_secret(shape):
 
 def test_scrub_keeps_ordinary_long_words_paths_and_client_ids():
     said = "/etc/inventory-service/application-configuration.env not readable by inventory_service_user"
-    assert _rotation.scrub_output(said, [TOKEN, SECRET], limit=400) == said
+    assert _rotation_checks.scrub_output(said, [TOKEN, SECRET], limit=400) == said
     client_id = "Q9q8Q7q6Q5q4Q3q2Q1q0Q9q8"  # shares no 16 characters with SECRET
     token = "AstraCS:%s:%s" % (client_id, "fedcba9876543210" * 4)
-    assert _rotation.scrub_output('"clientId": "%s"' % client_id, [token, SECRET], limit=400) == \
+    assert _rotation_checks.scrub_output('"clientId": "%s"' % client_id, [token, SECRET], limit=400) == \
         '"clientId": "%s"' % client_id
 
 
@@ -542,7 +543,7 @@ def test_a_family_token_held_in_a_second_place_of_a_file_or_store_is_refused():
     situation = {"description": "orders", "family": [tok("A", 40)], "play_hosts": HOSTS,
                  "held": {"c1": "A", "c2": "A"}, "also_held": {"c1": ["A"], "c2": ["X"]},
                  "stores": [dict(AWS, held="A", also_held=["A"])], "others": {"X": "billing"}}
-    problems = _rotation.plan(situation, reference=NOW)["problems"]
+    problems = _rotation_plan.plan(situation, reference=NOW)["problems"]
     assert len(problems) == 1, problems
     assert "c1 also holds A of this family in another place" in problems[0]
     assert AWS_LABEL + " also holds A of this family in another place" in problems[0]
