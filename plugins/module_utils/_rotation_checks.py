@@ -73,7 +73,7 @@ def _collect(problems, check, *args):
 def _parse_stores(entries):
     # Imported here, not at the top: every forked worker that uses a rotation filter imports this module, and only
     # the validate step needs the stores.
-    from ansible_collections.astra.devops.plugins.module_utils._stores import parse_stores  # pylint: disable=import-outside-toplevel
+    from ansible_collections.astra.devops.plugins.module_utils._store_entries import parse_stores  # pylint: disable=import-outside-toplevel
     return parse_stores(entries)
 
 

@@ -1,33 +1,37 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) astra.devops contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""AWS Secrets Manager as a secret store of a token family (kind aws_secretsmanager, boto3): see _stores.py."""
+"""AWS Secrets Manager as a secret store of a token family (kind aws_secretsmanager, boto3): see _stores.py (the base
+Store) and _store_entries.py (the registry of kinds)."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import importlib
 import os
+import re
+import uuid
 
 from ansible_collections.astra.devops.plugins.module_utils._errors import AstraError, AstraInputError, shown
+from ansible_collections.astra.devops.plugins.module_utils._store_values import MISSING, UNKNOWN
 from ansible_collections.astra.devops.plugins.module_utils._stores import (
     _ABSENT,
-    _REGION,
-    _SECRET_ARN,
     _URL,
-    AWS_CURRENT,
-    AWS_PENDING,
-    MISSING,
     OPTION,
     TIMEOUT,
-    UNKNOWN,
     Observed,
     Store,
     _at,
     optional_library,
-    version_id_for,
 )
 
+# The namespace of the AWS ClientRequestToken (a UUID5 of the client id): the same new token always stages the same
+# version id, so a re-run after a crash finds the version it staged instead of adding a second one.
+VERSION_NAMESPACE = uuid.UUID("6b1d3c64-5f0e-4f59-9a53-0a6e2f1c7d21")
+AWS_CURRENT = "AWSCURRENT"
+AWS_PENDING = "AWSPENDING"
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+_SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):\d{12}:secret:.+$")
 
 _AWS_HINTS = {
     "AccessDeniedException": "The AWS identity needs secretsmanager:DescribeSecret, GetSecretValue, PutSecretValue and "
@@ -63,6 +67,11 @@ _AWS_EXCEPTION_HINTS = {
     "ReadTimeoutError": "AWS did not answer in time: run again; if it persists, check the network.",
     "SSLError": "The endpoint's TLS certificate is not trusted: set AWS_CA_BUNDLE to its CA bundle.",
 }
+
+
+def version_id_for(client_id):
+    """The AWS ClientRequestToken (a version id) of the version that holds client_id's token."""
+    return str(uuid.uuid5(VERSION_NAMESPACE, "astra.devops/" + str(client_id)))
 
 
 class AwsSecretsManagerStore(Store):

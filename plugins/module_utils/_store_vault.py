@@ -1,29 +1,34 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) astra.devops contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Vault or OpenBao KV version 2 as a secret store of a token family (kind vault_kv2, hvac): see _stores.py."""
+"""Vault or OpenBao KV version 2 as a secret store of a token family (kind vault_kv2, hvac): see _stores.py (the base
+Store) and _store_entries.py (the registry of kinds)."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import importlib
 import os
+import re
 
 from ansible_collections.astra.devops.plugins.module_utils._errors import AstraError, AstraInputError, shown
+from ansible_collections.astra.devops.plugins.module_utils._store_values import MISSING
 from ansible_collections.astra.devops.plugins.module_utils._stores import (
     _ABSENT,
     _URL,
-    _VAULT_SEGMENT,
-    MISSING,
     TIMEOUT,
-    VAULT_CLIENT_ID_KEY,
-    VAULT_VERSION_KEY,
     Observed,
     Store,
     _at,
     optional_library,
 )
 from ansible_collections.astra.devops.plugins.module_utils._urls import canonical_url
+
+# The custom metadata this collection keeps on a Vault KV v2 secret: the client id written, and the version it was
+# written in (custom metadata and data are two writes, so a client id is trusted only for the version it names).
+VAULT_CLIENT_ID_KEY = "client_id"
+VAULT_VERSION_KEY = "client_id_version"
+_VAULT_SEGMENT = re.compile(r"^[^/\s]+(/[^/\s]+)*$")
 
 
 def mount_problem(mount, mount_point):
@@ -53,6 +58,7 @@ class VaultKv2Store(Store):
 
     kind = "vault_kv2"
     keys = ("url", "mount_point", "path", "key", "auth_method", "role_id", "secret_id", "namespace", "ca_cert")
+    secret_keys = ("secret_id",)
     library = "hvac"
 
     def __init__(self, index, entry):

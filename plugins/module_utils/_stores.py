@@ -3,11 +3,13 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Secret stores as consumers of a token family (token_rotation_stores), written from the controller.
 
-One class per kind (AWS in _store_aws.py, Vault in _store_vault.py, both on the base Store here), one interface the
-role calls through the astra_rotation_store module:
+The base Store here; one file per kind (AWS in _store_aws.py, Vault in _store_vault.py), registered in
+_store_entries.py, which parses the entries; the value a store holds in each format comes from _store_values.py. One
+interface the role calls through the astra_rotation_store module:
 
-- ``parse_stores(entries)`` checks every entry of token_rotation_stores and returns one store object per entry; a bad
-  entry is a one-line AstraInputError naming ``token_rotation_stores[<index>].<key>`` and what is accepted.
+- ``_store_entries.parse_stores(entries)`` checks every entry of token_rotation_stores and returns one store object per
+  entry; a bad entry is a one-line AstraInputError naming ``token_rotation_stores[<index>].<key>`` and what is
+  accepted.
 - ``store.observe()`` -> Observed: the client id the store's *current* value holds (AWS: the version labelled
   AWSCURRENT; Vault: the current version, from the custom metadata this collection writes when it still describes
   that version), ``missing`` when the secret or path does not exist yet, ``unknown`` when its value holds no token.
@@ -28,133 +30,19 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import importlib
-import json
 import re
-import uuid
 
-from ansible.module_utils.parsing.convert_bool import boolean
-
-from ansible_collections.astra.devops.plugins.module_utils._consumer import (
-    _ENV_VAR,
-    PLACEHOLDER,
-    ShapeError,
-    _is_token,
-    _json_object,
-    _keys,
-    held,
-    new_content,
-    other_client_ids,
-    tokens_besides,
-)
-from ansible_collections.astra.devops.plugins.module_utils._errors import (
-    AstraError,
-    AstraInputError,
-    one_line,
-    scrub,
-    sentence,
-    shown,
-)
+from ansible_collections.astra.devops.plugins.module_utils._consumer import ShapeError, other_client_ids, tokens_besides
+from ansible_collections.astra.devops.plugins.module_utils._errors import AstraError, one_line, scrub, sentence
+from ansible_collections.astra.devops.plugins.module_utils._store_values import DEFAULT_ENV_VAR, held_of, shape_problem, store_value
 
 OPTION = "token_rotation_stores"
-STORE_KINDS = ("aws_secretsmanager", "vault_kv2")
-STORE_FORMATS = ("raw", "env", "json", "astra_integration")
-DEFAULT_ENV_VAR = "ASTRA_DB_APPLICATION_TOKEN"
-COMMON_KEYS = ("kind", "format", "env_var", "create")
-MISSING = "missing"
-UNKNOWN = "unknown"
-# The keys of DataStax's AWS Secrets Manager integration (github.com/datastax/aws-secrets-manager-integration-astra):
-# lambda_function.py, get_secret_dict() requires 'astraKey', 'clientID', 'clientSecret' and 'engine' (which must be
-# 'AstraDB'), and 'rootarn' in every secret but the root one; create_secret() copies the current secret's JSON and
-# replaces astraKey, clientID and clientSecret. secret_text.json shows the same keys (plus roleID). Keys of the
-# current value that are not these (rootarn, roleID, ...) are kept.
-INTEGRATION_TOKEN_KEY = "astraKey"
-INTEGRATION_CLIENT_ID_KEY = "clientID"
-INTEGRATION_SECRET_KEY = "clientSecret"
-INTEGRATION_ENGINE_KEY = "engine"
-INTEGRATION_ENGINE = "AstraDB"
-INTEGRATION_KEYS = (INTEGRATION_TOKEN_KEY, INTEGRATION_CLIENT_ID_KEY, INTEGRATION_SECRET_KEY)
-# The custom metadata this collection keeps on a Vault KV v2 secret: the client id written, and the version it was
-# written in (custom metadata and data are two writes, so a client id is trusted only for the version it names).
-VAULT_CLIENT_ID_KEY = "client_id"
-VAULT_VERSION_KEY = "client_id_version"
-# The namespace of the AWS ClientRequestToken (a UUID5 of the client id): the same new token always stages the same
-# version id, so a re-run after a crash finds the version it staged instead of adding a second one.
-VERSION_NAMESPACE = uuid.UUID("6b1d3c64-5f0e-4f59-9a53-0a6e2f1c7d21")
-AWS_CURRENT = "AWSCURRENT"
-AWS_PENDING = "AWSPENDING"
 TIMEOUT = 30
-
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
-_SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):\d{12}:secret:.+$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_VAULT_SEGMENT = re.compile(r"^[^/\s]+(/[^/\s]+)*$")
 
 
 def _at(index, key=None):
     return "%s[%s]%s" % (OPTION, index, "." + key if key else "")
-
-
-def version_id_for(client_id):
-    """The AWS ClientRequestToken (a version id) of the version that holds client_id's token."""
-    return str(uuid.uuid5(VERSION_NAMESPACE, "astra.devops/" + str(client_id)))
-
-
-def held_of(value, fmt=None, env_var=None):
-    """(client id, token) the stored value holds, by the consumer files' rule (_consumer.held): the line of env_var for
-    env, the key token for json, the whole value for raw; the integration's astraKey for astra_integration; without a
-    format, the first AstraCS token in the text. ('unknown', None) when there is none."""
-    if not isinstance(value, str):
-        return UNKNOWN, None
-    if fmt == "astra_integration":
-        try:
-            token = _json_object(value, INTEGRATION_KEYS).get(INTEGRATION_TOKEN_KEY)
-        except ShapeError:
-            token = None
-        return (token.split(":")[1], token) if _is_token(token) else (UNKNOWN, None)
-    return held(value, fmt, env_var or DEFAULT_ENV_VAR)
-
-
-def shape_problem(value, fmt, env_var=None):
-    """Why a store's current value cannot take the new token in format fmt without losing what an application reads
-    (None when it can): a value that is not text (a binary AWS secret, a Vault field holding an object or a number), or
-    text the consumer files' rule refuses (_consumer.new_content's ShapeError: a raw value that is not one token, a JSON
-    object under env, JSON that is not an object under json or astra_integration, a variable set twice...)."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        kind = "a JSON object with the keys %s" % _keys(value) if isinstance(value, dict) else \
-            "a list" if isinstance(value, list) else "a %s" % type(value).__name__
-        return ("holds %s, not a string: the role writes a string there, which would drop it; keep the token in a "
-                "field of its own (key)" % kind)
-    try:
-        store_value(PLACEHOLDER, fmt, env_var, value)
-    except ShapeError as error:
-        return str(error)
-    return None
-
-
-def _without_final_newline(text, current):
-    """A store value ends with a newline only when its current value did (a file always does)."""
-    if isinstance(current, str) and current.endswith("\n"):
-        return text
-    return text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith("\n") else text
-
-
-def store_value(new_token, fmt, env_var=None, current=None):
-    """The value a store of format fmt holds for new_token: raw, env and json by the consumer files' rule
-    (_consumer.new_content: the token put into the current value, every other value kept, a value of another shape
-    refused with ShapeError), without the final newline a file has unless the current value had one; astra_integration
-    (as DataStax's integration reads it) written into the JSON object the store holds, keeping its other keys."""
-    current = current if isinstance(current, str) else ""
-    if fmt == "astra_integration":
-        data = _json_object(current, INTEGRATION_KEYS)
-        data[INTEGRATION_TOKEN_KEY] = new_token["token"]
-        data[INTEGRATION_CLIENT_ID_KEY] = new_token["client_id"]
-        data[INTEGRATION_SECRET_KEY] = new_token["client_secret"]
-        data.setdefault(INTEGRATION_ENGINE_KEY, INTEGRATION_ENGINE)
-        return json.dumps(data, indent=4, ensure_ascii=False)
-    return _without_final_newline(new_content(current, fmt, env_var or DEFAULT_ENV_VAR, new_token), current)
 
 
 def optional_library(name, kind, index):
@@ -197,11 +85,19 @@ class Observed(object):
 
 
 class Store(object):
-    """One entry of token_rotation_stores."""
+    """One entry of token_rotation_stores. A kind sets kind, keys (the entry's keys besides COMMON_KEYS), secret_keys
+    (those that hold a credential, never shown), library, and implements check and the methods that raise
+    NotImplementedError."""
 
     kind = None
     keys = ()
+    secret_keys = ()
     library = None
+
+    @classmethod
+    def check(cls, index, entry):
+        """Refuse a bad value of this kind's keys: an AstraInputError naming token_rotation_stores[index].key."""
+        raise NotImplementedError
 
     def __init__(self, index, entry):
         self.index = index
@@ -337,94 +233,3 @@ class Store(object):
 
     def promote(self, client_id, check_mode=False):
         raise NotImplementedError
-
-
-def kinds():
-    """{kind: Store class}; the classes live in a file per kind (_store_aws, _store_vault), which import this one."""
-    # pylint: disable=import-outside-toplevel,cyclic-import
-    from ansible_collections.astra.devops.plugins.module_utils._store_aws import AwsSecretsManagerStore
-    from ansible_collections.astra.devops.plugins.module_utils._store_vault import VaultKv2Store
-    return {AwsSecretsManagerStore.kind: AwsSecretsManagerStore, VaultKv2Store.kind: VaultKv2Store}
-
-
-def parse_store(entry, index):
-    """One entry of token_rotation_stores as a Store, or an AstraInputError naming the entry's bad key."""
-    if not isinstance(entry, dict):
-        raise AstraInputError("%s must be a mapping with kind (%s), format and the store's location, got '%s'."
-                              % (_at(index), " or ".join(STORE_KINDS), shown(entry)))
-    kind = entry.get("kind")
-    known = kinds()
-    if kind not in known:
-        raise AstraInputError("%s must be one of %s, got '%s'."
-                              % (_at(index, "kind"), ", ".join(STORE_KINDS), shown(kind)))
-    klass = known[kind]
-    accepted = COMMON_KEYS + klass.keys
-    for key in sorted(entry, key=str):
-        if key not in accepted:
-            raise AstraInputError("%s is not a key of a %s store; accepted: %s."
-                                  % (_at(index, shown(key)), kind, ", ".join(accepted)))
-        value = entry[key]
-        if value is None:
-            continue
-        if key == "create":
-            try:
-                entry = dict(entry, create=boolean(value, strict=True))
-            except TypeError:
-                raise AstraInputError("%s must be true or false, got '%s'." % (_at(index, key), shown(value)))
-            continue
-        if not isinstance(value, str) or not value.strip() or _CONTROL.search(value) or value != value.strip():
-            raise AstraInputError("%s must be a non-empty string without spaces around it or control characters, "
-                                  "got '%s'." % (_at(index, key), "<hidden>" if key == "secret_id" and kind ==
-                                                 "vault_kv2" else shown(value)))
-    fmt = entry.get("format") or "raw"
-    if fmt not in STORE_FORMATS:
-        raise AstraInputError("%s must be one of %s, got '%s'."
-                              % (_at(index, "format"), ", ".join(STORE_FORMATS), shown(fmt)))
-    if entry.get("env_var") is not None:
-        if fmt != "env":
-            raise AstraInputError("%s is only used with format env; remove it or set format: env."
-                                  % _at(index, "env_var"))
-        if not _ENV_VAR.match(entry["env_var"]):
-            raise AstraInputError("%s must be a variable name (letters, digits, _), got '%s'."
-                                  % (_at(index, "env_var"), shown(entry["env_var"])))
-    klass.check(index, entry)
-    return klass(index, entry)
-
-
-def parse_stores(entries):
-    """Every entry of token_rotation_stores as a Store; every bad entry's problem in one AstraInputError (one line)."""
-    if entries is None:
-        return []
-    if not isinstance(entries, (list, tuple)):
-        raise AstraInputError("%s must be a list of store entries (each a mapping with kind, format and location), "
-                              "got '%s'." % (OPTION, shown(entries)))
-    stores, problems, seen = [], [], {}
-    for index, entry in enumerate(entries):
-        try:
-            store = parse_store(entry, index)
-        except AstraInputError as error:
-            problems.append(str(error))
-            continue
-        identity = store.identity()
-        if identity in seen:
-            problems.append("%s is the same store as %s[%s]: list each store once."
-                            % (_at(index), OPTION, seen[identity]))
-            continue
-        seen[identity] = index
-        stores.append(store)
-    if problems:
-        raise AstraInputError(" ".join(problems))
-    return stores
-
-
-def check_distinct(stores):
-    """Refuse two entries that are one store (an AWS secret by name and by ARN, or with and without its region),
-    found once observe() has described each: the second write would replace the first."""
-    seen = {}
-    for store in stores:
-        where = store.where()
-        if where in seen:
-            raise store.fail("refused", "it is the same secret as %s (%s)" % (
-                seen[where].label, where if isinstance(where, str) else "the same location"),
-                "List each store once in %s." % OPTION)
-        seen[where] = store

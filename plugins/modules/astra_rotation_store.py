@@ -175,10 +175,15 @@ held_tokens:
   type: dict
 '''
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.astra.devops.plugins.module_utils._errors import AstraError, AstraInputError
+from ansible_collections.astra.devops.plugins.module_utils._module import AstraModule
+from ansible_collections.astra.devops.plugins.module_utils._store_entries import KINDS, check_distinct, parse_stores
 
-from ansible_collections.astra.devops.plugins.module_utils import _stores
-from ansible_collections.astra.devops.plugins.module_utils._errors import AstraError, escape_controls, scrub
+
+class StoreModule(AstraModule):
+    """AstraModule without the Astra API options: the stores are all this module calls."""
+
+    auth_spec = {}
 
 
 def observe(stores, return_tokens):
@@ -189,7 +194,7 @@ def observe(stores, return_tokens):
                             also_held=store.also_held(found.value)))
         if return_tokens and found.token:
             tokens[str(store.index)] = found.token
-    _stores.check_distinct(stores)
+    check_distinct(stores)
     result = {"changed": False, "stores": results}
     if return_tokens:
         result["held_tokens"] = tokens
@@ -223,8 +228,37 @@ def promote(stores, client_id, check_mode):
     return {"changed": any(item["changed"] for item in results), "stores": results}
 
 
+def run(module):
+    params = module.params
+    new_token = params["new_token"] or {}
+    # The new token and its client secret are scrubbed from any failure; not its client id, which messages name.
+    for key in ("token", "client_secret"):
+        if isinstance(new_token.get(key), str):
+            module.remember_secret(new_token[key])
+    stores = []
+    try:
+        stores = parse_stores(params["stores"])
+        if params["action"] == "observe":
+            return observe(stores, params["return_held_tokens"])
+        if params["action"] == "stage_and_verify":
+            if not all(isinstance(new_token.get(key), str) and new_token.get(key)
+                       for key in ("token", "client_id", "client_secret")):
+                raise AstraInputError("new_token must have token, client_id and client_secret for action "
+                                      "stage_and_verify.")
+            return stage_and_verify(stores, new_token, params["observed"], module.check_mode)
+        client_id = params["client_id"] or new_token.get("client_id")
+        if not client_id:
+            raise AstraInputError("client_id (or new_token) is required for action promote.")
+        return promote(stores, client_id, module.check_mode)
+    finally:
+        # What each store has seen (its credentials, the values it read) is scrubbed from any failure too.
+        for store in stores:
+            for secret in store.secrets:
+                module.remember_secret(secret)
+
+
 def main():
-    module = AnsibleModule(
+    module = StoreModule(
         argument_spec=dict(
             action=dict(type="str", required=True, choices=["observe", "stage_and_verify", "promote"]),
             stores=dict(type="list", elements="dict", required=True),
@@ -233,38 +267,14 @@ def main():
             observed=dict(type="list", elements="dict"),
             return_held_tokens=dict(type="bool", default=False),
         ),
-        supports_check_mode=True,
     )
-    params = module.params
     # The credentials an entry may carry (an AppRole secret_id) are hidden like no_log options.
-    for entry in params["stores"]:
-        if isinstance(entry, dict) and entry.get("kind") == "vault_kv2" and isinstance(entry.get("secret_id"), str):
-            module.no_log_values.add(entry["secret_id"])
-    secrets = set()
-    new_token = params["new_token"] or {}
-    stores = []
-    try:
-        stores = _stores.parse_stores(params["stores"])
-        if params["action"] == "observe":
-            result = observe(stores, params["return_held_tokens"])
-        elif params["action"] == "stage_and_verify":
-            if not all(isinstance(new_token.get(key), str) and new_token.get(key)
-                       for key in ("token", "client_id", "client_secret")):
-                module.fail_json(msg="new_token must have token, client_id and client_secret for action "
-                                     "stage_and_verify.")
-            result = stage_and_verify(stores, new_token, params["observed"], module.check_mode)
-        else:
-            client_id = params["client_id"] or new_token.get("client_id")
-            if not client_id:
-                module.fail_json(msg="client_id (or new_token) is required for action promote.")
-            result = promote(stores, client_id, module.check_mode)
-    except AstraError as error:
-        for store in stores:
-            secrets.update(store.secrets)
-        # The new token and its client secret; not its client id, which messages name.
-        secrets.update(new_token.get(key) for key in ("token", "client_secret") if isinstance(new_token.get(key), str))
-        module.fail_json(msg=escape_controls(scrub(str(error), sorted(secrets, key=len, reverse=True))))
-    module.exit_json(**result)
+    for entry in module.params["stores"]:
+        kind = KINDS.get(entry.get("kind")) if isinstance(entry, dict) and isinstance(entry.get("kind"), str) else None
+        for key in kind.secret_keys if kind else ():
+            if isinstance(entry.get(key), str):
+                module.no_log_values.add(entry[key])
+    module.run(lambda: run(module))
 
 
 if __name__ == "__main__":

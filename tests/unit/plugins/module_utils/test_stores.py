@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) astra.devops contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Secret stores (module_utils/_stores.py) without a server: the checks of token_rotation_stores, the value formats,
-the held client id, the version ids, the error shaping of boto3 and hvac exceptions (stand-ins of the same names and
-shapes, so neither library is needed here), and a missing library."""
+"""Secret stores (module_utils/_stores.py, _store_entries.py, _store_values.py, _store_aws.py, _store_vault.py)
+without a server: the checks of token_rotation_stores, the value formats, the held client id, the version ids, the
+error shaping of boto3 and hvac exceptions (stand-ins of the same names and shapes, so neither library is needed here),
+and a missing library."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -13,7 +14,7 @@ import json
 
 import pytest
 
-from ansible_collections.astra.devops.plugins.module_utils import _store_vault, _stores
+from ansible_collections.astra.devops.plugins.module_utils import _store_aws, _store_entries, _store_values, _store_vault, _stores
 from ansible_collections.astra.devops.plugins.module_utils._errors import AstraError, AstraInputError
 
 CLIENT_ID = "BOjPpMRcaWergiKIyHXEAymP"
@@ -36,12 +37,12 @@ def aws_environment(monkeypatch, tmp_path):
 
 
 def one(entry):
-    return _stores.parse_stores([entry])[0]
+    return _store_entries.parse_stores([entry])[0]
 
 
 def input_error(entries):
     with pytest.raises(AstraInputError) as caught:
-        _stores.parse_stores(entries)
+        _store_entries.parse_stores(entries)
     message = str(caught.value)
     assert "\n" not in message
     return message
@@ -134,20 +135,20 @@ def test_a_token_in_an_entry_is_scrubbed():
 # ---------------------------------------------------------------------------------------------------------------
 
 def test_values_of_raw_env_and_json_follow_the_consumer_files_without_the_final_newline():
-    assert _stores.store_value(NEW, "raw") == TOKEN
-    assert _stores.store_value(NEW, "env", "APP_TOKEN") == "APP_TOKEN=" + TOKEN
-    assert json.loads(_stores.store_value(NEW, "json")) == {"clientId": CLIENT_ID, "secret": SECRET, "token": TOKEN}
+    assert _store_values.store_value(NEW, "raw") == TOKEN
+    assert _store_values.store_value(NEW, "env", "APP_TOKEN") == "APP_TOKEN=" + TOKEN
+    assert json.loads(_store_values.store_value(NEW, "json")) == {"clientId": CLIENT_ID, "secret": SECRET, "token": TOKEN}
 
 
 def test_astra_integration_uses_the_integration_keys_and_keeps_the_others():
-    value = _stores.store_value(NEW, "astra_integration")
+    value = _store_values.store_value(NEW, "astra_integration")
     assert json.loads(value) == {"astraKey": TOKEN, "clientID": CLIENT_ID, "clientSecret": SECRET, "engine": "AstraDB"}
     current = json.dumps({"astraKey": "old", "clientID": "old", "clientSecret": "old", "engine": "AstraDB",
                           "rootarn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:root", "roleID": "r"})
-    merged = json.loads(_stores.store_value(NEW, "astra_integration", current=current))
+    merged = json.loads(_store_values.store_value(NEW, "astra_integration", current=current))
     assert merged["rootarn"].endswith(":secret:root") and merged["roleID"] == "r" and merged["astraKey"] == TOKEN
-    with pytest.raises(_stores.ShapeError):  # text that is not JSON is not overwritten
-        _stores.store_value(NEW, "astra_integration", current="not json")
+    with pytest.raises(_store_values.ShapeError):  # text that is not JSON is not overwritten
+        _store_values.store_value(NEW, "astra_integration", current="not json")
 
 
 @pytest.mark.parametrize("value, fmt, held", [
@@ -161,12 +162,12 @@ def test_astra_integration_uses_the_integration_keys_and_keeps_the_others():
     (None, "raw", "unknown"),
 ])
 def test_held_client_id(value, fmt, held):
-    assert _stores.held_of(value, fmt)[0] == held
+    assert _store_values.held_of(value, fmt)[0] == held
 
 
 def test_the_version_id_is_a_uuid5_of_the_client_id():
-    version = _stores.version_id_for(CLIENT_ID)
-    assert version == _stores.version_id_for(CLIENT_ID) != _stores.version_id_for("X" * 24)
+    version = _store_aws.version_id_for(CLIENT_ID)
+    assert version == _store_aws.version_id_for(CLIENT_ID) != _store_aws.version_id_for("X" * 24)
     assert len(version) == 36 and version[14] == "5"
 
 
@@ -406,7 +407,7 @@ def test_create_of_another_type_is_refused_in_one_line():
     (json.dumps({"astraKey": TOKEN, "rootarn": "x"}), "astra_integration"),
 ])
 def test_values_a_format_can_take(value, fmt):
-    assert _stores.shape_problem(value, fmt) is None
+    assert _store_values.shape_problem(value, fmt) is None
 
 
 @pytest.mark.parametrize("value, fmt, words", [
@@ -422,7 +423,7 @@ def test_values_a_format_can_take(value, fmt):
     (3, "raw", ["a int, not a string"]),
 ])
 def test_values_of_another_shape_are_named_with_the_formats_that_keep_them(value, fmt, words):
-    problem = _stores.shape_problem(value, fmt, "APP")
+    problem = _store_values.shape_problem(value, fmt, "APP")
     assert all(word in problem for word in words), problem
     assert TOKEN not in problem and HASH not in problem
 
@@ -440,30 +441,30 @@ def test_the_shape_refusal_names_the_store_and_scrubs_the_value():
 
 def test_json_keeps_the_other_keys_of_the_object_it_replaces_the_token_in():
     current = json.dumps({"token": "AstraCS:old:" + "0" * 64, "db_user": "app", "secret": "old"})
-    assert json.loads(_stores.store_value(NEW, "json", current=current)) == {
+    assert json.loads(_store_values.store_value(NEW, "json", current=current)) == {
         "token": TOKEN, "db_user": "app", "secret": SECRET, "clientId": CLIENT_ID}
-    with pytest.raises(_stores.ShapeError):  # text that is not JSON is not overwritten
-        _stores.store_value(NEW, "json", current="not json")
+    with pytest.raises(_store_values.ShapeError):  # text that is not JSON is not overwritten
+        _store_values.store_value(NEW, "json", current="not json")
 
 
 def test_env_rewrites_the_token_line_and_keeps_the_other_variables():
     old = "AstraCS:OLDclientId:" + "1" * 64
-    assert _stores.store_value(NEW, "env", "APP_TOKEN", "# app\nDB=1\nexport APP_TOKEN=%s\nX=y" % old) == \
+    assert _store_values.store_value(NEW, "env", "APP_TOKEN", "# app\nDB=1\nexport APP_TOKEN=%s\nX=y" % old) == \
         "# app\nDB=1\nexport APP_TOKEN=%s\nX=y" % TOKEN
-    assert _stores.store_value(NEW, "env", "APP_TOKEN", "DB=1") == "DB=1\nAPP_TOKEN=%s" % TOKEN
-    assert _stores.store_value(NEW, "env", "APP_TOKEN", "DB=1\n") == "DB=1\nAPP_TOKEN=%s\n" % TOKEN
+    assert _store_values.store_value(NEW, "env", "APP_TOKEN", "DB=1") == "DB=1\nAPP_TOKEN=%s" % TOKEN
+    assert _store_values.store_value(NEW, "env", "APP_TOKEN", "DB=1\n") == "DB=1\nAPP_TOKEN=%s\n" % TOKEN
     # A raw value turned into env: its line is not the variable's, so it is kept and the variable added.
-    assert _stores.store_value(NEW, "env", "APP_TOKEN", old) == "%s\nAPP_TOKEN=%s" % (old, TOKEN)
-    assert _stores.store_value(NEW, "env", "APP_TOKEN", None) == "APP_TOKEN=%s" % TOKEN
-    with pytest.raises(_stores.ShapeError):  # set twice: which one the application reads is unknown
-        _stores.store_value(NEW, "env", "APP_TOKEN", "APP_TOKEN=%s\nDB=1\nAPP_TOKEN=%s" % (old, old))
-    assert _stores.store_value(NEW, "env", "APP_TOKEN", "DB=1\nAPP_TOKEN=x") == "DB=1\nAPP_TOKEN=%s" % TOKEN
+    assert _store_values.store_value(NEW, "env", "APP_TOKEN", old) == "%s\nAPP_TOKEN=%s" % (old, TOKEN)
+    assert _store_values.store_value(NEW, "env", "APP_TOKEN", None) == "APP_TOKEN=%s" % TOKEN
+    with pytest.raises(_store_values.ShapeError):  # set twice: which one the application reads is unknown
+        _store_values.store_value(NEW, "env", "APP_TOKEN", "APP_TOKEN=%s\nDB=1\nAPP_TOKEN=%s" % (old, old))
+    assert _store_values.store_value(NEW, "env", "APP_TOKEN", "DB=1\nAPP_TOKEN=x") == "DB=1\nAPP_TOKEN=%s" % TOKEN
 
 
 def test_env_reads_the_client_id_from_its_own_variable():
     other = "AstraCS:OTHERclientId:" + "2" * 64
     value = "OTHER_TOKEN=%s\nAPP_TOKEN=%s" % (other, TOKEN)
-    assert _stores.held_of(value, "env", "APP_TOKEN") == (CLIENT_ID, TOKEN)
+    assert _store_values.held_of(value, "env", "APP_TOKEN") == (CLIENT_ID, TOKEN)
     assert one(dict(AWS, format="env", env_var="APP_TOKEN")).held(value) == (CLIENT_ID, TOKEN)
 
 
@@ -513,15 +514,15 @@ def test_a_vault_path_without_a_secret_is_refused_unless_create(monkeypatch):
 
 def test_one_aws_secret_listed_twice_is_refused_by_its_arn():
     arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/app/astra-AbCdEf"
-    first, second = _stores.parse_stores([AWS, dict(AWS, secret_id=arn)])
+    first, second = _store_entries.parse_stores([AWS, dict(AWS, secret_id=arn)])
     for store in (first, second):
         store._described = {"ARN": arn}  # pylint: disable=protected-access
     with pytest.raises(AstraError) as caught:
-        _stores.check_distinct([first, second])
+        _store_entries.check_distinct([first, second])
     assert str(caught.value).startswith("token_rotation_stores[1] (aws_secretsmanager, secret %s in us-east-1): "
                                         "refused: it is the same secret as token_rotation_stores[0]" % arn)
     second._described = {"ARN": arn + "x"}  # pylint: disable=protected-access
-    _stores.check_distinct([first, second])
+    _store_entries.check_distinct([first, second])
 
 
 def test_the_label_names_the_region_used_and_says_when_there_is_none(monkeypatch):
@@ -537,11 +538,11 @@ def test_the_label_names_the_region_used_and_says_when_there_is_none(monkeypatch
 
 def test_one_vault_secret_given_with_two_spellings_of_its_url_is_one_store():
     with pytest.raises(AstraInputError, match=r"token_rotation_stores\[1\] is the same store as token_rotation_stores\[0\]"):
-        _stores.parse_stores([
+        _store_entries.parse_stores([
             {"kind": "vault_kv2", "path": "apps/x", "url": "http://127.0.0.1:8200"},
             {"kind": "vault_kv2", "path": "apps/x", "url": "http://LOCALHOST:8200/"},
         ])
-    assert len(_stores.parse_stores([
+    assert len(_store_entries.parse_stores([
         {"kind": "vault_kv2", "path": "apps/x", "url": "http://127.0.0.1:8200"},
         {"kind": "vault_kv2", "path": "apps/x", "url": "http://127.0.0.1:8201"},
     ])) == 2

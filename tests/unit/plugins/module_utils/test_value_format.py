@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """One rule for a value and the token it holds, in a consumer file and in a secret store: the canonical functions
 (module_utils/_consumer.py), their copy in the WANT_JSON module astra_rotation_consumer (which can import nothing of
-the collection), and the stores' value_for/held (module_utils/_stores.py) agree on one table."""
+the collection), and the stores' value_for/held (module_utils/_stores.py, on _store_values.py) agree on one table."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from ansible_collections.astra.devops.plugins.module_utils import _consumer, _stores
+from ansible_collections.astra.devops.plugins.module_utils import _consumer, _store_entries, _store_values
 from ansible_collections.astra.devops.plugins.module_utils._errors import AstraError
 from ansible_collections.astra.devops.plugins.modules import astra_rotation_consumer as on_host
 
@@ -43,7 +43,7 @@ def test_the_consumer_module_holds_a_verbatim_copy_of_the_value_rule():
     assert "def new_content(" in canonical and "def held_token(" in canonical and "class ShapeError(" in canonical
     assert marked_block(on_host) == canonical
     # The stores use the canonical functions themselves, not a third copy.
-    assert _stores.ShapeError is _consumer.ShapeError and _stores.new_content is _consumer.new_content
+    assert _store_values.ShapeError is _consumer.ShapeError and _store_values.new_content is _consumer.new_content
 
 
 # One table: the format, a current value, the file's new content (a store's value is the same without the final
@@ -91,7 +91,7 @@ def store_of(fmt):
     entry = {"kind": "vault_kv2", "path": "apps/app/astra", "url": "https://vault.example.com:8200", "format": fmt}
     if fmt == "env":
         entry["env_var"] = ENV
-    return _stores.parse_stores([entry])[0]
+    return _store_entries.parse_stores([entry])[0]
 
 
 @pytest.mark.parametrize("fmt, current, after, held", CASES)
@@ -133,7 +133,7 @@ def test_an_empty_value_gets_what_a_new_file_gets_without_its_final_newline(fmt)
 
 
 def test_astra_integration_refuses_what_is_not_a_json_object_by_the_same_check():
-    store = _stores.parse_stores([{"kind": "aws_secretsmanager", "secret_id": "prod/app/astra",
+    store = _store_entries.parse_stores([{"kind": "aws_secretsmanager", "secret_id": "prod/app/astra",
                                    "format": "astra_integration"}])[0]
     for current, words in (("[1]", "is not a JSON object but a JSON array"),
                            ("astraKey=" + OLD, "is not a JSON object but text that is not JSON"),
