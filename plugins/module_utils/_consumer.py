@@ -11,7 +11,7 @@ __metaclass__ = type
 import json
 import re
 
-from ansible_collections.astra.devops.plugins.module_utils._errors import one_line, scrub, shown
+from ansible_collections.astra.devops.plugins.module_utils._errors import TOKEN_IN_TEXT, one_line, scrub, shown
 
 CONSUMER_FORMATS = ("raw", "env", "json", "template")
 _ENV_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -24,8 +24,8 @@ _DETAIL_MAX = 300
 # for consumer files and secret stores alike. Canonical in plugins/module_utils/_consumer.py (the stores use it there);
 # plugins/modules/astra_rotation_consumer.py holds a verbatim copy, because that WANT_JSON module runs as a plain
 # script on the consumer and can import nothing of the collection. The unit test test_value_format.py fails when the
-# two copies differ: change both. Standard library only (json, re).
-_HELD_TOKEN = re.compile(r"AstraCS:([A-Za-z0-9]+):[0-9A-Fa-f]+")
+# two copies differ: change both. Standard library only (json, re), and TOKEN_IN_TEXT, the token pattern of
+# _errors.py, which the module copies above its block (the same test checks that copy).
 # One line of an env file that sets a variable: NAME=value or export NAME=value, spaces allowed around them.
 _ASSIGNMENT = re.compile(r"^(?P<lead>[ \t]*(?:export[ \t]+)?)(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<eq>[ \t]*=)"
                          r"(?P<rest>.*)$", re.S)
@@ -48,7 +48,7 @@ class ShapeError(ValueError):
 
 
 def _is_token(value):
-    return isinstance(value, str) and _HELD_TOKEN.fullmatch(value) is not None
+    return isinstance(value, str) and TOKEN_IN_TEXT.fullmatch(value) is not None
 
 
 def _env_lines(text, env_var):
@@ -79,7 +79,7 @@ def _env_lines(text, env_var):
 def _keys(data):
     """The keys of a JSON object as a message shows them: sorted, at most 12, each cut to 40 characters, a
     token-shaped part or a control character hidden."""
-    names = sorted(re.sub(r"[\x00-\x1f\x7f]", "?", _HELD_TOKEN.sub("<token>", str(key))) for key in data)
+    names = sorted(re.sub(r"[\x00-\x1f\x7f]", "?", TOKEN_IN_TEXT.sub("<token>", str(key))) for key in data)
     names = [name if len(name) <= 40 else name[:37] + "..." for name in names]
     return ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
 
@@ -202,7 +202,7 @@ def held_token(text, fmt, env_var):
         elif fmt == "raw":
             token = text.strip()
         else:
-            match = _HELD_TOKEN.search(text)
+            match = TOKEN_IN_TEXT.search(text)
             token = match.group(0) if match else None
     except ShapeError:
         return None
@@ -222,7 +222,7 @@ def tokens_besides(text, token):
     """The client ids of the AstraCS tokens in text, each once and in their order, one occurrence of token (the one
     held where the format keeps it; None for none) left out."""
     ids = []
-    for match in _HELD_TOKEN.finditer(text):
+    for match in TOKEN_IN_TEXT.finditer(text):
         if token is not None and match.group(0) == token:
             token = None
             continue

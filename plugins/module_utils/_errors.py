@@ -14,7 +14,7 @@ from urllib.parse import unquote
 # TOKEN: a whole token, as an option value (group 1: the client id).
 TOKEN = re.compile(r"^AstraCS:([A-Za-z0-9]{16,64}):[0-9a-fA-F]{64}$")
 # TOKEN_IN_TEXT: a token held in a file or a secret, found inside other text (group 1: the client id). The WANT_JSON
-# module astra_rotation_consumer keeps a verbatim copy (see the value rule in _consumer).
+# module astra_rotation_consumer keeps a copy, which test_value_format.py checks (see the value rule in _consumer).
 TOKEN_IN_TEXT = re.compile(r"AstraCS:([A-Za-z0-9]+):[0-9A-Fa-f]+")
 # TOKEN_OR_PART: also partial or truncated forms, which scrub() hides.
 TOKEN_OR_PART = re.compile(r"AstraCS:[A-Za-z0-9]*(:[0-9a-fA-F]*)?")

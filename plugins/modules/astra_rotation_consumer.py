@@ -189,14 +189,18 @@ READ_LIMIT = 1024 * 1024
 # The formats whose content the module builds from the current file (a template is rendered on the controller).
 BUILT_FORMATS = ("raw", "env", "json")
 
+# The token pattern of module_utils/_errors.py (TOKEN_IN_TEXT), copied: this module can import nothing of the
+# collection. test_value_format.py fails when the copy differs.
+TOKEN_IN_TEXT = re.compile(r"AstraCS:([A-Za-z0-9]+):[0-9A-Fa-f]+")
+
 
 # BEGIN value rule
 # The one rule that turns a current value and a new token into the new value, and reads which token a value holds,
 # for consumer files and secret stores alike. Canonical in plugins/module_utils/_consumer.py (the stores use it there);
 # plugins/modules/astra_rotation_consumer.py holds a verbatim copy, because that WANT_JSON module runs as a plain
 # script on the consumer and can import nothing of the collection. The unit test test_value_format.py fails when the
-# two copies differ: change both. Standard library only (json, re).
-_HELD_TOKEN = re.compile(r"AstraCS:([A-Za-z0-9]+):[0-9A-Fa-f]+")
+# two copies differ: change both. Standard library only (json, re), and TOKEN_IN_TEXT, the token pattern of
+# _errors.py, which the module copies above its block (the same test checks that copy).
 # One line of an env file that sets a variable: NAME=value or export NAME=value, spaces allowed around them.
 _ASSIGNMENT = re.compile(r"^(?P<lead>[ \t]*(?:export[ \t]+)?)(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<eq>[ \t]*=)"
                          r"(?P<rest>.*)$", re.S)
@@ -219,7 +223,7 @@ class ShapeError(ValueError):
 
 
 def _is_token(value):
-    return isinstance(value, str) and _HELD_TOKEN.fullmatch(value) is not None
+    return isinstance(value, str) and TOKEN_IN_TEXT.fullmatch(value) is not None
 
 
 def _env_lines(text, env_var):
@@ -250,7 +254,7 @@ def _env_lines(text, env_var):
 def _keys(data):
     """The keys of a JSON object as a message shows them: sorted, at most 12, each cut to 40 characters, a
     token-shaped part or a control character hidden."""
-    names = sorted(re.sub(r"[\x00-\x1f\x7f]", "?", _HELD_TOKEN.sub("<token>", str(key))) for key in data)
+    names = sorted(re.sub(r"[\x00-\x1f\x7f]", "?", TOKEN_IN_TEXT.sub("<token>", str(key))) for key in data)
     names = [name if len(name) <= 40 else name[:37] + "..." for name in names]
     return ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
 
@@ -373,7 +377,7 @@ def held_token(text, fmt, env_var):
         elif fmt == "raw":
             token = text.strip()
         else:
-            match = _HELD_TOKEN.search(text)
+            match = TOKEN_IN_TEXT.search(text)
             token = match.group(0) if match else None
     except ShapeError:
         return None
@@ -393,7 +397,7 @@ def tokens_besides(text, token):
     """The client ids of the AstraCS tokens in text, each once and in their order, one occurrence of token (the one
     held where the format keeps it; None for none) left out."""
     ids = []
-    for match in _HELD_TOKEN.finditer(text):
+    for match in TOKEN_IN_TEXT.finditer(text):
         if token is not None and match.group(0) == token:
             token = None
             continue

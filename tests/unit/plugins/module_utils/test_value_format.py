@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from ansible_collections.astra.devops.plugins.module_utils import _consumer, _store_entries, _store_values
+from ansible_collections.astra.devops.plugins.module_utils import _consumer, _errors, _store_entries, _store_values
 from ansible_collections.astra.devops.plugins.module_utils._errors import AstraError
 from ansible_collections.astra.devops.plugins.modules import astra_rotation_consumer as on_host
 
@@ -44,6 +44,16 @@ def test_the_consumer_module_holds_a_verbatim_copy_of_the_value_rule():
     assert marked_block(on_host) == canonical
     # The stores use the canonical functions themselves, not a third copy.
     assert _store_values.ShapeError is _consumer.ShapeError and _store_values.new_content is _consumer.new_content
+
+
+def test_the_value_rule_reads_tokens_with_the_one_token_pattern_and_the_module_copy_of_it_is_the_same():
+    """The block compiles no token pattern of its own: it uses _errors.TOKEN_IN_TEXT, which the WANT_JSON module
+    copies above its block; the copy must not drift."""
+    canonical = marked_block(_consumer)
+    assert "TOKEN_IN_TEXT" in canonical and "AstraCS:([" not in canonical
+    assert _consumer.TOKEN_IN_TEXT is _errors.TOKEN_IN_TEXT
+    assert (on_host.TOKEN_IN_TEXT.pattern, on_host.TOKEN_IN_TEXT.flags) == \
+        (_errors.TOKEN_IN_TEXT.pattern, _errors.TOKEN_IN_TEXT.flags)
 
 
 # One table: the format, a current value, the file's new content (a store's value is the same without the final
