@@ -74,16 +74,16 @@ def test_error_from_response_scrubs_echoed_secrets():
     assert TOKEN not in str(error)
 
 
-# ---- issue 9, F16: one line, and a full stop between message and hint ----------------------------------------
+# ---- one line, and a full stop between message and hint -----------------------------------------------------
 
 @pytest.mark.parametrize("message", ["Listing tokens failed (gave up after 2 retries)", "Listing tokens failed.",
                                      "Listing tokens failed (gave up after 2 retries) "])
-def test_f16_message_and_hint_are_two_sentences(message):
+def test_a_message_and_its_hint_are_two_sentences(message):
     text = str(AstraError(message, hint="The Astra service failed."))
     assert text.endswith(". The Astra service failed.") and ".." not in text, text
 
 
-def test_f16_shown_and_one_line_escape_control_characters():
+def test_shown_and_one_line_escape_control_characters():
     assert shown("a\nb\tc\x1b") == "a\\nb\\tc\\x1b"
     assert shown("AstraCS:abc:" + "f" * 64) == "AstraCS:********"
     assert "\x1b" not in one_line("x\x1b[0m y\nz") and "\n" not in one_line("x\ny")

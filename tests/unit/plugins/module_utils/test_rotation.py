@@ -11,7 +11,12 @@ import datetime
 
 import pytest
 
-from ansible_collections.astra.devops.plugins.module_utils import _consumer, _rotation_checks, _rotation_plan, _rotation_result
+from ansible_collections.astra.devops.plugins.module_utils import (
+    _consumer,
+    _rotation_checks,
+    _rotation_plan,
+    _rotation_result,
+)
 from ansible_collections.astra.devops.plugins.module_utils._records import UTC, format_timestamp
 
 TOKEN = "AstraCS:AbCdEfGhIjKlMnOpQrStUvWx:" + "0123456789abcdef" * 4
@@ -32,25 +37,25 @@ def test_good_settings_have_no_problem():
     assert _rotation_checks.play_problems(settings()) == []
 
 
-def test_f4_debug_mode_is_refused_naming_the_setting():
+def test_debug_mode_is_refused_naming_the_setting():
     problems = _rotation_checks.play_problems(settings(debug=True))
     assert len(problems) == 1 and "ANSIBLE_DEBUG" in problems[0]
 
 
-def test_f3_limit_refused_unless_allowed_and_the_refusal_says_what_the_escape_hatch_does():
+def test_a_limited_run_is_refused_unless_allowed_and_the_refusal_says_what_allowing_it_does():
     problems = _rotation_checks.play_problems(settings(limit="c1"))
     assert len(problems) == 1 and "--limit (c1)" in problems[0] and "never deletes a token" in problems[0]
     assert _rotation_checks.play_problems(settings(limit="c1", allow_limit=True)) == []
 
 
 @pytest.mark.parametrize("value", ["a, b", ["a", " b"], "R/W Svc Acct"])
-def test_f14_roles_as_a_comma_string_or_a_list(value):
+def test_roles_are_accepted_as_a_list_or_one_comma_separated_string(value):
     assert _rotation_checks.play_problems(settings(roles=value)) == []
     assert all(_rotation_checks.normalise_roles(value))
 
 
 @pytest.mark.parametrize("value", [[], ["a", ""], "a,,b", {"a": 1}, [1]])
-def test_f14_bad_roles_are_named(value):
+def test_bad_roles_are_refused_naming_token_rotation_roles(value):
     problems = _rotation_checks.play_problems(settings(roles=value))
     assert len(problems) == 1 and problems[0].startswith("token_rotation_roles must be")
 
@@ -59,7 +64,7 @@ def test_f14_bad_roles_are_named(value):
     ("min_age", "99999999999d"), ("retire_after", "3000000d"), ("expiry", "99999999999d"), ("min_age", "0d"),
     ("min_age", "soon"), ("expiry", "2001-01-01T00:00:00Z"),
 ])
-def test_f10_durations_name_the_variable(name, value):
+def test_a_bad_duration_is_refused_naming_its_variable(name, value):
     problems = _rotation_checks.play_problems(settings(**{name: value}))
     assert len(problems) == 1, problems
     assert problems[0].startswith("token_rotation_%s must" % name), problems
@@ -74,7 +79,7 @@ def test_whole_seconds_are_bounded(name, value):
 
 
 @pytest.mark.parametrize("description", ["orders ", " orders", TOKEN, "a\nb", ""])
-def test_f15_f16_descriptions_are_checked_like_the_module_does_and_never_echo_a_token(description):
+def test_descriptions_are_checked_like_the_module_does_and_never_echo_a_token(description):
     problems = _rotation_checks.play_problems(settings(description=description))
     assert len(problems) == 1 and "token_rotation_description" in problems[0], problems
     assert TOKEN not in problems[0] and "\n" not in problems[0]
@@ -82,7 +87,7 @@ def test_f15_f16_descriptions_are_checked_like_the_module_does_and_never_echo_a_
 
 @pytest.mark.parametrize("url", ["http://user:pw@localhost:8080", "https://api.astra.datastax.com/v2/tokens",
                                  "https://api.astra.datastax.com/api", "ftp://x", "https://x/?a=b"])
-def test_f8_api_url_mistakes_name_the_role_variable_and_never_the_password(url):
+def test_api_url_mistakes_name_the_role_variable_and_never_the_password(url):
     problems = _rotation_checks.play_problems(settings(api_url=url))
     assert len(problems) == 1 and problems[0].startswith("token_rotation_api_url"), problems
     assert "pw" not in problems[0]
@@ -127,10 +132,10 @@ def test_more_bad_values_give_one_line_naming_the_variable(changes, variable):
 
 def test_a_slice_of_a_sliced_awx_job_template_is_refused():
     problems = _rotation_checks.play_problems(settings(awx_job_template_name="Astra: rotate token",
-                                                awx_workflow_job_name="Astra: rotate token"))
+                                                       awx_workflow_job_name="Astra: rotate token"))
     assert len(problems) == 1 and "Set Job Slicing to 1" in problems[0]
     assert _rotation_checks.play_problems(settings(awx_job_template_name="Astra: rotate token",
-                                            awx_workflow_job_name="Nightly rotations")) == []
+                                                   awx_workflow_job_name="Nightly rotations")) == []
     assert _rotation_checks.play_problems(settings(awx_job_template_name="Astra: rotate token")) == []
 
 
@@ -143,12 +148,12 @@ def test_missing_token_and_description():
     "https://api.example.com", "https://API.Example.com/", "HTTPS://api.example.com/v2", "https://api.example.com/V2/",
     "https://api.example.com:443/v2", "  https://api.example.com//  ",
 ])
-def test_f2_lock_is_keyed_on_the_normalised_root_not_on_the_text(spelling):
+def test_the_lock_is_keyed_on_the_normalised_api_root_not_on_its_spelling(spelling):
     first = _rotation_plan.lock_path("/tmp/locks/", "https://api.example.com", "org-1", "orders")
     assert _rotation_plan.lock_path("/tmp/locks", spelling, "org-1", "orders") == first
 
 
-def test_f2_lock_differs_by_org_port_host_and_family():
+def test_the_lock_differs_by_organization_port_scheme_and_family():
     base = _rotation_plan.lock_path("/l", "http://127.0.0.1:8080", "org-1", "orders")
     others = [_rotation_plan.lock_path("/l", "http://127.0.0.1:8081", "org-1", "orders"),
               _rotation_plan.lock_path("/l", "http://127.0.0.1:8080", "org-2", "orders"),
@@ -159,7 +164,7 @@ def test_f2_lock_differs_by_org_port_host_and_family():
 
 
 @pytest.mark.parametrize("cut", [40, 100, 300])
-def test_f1_scrub_removes_every_secret_before_the_cut(cut):
+def test_command_output_loses_every_secret_before_it_is_cut(cut):
     output = 'health check failed: {"clientId": "AbCdEfGhIjKlMnOpQrStUvWx", "secret": "%s", "token": "%s"}' % (
         SECRET, TOKEN)
     text = _rotation_checks.scrub_output(output, [TOKEN, SECRET], limit=cut)
@@ -168,10 +173,10 @@ def test_f1_scrub_removes_every_secret_before_the_cut(cut):
         assert piece not in text, text
 
 
-def test_f1_scrub_removes_unknown_secret_like_runs_but_keeps_words_and_paths():
+def test_command_output_loses_unknown_secret_like_runs_but_keeps_words_and_paths():
     other_secret = "Qw1-" + "aB3dE5fG7hI9" * 10
     text = _rotation_checks.scrub_output("cannot read /etc/app/token.json: %s is not accepted, org_id missing"
-                                  % other_secret, [])
+                                         % other_secret, [])
     assert other_secret[:20] not in text
     assert "/etc/app/token.json" in text and "org_id missing" in text
 
@@ -184,14 +189,14 @@ def failure(**changes):
     return _rotation_checks.consumer_failure(base)
 
 
-def test_f1_consumer_failure_hides_the_secret_printed_by_a_verify_command():
+def test_a_consumer_failure_hides_the_secret_printed_by_a_verify_command():
     message = failure()
     assert SECRET[:10] not in message and "exit code 3" in message and "Consumer c1 failed at the verify command" \
         in message
 
 
 @pytest.mark.parametrize("step", ["reload", "verify"])
-def test_f5_a_command_past_the_timeout_says_so(step):
+def test_a_reload_or_verify_command_past_the_timeout_is_reported_as_stopped(step):
     assert "did not finish within 300 seconds (token_rotation_command_timeout)" in failure(
         step=step, result={"rc": 124, "stdout": "", "stderr": ""})
     assert "did not finish within 300 seconds" in failure(
@@ -199,7 +204,7 @@ def test_f5_a_command_past_the_timeout_says_so(step):
                                   "terminated"})
 
 
-def test_f7_failure_says_what_the_consumer_really_holds():
+def test_a_consumer_failure_says_which_token_the_consumer_still_holds():
     assert "its file still holds no token (it held none before this run)" in failure(
         step="write", held=None, result={"msg": "chown failed"})
     assert "its file still holds its previous token OldOld" in failure(step="write", result={"msg": "x"})
@@ -226,13 +231,13 @@ def test_a_good_consumer_and_one_without_a_file_have_no_problem():
     ({"exists": True, "islnk": True, "lnk_source": "/srv/real"}, "is a symbolic link (to /srv/real)"),
     ({"exists": True, "isdir": True}, "is a folder"),
 ])
-def test_f6_link_and_folder_name_the_consumer_and_the_path(stat, words):
+def test_a_link_or_folder_consumer_path_is_refused_naming_the_consumer_and_the_path(stat, words):
     problems = consumer(path_stat=stat)
     assert len(problems) == 1 and problems[0].startswith("Consumer c1: token_rotation_consumer_path /etc/app/token")
     assert words in problems[0] and problems[0].endswith("Nothing was changed.")
 
 
-def test_f7_unknown_owner_group_and_bad_template_are_found_before_the_create():
+def test_an_unknown_owner_or_group_and_a_bad_template_are_found_before_the_create():
     problems = consumer(owner="nosuchuser", owner_found=False, group="staff", group_found=True)
     assert "token_rotation_consumer_owner 'nosuchuser' does not exist on this host." in problems[0]
     assert "group" not in problems[0].split("owner", 1)[1]
@@ -316,7 +321,7 @@ def test_plan_table(family, held, options, action, needy, others, phrase):
     ([tok("A", 40), tok("B", 2)], {"c1": "B"}, {"limit": "c1", "retire_after": "1d"}, True, "limited"),
     ([], {"c1": "missing"}, {"limit": "c1", "roles": ["x"]}, False, None),
 ])
-def test_plan_keeps_the_other_tokens_when_limited_or_too_young_f3(family, held, options, keep, words):
+def test_plan_keeps_the_other_tokens_in_a_limited_run_or_until_retire_after(family, held, options, keep, words):
     situation = dict({"description": "orders", "family": family, "held": held, "play_hosts": HOSTS}, **options)
     decided = _rotation_plan.plan(situation, reference=NOW)
     assert decided["keep"] is keep
@@ -347,7 +352,7 @@ VAULT_LABEL = "store 1 (vault_kv2, secret/app/astra at https://vault:8200)"
 ])
 def test_plan_counts_stores_as_consumers(family, held, stores, action, needy):
     decided = _rotation_plan.plan({"description": "orders", "family": family, "held": held, "stores": stores,
-                              "play_hosts": HOSTS}, reference=NOW)
+                                   "play_hosts": HOSTS}, reference=NOW)
     assert (decided["action"], decided["needy"]) == (action, needy)
     assert decided["stores"] == [_rotation_plan.store_label(store) for store in stores]
     assert decided["file_consumers"] == sorted(held)
@@ -355,7 +360,7 @@ def test_plan_counts_stores_as_consumers(family, held, stores, action, needy):
 
 def test_result_lists_the_stores_updated_and_only_when_the_run_changed_them():
     decided = _rotation_plan.plan({"description": "orders", "family": [tok("A", 40)], "held": {"c1": "A"},
-                              "stores": [dict(AWS, held="A")], "play_hosts": HOSTS}, reference=NOW)
+                                   "stores": [dict(AWS, held="A")], "play_hosts": HOSTS}, reference=NOW)
     base = {"description": "orders", "plan": decided, "new_client_id": "B", "deleted_client_ids": ["A"],
             "marks": [["validate", 100.0], ["end", 101.0]]}
     report = _rotation_result.result(dict(base, check_mode=False))
@@ -372,7 +377,7 @@ def test_play_problems_name_a_bad_store_entry():
 
 def outcome(**changes):
     decided = _rotation_plan.plan({"description": "orders", "family": [tok("A", 40)], "held": {"c1": "A", "c2": "A"},
-                              "play_hosts": HOSTS}, reference=NOW)
+                                   "play_hosts": HOSTS}, reference=NOW)
     base = {"description": "orders", "plan": decided, "check_mode": False, "new_client_id": "B",
             "created": {"token": {"expiry": "2027-01-01T00:00:00Z"}, "expiry_source": "option"},
             "deleted_client_ids": ["A"], "play_hosts": HOSTS, "hook": False,
@@ -392,7 +397,7 @@ def test_result_of_a_rotation():
     assert report["summary"] == "Rotated: family 'orders', token B; held by c1, c2; deleted A; 3.25 s."
 
 
-def test_result_in_check_mode_says_what_would_have_happened_f12():
+def test_result_in_check_mode_says_what_would_have_happened():
     report = outcome(check_mode=True, new_client_id=None, deleted_client_ids=[])
     assert report["result"]["action"] == "skipped" and report["result"]["planned_action"] == "rotated"
     assert report["result"]["current_client_id"] == "A" and report["result"]["consumers_updated"] == []

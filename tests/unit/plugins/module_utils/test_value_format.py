@@ -144,7 +144,7 @@ def test_an_empty_value_gets_what_a_new_file_gets_without_its_final_newline(fmt)
 
 def test_astra_integration_refuses_what_is_not_a_json_object_by_the_same_check():
     store = _store_entries.parse_stores([{"kind": "aws_secretsmanager", "secret_id": "prod/app/astra",
-                                   "format": "astra_integration"}])[0]
+                                          "format": "astra_integration"}])[0]
     for current, words in (("[1]", "is not a JSON object but a JSON array"),
                            ("astraKey=" + OLD, "is not a JSON object but text that is not JSON"),
                            ('{"astraKey": {"v": 1}}', "holds a JSON object under the key astraKey")):
