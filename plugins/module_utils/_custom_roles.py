@@ -2,7 +2,7 @@
 # Copyright (c) astra.devops contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Custom roles (astra_role): the checks of actions, resources (DRNs) and databases, the DRNs a database scope needs,
-and what a change to a role does to the tokens that hold it. No API call here: the module makes them."""
+and what a change to a role does to the tokens that hold it. No API call here: _api_roles.RoleApi makes them."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -10,8 +10,11 @@ __metaclass__ = type
 import re
 
 from ansible_collections.astra.devops.plugins.module_utils._errors import AstraInputError, shown
+from ansible_collections.astra.devops.plugins.module_utils._records import role_id_key
+from ansible_collections.astra.devops.plugins.module_utils._roles import role_key
 
-# The actions the API is known to accept (FACTS.md, "Roles": the OpenAPI file and the roles clients have seen).
+# The actions the API is known to accept (see docs/api-notes.md, Roles: the OpenAPI file and the roles clients have
+# seen).
 ACTIONS = frozenset((
     "accesslist-read", "accesslist-write",
     "db-all-keyspace-create", "db-all-keyspace-describe",
@@ -185,8 +188,8 @@ SCOPED_NAME = re.compile(r"^\S.* database administrator$", re.IGNORECASE)
 
 def holders_of(tokens, role_id):
     """The client ids of the tokens (normalised records) that hold the role, sorted."""
-    return sorted(token["client_id"] for token in tokens if str(role_id).lower() in
-                  [str(role).lower() for role in token["roles"]])
+    wanted = role_id_key(role_id)
+    return sorted(token["client_id"] for token in tokens if wanted in [role_id_key(role) for role in token["roles"]])
 
 
 def change_of(current, wanted):
@@ -215,9 +218,10 @@ def policy_differs(change):
 
 
 def named(roles, name):
-    """The role of this name (in any letter case, spaces around ignored), or None."""
-    wanted = name.strip().lower()
-    return next((role for role in roles if role["name"].strip().lower() == wanted), None)
+    """The role of this name, compared as every role name is (_roles.role_key: any letter case, spaces around
+    ignored, the API's abbreviations), or None."""
+    wanted = role_key(name)
+    return next((role for role in roles if role_key(role["name"]) == wanted), None)
 
 
 def request_body(role):

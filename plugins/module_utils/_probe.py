@@ -8,16 +8,16 @@ __metaclass__ = type
 
 import time
 
+from ansible_collections.astra.devops.plugins.module_utils._api_org import OrgApi
 from ansible_collections.astra.devops.plugins.module_utils._errors import AstraApiError
 
 POLL_INTERVAL = 2.0
-CURRENT_ORG = "/v2/currentOrg"
 
 
 def probe(client, action):
     """One call of GET /v2/currentOrg: (accepted, org_id, HTTP status, what the API said when it refused)."""
     try:
-        status, data = client.call("GET", CURRENT_ORG, action)
+        status, org = OrgApi(client).current(action)
     except AstraApiError as error:
         # A 401, or a 400/403 about the token itself: the one rule of module_utils/_errors.py, about_the_token.
         if error.bad_token:
@@ -26,8 +26,7 @@ def probe(client, action):
             error.hint = ("Any valid token may read its own organization, so the API refused this token for another "
                           "reason: check the organization's access list and any proxy between here and the API.")
         raise
-    org_id = data.get("id") if isinstance(data, dict) else None
-    return True, org_id, status, ""
+    return True, org.get("id"), status, ""
 
 
 class NotReached(Exception):

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) astra.devops contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Role lookup: the API's names, the portal's longer names (any case) and role ids all lead to one role id."""
+"""Role lookup: the API's names, the portal's longer names (any case) and role ids all lead to one role id. Role
+names compare with role_key, role ids with _records.role_id_key, everywhere. No API call here (_api_roles.RoleApi)."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -9,9 +10,8 @@ __metaclass__ = type
 import re
 
 from ansible_collections.astra.devops.plugins.module_utils._errors import AstraInputError, shown
-from ansible_collections.astra.devops.plugins.module_utils._records import normalise_role, role_id_key
+from ansible_collections.astra.devops.plugins.module_utils._records import role_id_key
 
-ROLES_PATH = "/v2/organizations/roles"
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # The API abbreviates what the portal spells out ("R/W Svc Acct" is "Read/Write Service Account").
 _WORDS = {
@@ -28,27 +28,6 @@ def role_key(name):
     """A spelling-independent key for a role name."""
     words = str(name).strip().lower().replace("_", " ").split()
     return " ".join(_WORDS.get(word, word) for word in words)
-
-
-def fetch_roles(client):
-    """Every role the caller's organisation (or enterprise) has, normalised."""
-    _status, data = client.call("GET", ROLES_PATH, "Listing roles", permission="org-role-read")
-    if isinstance(data, dict):  # tolerate an envelope around the array
-        data = next((v for v in data.values() if isinstance(v, list)), [])
-    return [normalise_role(item) for item in (data or []) if isinstance(item, dict)]
-
-
-def read_database(client, database_id, option="databases"):
-    """GET /v2/databases/{id} (the DevOps API's "get a database"), the database a role is to reach: its record, or an
-    AstraInputError naming the option when the caller's organization has no such database (404)."""
-    status, data = client.call("GET", "/v2/databases/%s" % database_id, "Reading database %s" % database_id,
-                               permission="org-db-view", resource="Database %s" % database_id,
-                               ok_statuses=(200, 404))
-    if status == 404:
-        raise AstraInputError("%s names the database %s, which the api_token's organization does not have (GET "
-                              "/v2/databases/%s answered 404); give the id of one of its databases."
-                              % (option, database_id, database_id))
-    return data if isinstance(data, dict) else {}
 
 
 def names_by_id(roles):

@@ -9,10 +9,11 @@ and what to do, since the role stops on it."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from ansible_collections.astra.devops.plugins.module_utils._api_roles import RoleApi
 from ansible_collections.astra.devops.plugins.module_utils._errors import AstraError, AstraInputError, sentence
 from ansible_collections.astra.devops.plugins.module_utils._probe import NotReached, check_token
 from ansible_collections.astra.devops.plugins.module_utils._records import role_id_key
-from ansible_collections.astra.devops.plugins.module_utils._roles import fetch_roles, is_role_id, resolve_roles
+from ansible_collections.astra.devops.plugins.module_utils._roles import is_role_id, resolve_roles
 from ansible_collections.astra.devops.plugins.module_utils._tokens import client_id_of, replacement_expiry
 
 
@@ -22,7 +23,7 @@ def new_role_ids(client, roles, replaces):
     if roles:
         if all(is_role_id(role) for role in roles):
             return [role_id_key(role) for role in roles]
-        return resolve_roles(roles, fetch_roles(client), "token_rotation_roles")
+        return resolve_roles(roles, RoleApi(client).list(), "token_rotation_roles")
     if replaces and replaces.get("roles"):
         return list(replaces["roles"])
     raise AstraInputError("token_rotation_roles must be set to create the first token of the family.")
@@ -33,7 +34,7 @@ def deleted_roles_error(client, replaces):
     no longer exist (deleted while the family held them: astra_role with force, the portal), with
     token_rotation_roles as the fix; None when they all exist. Read only then, so a rotation that works pays no roles
     call."""
-    known = set(role_id_key(role["id"]) for role in fetch_roles(client))
+    known = set(role_id_key(role["id"]) for role in RoleApi(client).list())
     gone = [role_id_key(role) for role in replaces["roles"] if role_id_key(role) not in known]
     if not gone:
         return None

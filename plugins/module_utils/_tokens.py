@@ -1,32 +1,24 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) astra.devops contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Token calls of both API families, with the create that never leaves an orphan token behind."""
+"""The checks of a token's options (client id, organization id, description), its client id from the token string,
+the expiry of a replacement, and the hint for a create refused in another organization. No API call here: the calls
+are in _api_tokens.TokenApi."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import math
 import re
 
 from ansible_collections.astra.devops.plugins.module_utils._errors import (
     CLIENT_SECRET,
     TOKEN,
     TOKEN_HASH,
-    AstraApiError,
     AstraInputError,
     shown,
 )
-from ansible_collections.astra.devops.plugins.module_utils._records import (
-    MAX_INSTANT,
-    format_timestamp,
-    normalise_token,
-    now,
-    parse_timestamp,
-    token_items,
-)
+from ansible_collections.astra.devops.plugins.module_utils._records import MAX_INSTANT, now, parse_timestamp
 
-TOKEN_PATHS = {"tokens": "/v2/tokens", "clientIdSecrets": "/v2/clientIdSecrets"}
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9]{16,64}$")
 _ORG_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 DESCRIPTION_MAX = 255
@@ -82,12 +74,6 @@ def check_description(value, option="description"):
             % (option, value.strip(), shown(value), shown(value)))
 
 
-def current_org(client):
-    """The caller's organization (or enterprise, for an enterprise token) as the API gives it: id, name, type."""
-    _status, data = client.call("GET", "/v2/currentOrg", "Reading the caller's organization")
-    return data if isinstance(data, dict) else {}
-
-
 def other_org_hint(org_id, caller):
     """The hint for a 403 on a create with an org_id that is not the caller's own organization (None when it is)."""
     own = caller.get("id")
@@ -124,101 +110,3 @@ def replacement_expiry(asked, current, reference=None):
         "expiry must be given to replace token %s (an ISO-8601 instant or a duration such as 90d): it expired at %s "
         "and its creation time is unknown, so its lifetime cannot be carried over."
         % (current["client_id"], current["expiry"]))
-
-
-class TokenApi:
-    """Tokens of one API family (/v2/tokens or the legacy /v2/clientIdSecrets)."""
-
-    def __init__(self, client, endpoint="tokens"):
-        self.client = client
-        self.path = TOKEN_PATHS[endpoint]
-
-    def items(self):
-        """The token objects as the API listed them, not normalised (astra_token_info filters them first)."""
-        _status, data = self.client.call("GET", self.path, "Listing tokens", permission="org-token-read")
-        return token_items(data)
-
-    def list(self):
-        return [normalise_token(item) for item in self.items()]
-
-    def delete(self, client_id):
-        """True when this call deleted the token, False when it was already gone."""
-        try:
-            self.client.call("DELETE", "%s/%s" % (self.path, client_id), "Deleting token %s" % client_id,
-                             permission="org-token-write", resource="Token %s" % client_id)
-        except AstraApiError as error:
-            if error.status == 404:
-                return False
-            raise
-        return True
-
-    def create(self, role_ids, description, expiry=None, org_id=None, known_client_ids=()):
-        """Mint a token; returns (metadata, secret). An ambiguous failure is cleaned up and retried, never blind."""
-        body = {"roles": list(role_ids), "description": description}
-        if expiry is not None:
-            body["tokenExpiry"] = format_timestamp(expiry)
-        if org_id:
-            body["orgId"] = org_id
-        attempt = 0
-        while True:
-            try:
-                _status, data = self.client.call("POST", self.path, "Creating token '%s'" % shown(description), body,
-                                                 idempotent=False, permission="org-token-write")
-                break
-            except AstraApiError as error:
-                if error.status is not None and error.status < 500:
-                    raise
-                removed = self._remove_unreturned(description, role_ids, known_client_ids)
-                if getattr(error, "timed_out", False):
-                    removed += self._watch_late_create(description, role_ids, known_client_ids)
-                if attempt >= self.client.retries:
-                    error.message = "%s The create's outcome was unknown; %s" % (
-                        error.message, _removed_note(removed))
-                    raise
-                attempt += 1
-                # The reason names the status or the connection failure, never the API's words (a warning shows it).
-                reason = "Creating token '%s': HTTP %s" % (shown(description), error.status) if error.status else error.message
-                self.client.wait_before_retry(attempt, None, "%s (%s)" % (reason.rstrip("."), _removed_note(removed)))
-        return self._created(data or {}, description, role_ids, expiry, org_id)
-
-    def _created(self, data, description, role_ids, expiry, org_id):
-        secret = {
-            "token": data.get("token"),
-            "client_id": data.get("clientId"),
-            "client_secret": data.get("secret"),
-        }
-        for value in (secret["token"], secret["client_secret"]):
-            self.client.remember_secret(value)
-        token = normalise_token(data)
-        # The create answer may omit description and expiry: fill in what was sent.
-        token["description"] = token["description"] or description
-        token["roles"] = token["roles"] or list(role_ids)
-        token["expiry"] = token["expiry"] or format_timestamp(expiry)
-        token["org_id"] = token["org_id"] or org_id
-        return token, secret
-
-    def _watch_late_create(self, description, role_ids, known_client_ids):
-        """A create that timed out may be committed after the client gave up: watch the list for another `timeout`
-        seconds, once a second, and delete what that request made late."""
-        removed = []
-        for _second in range(int(math.ceil(self.client.timeout))):
-            self.client.pause(1)
-            removed += self._remove_unreturned(description, role_ids, known_client_ids)
-        return removed
-
-    def _remove_unreturned(self, description, role_ids, known_client_ids):
-        """Delete tokens the failed request may have created: their secret never reached us, so nobody can use them."""
-        known = set(known_client_ids)
-        wanted = set(role_ids)
-        removed = []
-        for token in self.list():
-            if token["client_id"] not in known and token["description"] == description and set(token["roles"]) == wanted:
-                if self.delete(token["client_id"]):
-                    removed.append(token["client_id"])
-        return removed
-
-
-def _removed_note(removed):
-    if removed:
-        return "deleted %d token(s) it created without returning the secret (%s)." % (len(removed), ", ".join(removed))
-    return "no token was left behind."

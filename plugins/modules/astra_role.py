@@ -167,18 +167,22 @@ api_retries:
 '''
 
 from ansible_collections.astra.devops.plugins.module_utils import _custom_roles as custom
+from ansible_collections.astra.devops.plugins.module_utils import _role_plan as plan
+from ansible_collections.astra.devops.plugins.module_utils._api_org import DatabaseApi, OrgApi
+from ansible_collections.astra.devops.plugins.module_utils._api_roles import RoleApi
+from ansible_collections.astra.devops.plugins.module_utils._api_tokens import TokenApi
 from ansible_collections.astra.devops.plugins.module_utils._errors import AstraInputError, shown
 from ansible_collections.astra.devops.plugins.module_utils._module import AstraModule
-from ansible_collections.astra.devops.plugins.module_utils._records import normalise_role
-from ansible_collections.astra.devops.plugins.module_utils._roles import (ROLES_PATH, check_role_id, fetch_roles,
-                                                                          is_role_id, read_database, role_key)
-from ansible_collections.astra.devops.plugins.module_utils._tokens import TokenApi, current_org
+from ansible_collections.astra.devops.plugins.module_utils._roles import check_role_id
 
 
 class RoleTask(object):
+    """One run of astra_role: check the options, read (the roles, then only what the change needs), plan, apply."""
+
     def __init__(self, module):
         self.module = module
         self.params = module.params
+        self.roles = RoleApi(module.client)
         self.caller_org_id = None
 
     def checked(self):
@@ -196,46 +200,29 @@ class RoleTask(object):
         return actions, resources, databases
 
     def run(self):
+        params = self.params
         actions, resources, databases = self.checked()
-        roles = fetch_roles(self.module.client)
-        current = self.find(roles)
-        if current is not None and current["built_in"]:
-            raise AstraInputError("Role '%s' (%s) is built in: built-in roles are never changed or deleted. Give the "
-                                  "name of a custom role." % (current["name"], current["id"]))
-        if self.params["state"] == "absent":
-            return self.absent(current)
-        if self.params["actions_from"] is not None:
-            actions = self.actions_of_builtin(roles, self.params["actions_from"])
+        roles = self.roles.list()
+        current = plan.find(roles, params["role_id"], params["name"])
+        if params["state"] == "absent":
+            held_by = self.holders(current) if current is not None else None
+            return self.apply(plan.plan_absent(current, held_by, params["force"]))
+        if params["actions_from"] is not None:
+            actions = plan.actions_of_builtin(roles, params["actions_from"])
         if databases is not None:
             resources = custom.database_resources(self.org_id(), databases)
-        return self.present(current, actions, resources)
-
-    def find(self, roles):
-        if self.params["role_id"] is not None:
-            wanted = self.params["role_id"].strip().lower()
-            found = [role for role in roles if str(role["id"]).lower() == wanted]
-            if not found:
-                raise AstraInputError("role_id %s is not a role of this organization; give an existing role's id, or "
-                                      "name to create one." % wanted)
-            return found[0]
-        return custom.named(roles, self.params["name"])
-
-    @staticmethod
-    def actions_of_builtin(roles, wanted):
-        key = wanted.strip().lower() if is_role_id(wanted) else role_key(wanted)
-        for role in roles:
-            if key in (str(role["id"]).lower(), role_key(role["name"])):
-                if not role["built_in"]:
-                    raise AstraInputError("actions_from must name a built-in role, got '%s', a custom role: give its "
-                                          "actions with actions instead." % shown(wanted))
-                return custom.check_actions(role["actions"], "the actions of %s" % role["name"])
-        raise AstraInputError("actions_from must name a built-in role (such as Database Administrator), got '%s', "
-                              "which is not a role of this organization." % shown(wanted))
+        wanted = plan.wanted_role(params, current, actions, resources)
+        gained = plan.gained_resources(current, wanted)
+        held_by = None
+        if gained is not None:  # something is to be written: check what it gains, and who holds the role
+            self.check_reach(gained)
+            held_by = self.holders(current) if current is not None else None
+        return self.apply(plan.plan_present(current, wanted, held_by, params["force"]))
 
     def org_id(self):
         """The caller's organization id (GET /v2/currentOrg, once)."""
         if self.caller_org_id is None:
-            org = current_org(self.module.client)
+            org = OrgApi(self.module.client).current()[1]
             if not org.get("id"):
                 raise AstraInputError("%s needs the organization's id, which GET /v2/currentOrg did not give."
                                       % ("databases" if self.params["databases"] is not None else "resources"))
@@ -255,90 +242,25 @@ class RoleTask(object):
                     "reaches resources of its own organization only; use drn:astra:org:%s (or "
                     "drn:astra:org:__ORG_ID__)."
                     % (option, others[0], self.org_id(), self.org_id()))
+        databases = DatabaseApi(self.module.client)
         for database_id in custom.database_ids(added):
-            read_database(self.module.client, database_id, option)
+            databases.read(database_id, option)
 
-    def holders(self, role_id):
-        return custom.holders_of(TokenApi(self.module.client).list(), role_id)
+    def holders(self, role):
+        return custom.holders_of(TokenApi(self.module.client).list(), role["id"])
 
-    def present(self, current, actions, resources):
-        params = self.params
-        if current is None:
-            if actions is None:
-                raise AstraInputError("actions (or actions_from) is required to create the role '%s'."
-                                      % params["name"].strip())
-            wanted = {"id": None, "name": params["name"].strip(), "description": params["description"] or "",
-                      "actions": actions, "resources": resources or [], "built_in": False}
-            self.check_reach(wanted["resources"])
-            if not self.module.check_mode:
-                _status, data = self.module.client.call(
-                    "POST", ROLES_PATH, "Creating role '%s'" % wanted["name"], body=custom.request_body(wanted),
-                    idempotent=False, permission="org-role-write")
-                wanted["id"] = self.created_id(data, wanted["name"])
-            return self.result(True, None, wanted)
-        wanted = dict(current, name=(params["name"] or current["name"]).strip(),
-                      description=current["description"] if params["description"] is None else params["description"],
-                      actions=current["actions"] if actions is None else actions,
-                      resources=current["resources"] if resources is None else resources)
-        change = custom.change_of(current, wanted)
-        if not custom.changes(change) and wanted["name"] == current["name"]:
-            return self.result(False, current, current)
-        self.check_reach(change["added_resources"])
-        held_by = self.holders(current["id"])
-        if held_by and custom.narrows(change) and not params["force"]:
-            raise AstraInputError(
-                "Role '%s' is held by %d token(s) (%s), and this change removes %s from it, which takes them away from "
-                "those tokens at once. Nothing was changed. Set force=true to change it anyway, or give those tokens "
-                "another role first." % (current["name"], len(held_by), ", ".join(held_by), self.removed(change)))
-        if held_by and (change["added_actions"] or change["added_resources"]):
-            self.module.warn("Role '%s' gains %s; the tokens that hold it get them at once: %s."
-                             % (current["name"], ", ".join(change["added_actions"] + change["added_resources"]),
-                                ", ".join(held_by)))
+    def apply(self, planned):
+        """The one place that writes, and that looks at check mode."""
+        if planned["warning"]:
+            self.module.warn(planned["warning"])
         if not self.module.check_mode:
-            self.module.client.call("PUT", "%s/%s" % (ROLES_PATH, current["id"]), "Updating role '%s'" % current["name"],
-                                    body=custom.request_body(wanted), permission="org-role-write",
-                                    resource="Role %s" % current["id"])
-        return self.result(True, current, wanted, held_by)
-
-    def absent(self, current):
-        if current is None:
-            return self.result(False, None, None)
-        held_by = self.holders(current["id"])
-        if held_by and not self.params["force"]:
-            raise AstraInputError(
-                "Role '%s' is held by %d token(s) (%s): deleting it would leave them without its permissions at once. "
-                "Nothing was deleted. Set force=true to delete it anyway, or delete those tokens or give them another "
-                "role first." % (current["name"], len(held_by), ", ".join(held_by)))
-        if not self.module.check_mode:
-            self.module.client.call("DELETE", "%s/%s" % (ROLES_PATH, current["id"]),
-                                    "Deleting role '%s'" % current["name"], permission="org-role-delete",
-                                    resource="Role %s" % current["id"])
-        return self.result(True, current, None, held_by)
-
-    @staticmethod
-    def removed(change):
-        parts = []
-        if change["removed_actions"]:
-            parts.append("the actions %s" % ", ".join(change["removed_actions"]))
-        if change["removed_resources"]:
-            parts.append("the resources %s" % ", ".join(change["removed_resources"]))
-        return " and ".join(parts)
-
-    def created_id(self, data, name):
-        """The new role's id from the create's answer, else from a new list (some shapes answer without a body)."""
-        if isinstance(data, dict) and normalise_role(data)["id"]:
-            return normalise_role(data)["id"]
-        found = custom.named(fetch_roles(self.module.client), name)
-        return found["id"] if found else None
-
-    def result(self, changed, before, after, held_by=None):
-        result = {"changed": changed, "role": custom.shown_role(after or before) if (after or before) else None}
-        if held_by is not None:
-            result["held_by"] = held_by
-        if self.module._diff:
-            result["diff"] = {"before": custom.shown_role(before) if before else {},
-                              "after": custom.shown_role(after) if after else {}}
-        return result
+            if planned["write"] == "create":
+                planned["after"] = dict(planned["after"], id=self.roles.create(planned["after"]))
+            elif planned["write"] == "update":
+                self.roles.update(planned["before"], planned["after"])
+            elif planned["write"] == "delete":
+                self.roles.delete(planned["before"])
+        return plan.result(planned, self.module._diff)
 
 
 def main():

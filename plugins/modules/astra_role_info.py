@@ -141,21 +141,23 @@ api_retries:
   sample: ["retry 1 of 5 in 1.0s after Listing roles: HTTP 503"]
 '''
 
-from ansible_collections.astra.devops.plugins.module_utils._module import AstraModule
+from ansible_collections.astra.devops.plugins.module_utils._api_roles import RoleApi
+from ansible_collections.astra.devops.plugins.module_utils._api_tokens import TokenApi
 from ansible_collections.astra.devops.plugins.module_utils._custom_roles import check_databases, holders_of, reach
-from ansible_collections.astra.devops.plugins.module_utils._roles import check_role_id, fetch_roles, role_key
-from ansible_collections.astra.devops.plugins.module_utils._tokens import TokenApi
+from ansible_collections.astra.devops.plugins.module_utils._module import AstraModule
+from ansible_collections.astra.devops.plugins.module_utils._records import role_id_key
+from ansible_collections.astra.devops.plugins.module_utils._roles import check_role_id, role_key
 
 
 def list_roles(module):
     params = module.params
     check_role_id(params["id"])
     wanted = None if params["databases"] is None else set(entry["id"] for entry in check_databases(params["databases"]))
-    roles = fetch_roles(module.client)
+    roles = RoleApi(module.client).list()
     if params["name"] is not None:
         roles = [r for r in roles if role_key(r["name"]) == role_key(params["name"])]
     if params["id"] is not None:
-        roles = [r for r in roles if str(r["id"]).lower() == params["id"].strip().lower()]
+        roles = [r for r in roles if r["id"] == role_id_key(params["id"])]
     if params["custom"] is not None:
         roles = [r for r in roles if r["built_in"] != params["custom"]]
     if wanted is not None:

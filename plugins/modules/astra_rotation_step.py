@@ -135,11 +135,13 @@ family_after:
 from ansible_collections.astra.devops.plugins.module_utils import _rotation_steps
 from ansible_collections.astra.devops.plugins.module_utils._module import AstraModule
 from ansible_collections.astra.devops.plugins.module_utils._records import resolve_expiry
-from ansible_collections.astra.devops.plugins.module_utils._tokens import TokenApi
+from ansible_collections.astra.devops.plugins.module_utils._api_tokens import TokenApi
 
 
 def run(module):
     params = module.params
+    if module.check_mode:  # the role never runs these steps in check mode
+        return {"changed": True}
     api = TokenApi(module.client)
     if params["action"] == "create":
         expiry = resolve_expiry(params["expiry"], "token_rotation_expiry")[0] if params["expiry"] else None
@@ -170,8 +172,6 @@ def main():
             holders=dict(type="dict", default={}),
         ),
     )
-    if module.check_mode:  # the role never runs these steps in check mode
-        module.exit_json(changed=True)
     module.run(lambda: run(module))
 
 

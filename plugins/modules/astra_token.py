@@ -321,38 +321,25 @@ api_retries:
 '''
 
 from ansible_collections.astra.devops.plugins.module_utils import _custom_roles as custom
+from ansible_collections.astra.devops.plugins.module_utils import _token_plan as plan
+from ansible_collections.astra.devops.plugins.module_utils._api_org import DatabaseApi, OrgApi
+from ansible_collections.astra.devops.plugins.module_utils._api_roles import RoleApi
+from ansible_collections.astra.devops.plugins.module_utils._api_tokens import TokenApi
 from ansible_collections.astra.devops.plugins.module_utils._errors import (
     AstraApiError,
     AstraError,
     AstraInputError,
+    ModuleFailException,
     sentence,
-    shown,
 )
 from ansible_collections.astra.devops.plugins.module_utils._module import AstraModule
-from ansible_collections.astra.devops.plugins.module_utils._records import (
-    format_timestamp,
-    normalise_role,
-    resolve_expiry,
-    role_id_key,
-)
-from ansible_collections.astra.devops.plugins.module_utils._roles import (
-    ROLES_PATH,
-    check_role_list,
-    fetch_roles,
-    is_role_id,
-    names_by_id,
-    read_database,
-    resolve_roles,
-    role_key,
-)
+from ansible_collections.astra.devops.plugins.module_utils._records import resolve_expiry, role_id_key
+from ansible_collections.astra.devops.plugins.module_utils._roles import check_role_list
 from ansible_collections.astra.devops.plugins.module_utils._tokens import (
-    TokenApi,
     check_client_id,
     check_description,
     check_org_id,
-    current_org,
     other_org_hint,
-    replacement_expiry,
 )
 
 
@@ -364,280 +351,150 @@ def _add_to(error, text):
         error.message = "%s %s" % (sentence(error.message), text)
 
 
+def checked_options(module):
+    """Every option checked before any call; returns the expiry as (instant or None, relative)."""
+    params = module.params
+    check_client_id(params["client_id"])
+    check_description(params["description"])
+    check_org_id(params["org_id"])
+    if params["roles"] is not None:
+        params["roles"] = check_role_list(params["roles"])
+    if params["databases"] is not None:
+        params["databases"] = [entry["id"] for entry in custom.check_databases(params["databases"])]
+        if params["org_id"]:
+            raise AstraInputError("databases cannot be combined with org_id: the scoped role is made in the "
+                                  "api_token's own organization.")
+    expiry = (None, False)
+    if params["expiry"] is not None:
+        expiry = resolve_expiry(params["expiry"])
+    if params["state"] == "present" and not module.no_log:
+        raise AstraInputError(
+            "no_log must be true on this task, since state=present can return a new token's secret: "
+            "add 'no_log: true' to the task.")
+    return expiry
+
+
 class TokenTask:
-    """One run of astra_token: validate everything, read once, then create, replace or delete."""
+    """One run of astra_token: check the options, read, plan (module_utils/_token_plan.py), then apply."""
 
     def __init__(self, module):
         self.module = module
         self.params = module.params
-        self.check_inputs()
+        self.expiry = checked_options(module)
         self.api = TokenApi(module.client, self.params["endpoint"])
-        self.catalog = None
-        self.caller = None
+        self.roles = RoleApi(module.client)
+        self.reads = None
         self.deleted = []
         self.replaced = []
         self.expiry_source = None
-        self.tokens = []
         self.made_role = None  # the scoped role this run made, deleted again if the task fails
-        self.last_holders = {}
 
-    def check_inputs(self):
-        params = self.params
-        check_client_id(params["client_id"])
-        check_description(params["description"])
-        check_org_id(params["org_id"])
-        if params["roles"] is not None:
-            params["roles"] = check_role_list(params["roles"])
-        if params["databases"] is not None:
-            params["databases"] = [entry["id"] for entry in custom.check_databases(params["databases"])]
-            if params["org_id"]:
-                raise AstraInputError("databases cannot be combined with org_id: the scoped role is made in the "
-                                      "api_token's own organization.")
-        self.scoped = None
-        self.expiry, self.expiry_is_relative = (None, False)
-        if params["expiry"] is not None:
-            self.expiry, self.expiry_is_relative = resolve_expiry(params["expiry"])
-        if params["state"] == "present" and not self.module.no_log:
-            raise AstraInputError(
-                "no_log must be true on this task, since state=present can return a new token's secret: "
-                "add 'no_log: true' to the task.")
+    # -- read ---------------------------------------------------------------------------------------------------
 
     def run(self):
-        tokens = self.tokens = self.api.list()
-        if self.params["databases"] is not None:
-            self.scoped = self.scoped_role()
-            if self.params["state"] == "present":
-                self.params["roles"] = [self.scoped["id"]] if self.scoped["id"] else []
+        params = self.params
+        self.reads = plan.new_reads(self.api.list())
+        if params["databases"] is not None:
+            self.reads["scoped"] = self.read_scoped_role()
+        if params["state"] == "present" and params["org_id"]:
+            warning = plan.org_warning(params["org_id"], self.caller_org())
+            if warning:
+                self.module.warn(warning)
+        planned = self.decide(lambda reads: plan.plan(params, self.expiry, reads))
         try:
-            result = self.absent(tokens) if self.params["state"] == "absent" else self.present(tokens)
+            result = self.apply_absent(planned) if planned["state"] == "absent" else self.apply_present(planned)
         except AstraError as error:
             self.undo_made_role(error)
             raise
         result.update(self.remove_unused_roles())
         return result
 
-    # -- database-scoped tokens ------------------------------------------------------------------------------
+    def decide(self, decision):
+        """A decision of _token_plan, with the roles list read when (and only when) it asks for it."""
+        while True:
+            try:
+                return decision(self.reads)
+            except plan.NeedRead as need:
+                try:
+                    self.reads["catalog"] = self.roles.list()
+                except AstraError:
+                    if not need.optional:  # the names in a message are a bonus: the message must still come
+                        raise
+                    self.reads["catalog_failed"] = True
 
-    def scoped_role(self):
-        """The custom role a token limited to databases holds, found by its name; its id is None when it does not
-        exist yet (make_scoped_role makes it, only once a token is to be created with it)."""
-        catalog = self.load_catalog()
-        builtin = [role for role in catalog if role["built_in"]
-                   and role_key(role["name"]) == role_key(self.params["database_role"])]
-        if not builtin:
-            raise AstraInputError("database_role must name a built-in role (such as Database Administrator), got "
-                                  "'%s'." % shown(self.params["database_role"]))
+    def read_scoped_role(self):
+        """The scoped role of databases: the roles list, the caller's organization, each database's name."""
+        catalog = self.decide(plan.catalog)
+        builtin = plan.database_role(self.params["database_role"], catalog)
         org_id = self.caller_org().get("id")
-        databases = []
-        for database_id in self.params["databases"]:
-            info = read_database(self.module.client, database_id).get("info")
-            databases.append({"id": database_id, "name": info.get("name") if isinstance(info, dict) else None})
-        wanted = custom.scoped_role(org_id, databases, builtin[0])
-        found = custom.named(catalog, wanted["name"])
-        if found:
-            if found["built_in"] or custom.policy_differs(custom.change_of(found, wanted)):
-                raise AstraInputError(
-                    "The role '%s' (%s) exists with other actions or resources than a token limited to %s needs; it "
-                    "is not changed, since other tokens may hold it. Rename or delete it, or manage it with "
-                    "astra.devops.astra_role." % (found["name"], found["id"], ", ".join(self.params["databases"])))
-            return dict(wanted, id=found["id"], created=False)
-        return dict(wanted, id=None, created=False)
+        databases = DatabaseApi(self.module.client)
+        names = dict((database_id, databases.name(database_id)) for database_id in self.params["databases"])
+        return plan.scoped_role(builtin, self.params["databases"], catalog, org_id, names)
+
+    def caller_org(self):
+        """GET /v2/currentOrg, once: read only when org_id or databases is given, or to explain a refusal."""
+        if self.reads["caller"] is None:
+            self.reads["caller"] = OrgApi(self.module.client).current()[1]
+        return self.reads["caller"]
+
+    # -- apply: the one place that writes or looks at check mode ----------------------------------------------------
+
+    def apply_present(self, planned):
+        current = planned["current"]
+        if planned.get("keep"):
+            return self.result(False, plan.described(current, self.reads), current)
+        self.expiry_source = planned["expiry_source"]
+        if self.module.check_mode:
+            if current:
+                (self.deleted if self.params["delete_replaced"] else self.replaced).append(current["client_id"])
+            return self.result(True, plan.described(plan.planned_token(planned, self.params["org_id"]), self.reads),
+                               current)
+        role_ids = [self.make_scoped_role()] if planned["make_scoped_role"] else planned["role_ids"]
+        try:
+            token, secret = self.api.create(role_ids, planned["description"], planned["expiry"],
+                                            self.params["org_id"], planned["known_client_ids"])
+        except AstraApiError as error:
+            self.explain_refusal(error)
+            raise
+        self.made_role = None  # the new token holds it
+        if current and not self.params["delete_replaced"]:
+            self.replaced.append(current["client_id"])
+        elif current:
+            try:
+                if self.api.delete(current["client_id"]):
+                    self.deleted.append(current["client_id"])
+            except AstraError as error:  # the new secret must still reach the user, or the new token is lost
+                raise ModuleFailException(
+                    "Created the replacement token %s, but deleting the old token %s failed: %s Delete it by hand "
+                    "or run again; the new secret is in this result's 'secret'." % (
+                        token["client_id"], current["client_id"], sentence(str(error))),
+                    token=plan.described(token, self.reads), secret=secret, deleted_client_ids=self.deleted,
+                    changed=True, expiry_source=self.expiry_source)
+        result = self.result(True, plan.described(token, self.reads), current)
+        result["secret"] = secret
+        return result
+
+    def apply_absent(self, planned):
+        targets = planned["targets"]
+        for token in targets:
+            if self.module.check_mode or self.api.delete(token["client_id"]):
+                self.deleted.append(token["client_id"])
+        result = self.result(bool(self.deleted), {}, None)
+        if self.reads["scoped"] is not None:
+            result["scoped_role"] = dict(plan.public_scoped(self.reads["scoped"]), deleted=False, held_by=[])
+        if self.module._diff:
+            result["diff"] = {"before": {"tokens": [plan.described(t, self.reads) for t in targets]},
+                              "after": {"tokens": []}}
+        return result
 
     def make_scoped_role(self):
         """POST the scoped role, just before the token that holds it is created; its id, or an error."""
-        wanted = self.scoped
-        _status, data = self.module.client.call(
-            "POST", ROLES_PATH, "Creating role '%s'" % wanted["name"], idempotent=False,
-            permission="org-role-write", body=custom.request_body(wanted))
-        role_id = normalise_role(data)["id"] if isinstance(data, dict) else None
-        if not role_id:  # an answer without a body: the role is in a new list
-            found = custom.named(fetch_roles(self.module.client), wanted["name"])
-            role_id = found["id"] if found else None
-        if not role_id:
-            raise AstraError("Created the role '%s', but the API did not say its id; run the task again (it finds the "
-                             "role by its name)." % wanted["name"])
-        self.scoped.update(id=role_id, created=True)
-        self.made_role = dict(self.scoped, built_in=False)
-        if self.catalog is not None:
-            self.catalog.append(self.made_role)
-        return role_id
-
-    def undo_made_role(self, error):
-        """A failed task leaves no role it made: after a fresh look (tokens and roles listed again), the role is
-        deleted unless a token holds it. What happened is added to the error's message."""
-        if not self.made_role:
-            return
-        name = self.made_role["name"]
-        try:
-            deleted = self.delete_unheld_roles([self.made_role["id"]], own_only=False)
-        except AstraError as cleanup:
-            _add_to(error, "The role '%s' this task made could not be deleted again: %s Delete it with "
-                           "astra.devops.astra_role (state=absent)." % (name, sentence(str(cleanup))))
-            return
-        if deleted:
-            _add_to(error, "The role '%s' this task made was deleted again." % name)
-
-    def remove_unused_roles(self):
-        """After a run that deleted tokens: each role astra_token made for a scoped token (custom.SCOPED_MARK) that a
-        deleted token held, and, with databases and state=absent, the scoped role asked for, is deleted when no
-        token holds it any more (after a fresh look), unless keep_unused_role. Returns the result's keys."""
-        explicit = self.scoped["id"] if self.scoped and self.params["state"] == "absent" else None
-        by_client_id = dict((token["client_id"], token) for token in self.tokens)
-        held = set()
-        for client_id in self.deleted:
-            held.update(str(role).lower() for role in by_client_id.get(client_id, {}).get("roles", []))
-        candidates = []
-        if held:
-            own = dict((str(role["id"]).lower(), role) for role in self.load_catalog()
-                       if custom.made_for_a_scoped_token(role))
-            candidates = sorted(role_id for role_id in held if role_id in own and role_id != explicit)
-        result = {"deleted_role_ids": []}
-        if explicit:
-            candidates.insert(0, explicit)
-        if not candidates:
-            return result
-        if self.params["keep_unused_role"]:
-            holders = self.holders(candidates, self.tokens, self.deleted)
-        else:
-            result["deleted_role_ids"] = self.delete_unheld_roles(candidates, own_only=True, explicit=explicit)
-            holders = self.last_holders
-            if result["deleted_role_ids"]:
-                result["changed"] = True
-        if explicit:
-            result["scoped_role"] = dict(self.public_scoped(), deleted=explicit in result["deleted_role_ids"],
-                                         held_by=holders.get(explicit, []))
-        return result
-
-    @staticmethod
-    def holders(role_ids, tokens, gone=()):
-        """role id -> sorted client ids of the tokens (but those in gone) that hold it."""
-        found = dict((role_id, []) for role_id in role_ids)
-        for token in tokens:
-            if token["client_id"] in gone:
-                continue
-            for role in token["roles"]:
-                if str(role).lower() in found:
-                    found[str(role).lower()].append(token["client_id"])
-        return dict((role_id, sorted(ids)) for role_id, ids in found.items())
-
-    def delete_unheld_roles(self, role_ids, own_only, explicit=None):
-        """Delete each role that no token holds, looking again first (tokens and roles listed now, not at the start
-        of the run: another task may have given the role to a token since). With own_only, only a role astra_token
-        made for a scoped token (explicit, the one asked for by databases, aside). Check mode uses the first look and
-        deletes nothing. Returns the ids deleted (or that would be); self.last_holders says who holds the others."""
-        role_ids = [str(role_id).lower() for role_id in role_ids]
-        if self.module.check_mode:
-            self.last_holders = self.holders(role_ids, self.tokens, self.deleted)
-            return [role_id for role_id in role_ids if not self.last_holders[role_id]]
-        self.last_holders = self.holders(role_ids, self.api.list())
-        roles = dict((str(role["id"]).lower(), role) for role in fetch_roles(self.module.client))
-        deleted = []
-        for role_id in role_ids:
-            role = roles.get(role_id)
-            if role is None or self.last_holders[role_id] or role["built_in"]:
-                continue
-            if own_only and role_id != explicit and not custom.made_for_a_scoped_token(role):
-                continue
-            try:
-                self.module.client.call("DELETE", "%s/%s" % (ROLES_PATH, role["id"]), "Deleting role '%s'"
-                                        % role["name"], permission="org-role-delete", resource="Role %s" % role["id"])
-            except AstraApiError as error:
-                if error.status != 404:  # gone already: as good as deleted by this run
-                    raise
-            deleted.append(role_id)
-        return deleted
-
-    # -- lookup -------------------------------------------------------------------------------------------------
-
-    def matches(self, tokens):
-        client_id, description = self.params["client_id"], self.params["description"]
-        if client_id:
-            found = [t for t in tokens if t["client_id"] == client_id]
-            if found and description is not None and found[0]["description"] != description and self.params["state"] == "absent":
-                raise AstraInputError("client_id %s has the description '%s', not '%s': refusing to delete it."
-                                      % (client_id, shown(found[0]["description"]), shown(description)))
-            return found
-        return [t for t in tokens if t["description"] == description]
-
-    def wanted_role_ids(self, for_create):
-        """Role ids asked for; the roles list is fetched only for names, or to check ids before a create."""
-        if self.scoped is not None:  # the scoped role's id, none yet in check mode
-            return [self.scoped["id"]] if self.scoped["id"] else []
-        roles = self.params["roles"]
-        if roles is None:
-            return None
-        all_ids = all(is_role_id(r) for r in roles)
-        # An enterprise caller lists only enterprise roles, so a member org's role ids cannot be checked here.
-        if all_ids and (self.params["org_id"] or not for_create):
-            return [role_id_key(r) for r in roles]
-        try:
-            return resolve_roles(roles, self.load_catalog())
-        except AstraInputError as error:
-            if self.params["org_id"]:
-                error.message += " With org_id, give the member organization's role ids."
-            raise
-
-    def load_catalog(self):
-        if self.catalog is None:
-            self.catalog = fetch_roles(self.module.client)
-        return self.catalog
-
-    def described(self, token):
-        """Metadata with role names filled in when the roles list is at hand."""
-        token = dict(token)
-        if self.catalog is not None:
-            names = names_by_id(self.catalog)
-            token["role_names"] = [names.get(r, r) for r in token["roles"]]
-        return token
-
-    # -- present ------------------------------------------------------------------------------------------------
-
-    def present(self, tokens):
-        self.warn_if_org_unlisted()
-        found = self.matches(tokens)
-        if len(found) > 1:
-            raise AstraInputError(
-                "%d tokens have the description '%s' (client ids: %s): give client_id to pick one, or delete the extras."
-                % (len(found), shown(self.params["description"]), ", ".join(t["client_id"] for t in found)))
-        if not found:
-            if self.params["client_id"]:
-                raise AstraInputError(
-                    "client_id %s was not found among the tokens of this organization; Astra chooses client ids, "
-                    "so to create a token give description (and roles) without client_id." % self.params["client_id"])
-            if self.params["roles"] is None:
-                raise AstraInputError("roles must be given to create the token '%s' (role names or ids), got none."
-                                      % shown(self.params["description"]))
-            return self.create(None, self.wanted_role_ids(for_create=True), tokens)
-        current = found[0]
-        wanted = self.wanted_role_ids(for_create=False)
-        differences = self.differences(current, wanted)
-        recreate = self.params["recreate"]
-        if recreate == "always" or (differences and recreate == "state_change"):
-            role_ids = self.wanted_role_ids(for_create=True)
-            if not role_ids and self.scoped is None:  # the old token's roles (the scoped role is made in create)
-                role_ids = resolve_roles(current["roles"], self.load_catalog())
-            return self.create(current, role_ids, tokens)
-        if differences:
-            raise AstraInputError(
-                "Token '%s' (client id %s) differs from what is asked: %s. A token cannot be changed after creation: "
-                "set recreate: state_change to replace it, or align the options with the existing token."
-                % (shown(current["description"]), current["client_id"], "; ".join(differences)))
-        return self.result(False, self.described(current), current)
-
-    def warn_if_org_unlisted(self):
-        """An enterprise token's list shows enterprise tokens only, so tokens made in a member org stay unseen."""
-        org_id = self.params["org_id"]
-        if org_id and self.caller_org().get("id") != org_id:
-            self.module.warn(
-                "org_id %s is not the api_token's own organization: its token list does not show that organization's "
-                "tokens, so this task cannot find a token it created there before and creates one on every run. "
-                "For idempotent management use an api_token of organization %s." % (org_id, org_id))
-
-    def caller_org(self):
-        """GET /v2/currentOrg, once: read only when org_id is given."""
-        if self.caller is None:
-            self.caller = current_org(self.module.client)
-        return self.caller
+        scoped = self.reads["scoped"]
+        scoped.update(id=self.roles.create(scoped), created=True)
+        self.made_role = dict(scoped, built_in=False)
+        if self.reads["catalog"] is not None:
+            self.reads["catalog"].append(self.made_role)
+        return scoped["id"]
 
     def explain_refusal(self, error):
         """A 403 on a create with another organization's org_id is not a missing permission: say what it is."""
@@ -650,95 +507,64 @@ class TokenTask:
         if hint:
             error.hint = hint
 
-    def differences(self, current, wanted_role_ids):
-        found = []
-        if wanted_role_ids is not None and set(wanted_role_ids) != set(current["roles"]):
-            unmade = [] if not self.scoped or self.scoped["id"] else ["%s (not made yet)" % self.scoped["name"]]
-            found.append("roles are %s, asked %s"
-                         % (self.role_label(current["roles"]), self.role_label(wanted_role_ids, unmade)))
-        if self.expiry is not None and not self.expiry_is_relative:
-            asked = format_timestamp(self.expiry)
-            if asked != current["expiry"]:
-                found.append("expiry is %s, asked %s" % (current["expiry"] or "never", asked))
-        description = self.params["description"]
-        if self.params["client_id"] and description is not None and description != current["description"]:
-            found.append("description is '%s', asked '%s'" % (shown(current["description"]), shown(description)))
-        org_id = self.params["org_id"]
-        if org_id and current["org_id"] and org_id != current["org_id"]:
-            found.append("organization is %s, asked %s" % (current["org_id"], org_id))
-        return found
-
-    def role_label(self, role_ids, more=()):
-        """Roles by name for a message (the roles list is read for it if need be); an id the list does not know
-        stays an id, said to be no role of this organization (a deleted role), unless org_id names another one."""
+    def undo_made_role(self, error):
+        """A failed task leaves no role it made: after a fresh look (tokens and roles listed again), the role is
+        deleted unless a token holds it. What happened is added to the error's message."""
+        if not self.made_role:
+            return
+        name = self.made_role["name"]
         try:
-            names = names_by_id(self.load_catalog())
-        except AstraError:  # the names are a bonus: the message must still come
-            names = {}
-        unknown = "%s" if self.params["org_id"] or not names else "%s (no such role)"
-        labels = [names.get(r) or unknown % r for r in role_ids]
-        return "[%s]" % ", ".join(sorted(labels) + list(more))
+            deleted = self.delete_unheld_roles([self.made_role["id"]], own_only=False)[0]
+        except AstraError as cleanup:
+            _add_to(error, "The role '%s' this task made could not be deleted again: %s Delete it with "
+                           "astra.devops.astra_role (state=absent)." % (name, sentence(str(cleanup))))
+            return
+        if deleted:
+            _add_to(error, "The role '%s' this task made was deleted again." % name)
 
-    def create(self, current, role_ids, tokens):
-        """Create (and, when replacing, then delete the old token): the new one exists before the old one goes."""
-        description = self.params["description"] if self.params["description"] is not None else current["description"]
-        expiry, self.expiry_source = replacement_expiry(self.expiry, current)
-        if self.scoped is not None and not self.scoped["id"] and not self.module.check_mode:
-            role_ids = [self.make_scoped_role()]
+    def remove_unused_roles(self):
+        """After a run that deleted tokens: the roles no token holds any more (_token_plan.unused_role_candidates)
+        are deleted after a fresh look, unless keep_unused_role. Returns the result's keys."""
+        candidates, explicit = self.decide(lambda reads: plan.unused_role_candidates(self.params, reads, self.deleted))
+        result = {"deleted_role_ids": []}
+        if not candidates:
+            return result
+        if self.params["keep_unused_role"]:
+            holders = plan.holders(candidates, self.reads["tokens"], self.deleted)
+        else:
+            result["deleted_role_ids"], holders = self.delete_unheld_roles(candidates, own_only=True, explicit=explicit)
+            if result["deleted_role_ids"]:
+                result["changed"] = True
+        if explicit:
+            result["scoped_role"] = dict(plan.public_scoped(self.reads["scoped"]),
+                                         deleted=explicit in result["deleted_role_ids"],
+                                         held_by=holders.get(explicit, []))
+        return result
+
+    def delete_unheld_roles(self, role_ids, own_only, explicit=None):
+        """Delete each role that no token holds, looking again first (tokens and roles listed now, not at the start
+        of the run: another task may have given the role to a token since). Check mode uses the first look and
+        deletes nothing. Returns (the ids deleted, or that would be; who holds each role)."""
+        role_ids = [role_id_key(role_id) for role_id in role_ids]
         if self.module.check_mode:
-            planned = {"client_id": None, "description": description, "roles": role_ids, "role_names": None,
-                       "generated_on": None, "expiry": format_timestamp(expiry), "org_id": self.params["org_id"]}
-            if current:
-                (self.deleted if self.params["delete_replaced"] else self.replaced).append(current["client_id"])
-            return self.result(True, self.described(planned), current)
-        try:
-            token, secret = self.api.create(role_ids, description, expiry, self.params["org_id"],
-                                            [t["client_id"] for t in tokens])
-        except AstraApiError as error:
-            self.explain_refusal(error)
-            raise
-        if current and not self.params["delete_replaced"]:
-            self.replaced.append(current["client_id"])
-        elif current:
-            try:
-                if self.api.delete(current["client_id"]):
-                    self.deleted.append(current["client_id"])
-            except AstraError as error:  # the new secret must still reach the user, or the new token is lost
-                self.module.fail_json(
-                    msg="Created the replacement token %s, but deleting the old token %s failed: %s Delete it by hand "
-                        "or run again; the new secret is in this result's 'secret'." % (
-                            token["client_id"], current["client_id"], sentence(str(error))),
-                    token=self.described(token), secret=secret, deleted_client_ids=self.deleted, changed=True,
-                    expiry_source=self.expiry_source)
-        result = self.result(True, self.described(token), current)
-        result["secret"] = secret
-        return result
-
-    # -- absent -------------------------------------------------------------------------------------------------
-
-    def absent(self, tokens):
-        targets = self.matches(tokens)
-        for token in targets:
-            if self.module.check_mode or self.api.delete(token["client_id"]):
-                self.deleted.append(token["client_id"])
-        result = self.result(bool(self.deleted), {}, None)
-        if self.scoped is not None:
-            result["scoped_role"] = dict(self.public_scoped(), deleted=False, held_by=[])
-        if self.module._diff:
-            result["diff"] = {"before": {"tokens": [self.described(t) for t in targets]}, "after": {"tokens": []}}
-        return result
-
-    def public_scoped(self):
-        return {"id": self.scoped["id"], "name": self.scoped["name"], "resources": sorted(self.scoped["resources"])}
+            holders = plan.holders(role_ids, self.reads["tokens"], self.deleted)
+            return [role_id for role_id in role_ids if not holders[role_id]], holders
+        holders = plan.holders(role_ids, self.api.list())
+        deleted = []
+        for role in plan.deletable_roles(role_ids, holders, self.roles.list(), own_only, explicit):
+            self.roles.delete(role, missing_ok=True)  # gone already: as good as deleted by this run
+            deleted.append(role["id"])
+        return deleted, holders
 
     def result(self, changed, token, before):
+        scoped = self.reads["scoped"]
         result = {"changed": changed, "token": token, "deleted_client_ids": self.deleted,
                   "replaced_client_ids": self.replaced, "expiry_source": self.expiry_source}
-        if self.scoped is not None and self.params["state"] == "present":
-            result["scoped_role"] = dict(self.public_scoped(), created=self.scoped["created"])
-            result["changed"] = changed or self.scoped["id"] is None or self.scoped["created"]
+        if scoped is not None and self.params["state"] == "present":
+            result["scoped_role"] = dict(plan.public_scoped(scoped), created=scoped["created"])
+            result["changed"] = changed or scoped["id"] is None or scoped["created"]
         if self.module._diff and self.params["state"] == "present":
-            result["diff"] = {"before": self.described(before) if before else {}, "after": token}
+            result["diff"] = {"before": plan.described(before, self.reads) if before else {}, "after": token}
         return result
 
 

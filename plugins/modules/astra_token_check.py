@@ -132,7 +132,7 @@ api_retries:
   sample: ["retry 1 of 5 in 1.0s after Checking token BOjPpMRcaWergiKIyHXEAymP: HTTP 503"]
 '''
 
-from ansible_collections.astra.devops.plugins.module_utils._errors import AstraInputError
+from ansible_collections.astra.devops.plugins.module_utils._errors import AstraInputError, ModuleFailException
 from ansible_collections.astra.devops.plugins.module_utils._module import CONNECTION_ARGUMENT_SPEC, AstraModule
 from ansible_collections.astra.devops.plugins.module_utils._probe import NotReached, check_token
 from ansible_collections.astra.devops.plugins.module_utils._tokens import client_id_of
@@ -176,10 +176,8 @@ def run_check(module):
     check_wait(params["wait"])
     try:
         return check_token(module.client, client_id, params["state"], params["wait"])
-    except NotReached as outcome:
-        extra = {"api_retries": module.api_retries} if module.api_retries else {}
-        extra.update(outcome.result)
-        module.fail_json(msg=outcome.message, **extra)
+    except NotReached as outcome:  # a failure that still returns client_id, accepted and waited
+        raise ModuleFailException(outcome.message, **outcome.result)
 
 
 ARGUMENT_SPEC = dict(

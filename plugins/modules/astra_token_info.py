@@ -177,6 +177,8 @@ api_retries:
   sample: ["retry 1 of 5 in 1.0s after Listing tokens: HTTP 503"]
 '''
 
+from ansible_collections.astra.devops.plugins.module_utils._api_roles import RoleApi
+from ansible_collections.astra.devops.plugins.module_utils._api_tokens import TokenApi
 from ansible_collections.astra.devops.plugins.module_utils._errors import AstraApiError, AstraInputError, shown
 from ansible_collections.astra.devops.plugins.module_utils._module import AstraModule
 from ansible_collections.astra.devops.plugins.module_utils._records import (
@@ -188,16 +190,11 @@ from ansible_collections.astra.devops.plugins.module_utils._records import (
 )
 from ansible_collections.astra.devops.plugins.module_utils._roles import (
     check_role_list,
-    fetch_roles,
     is_role_id,
     names_by_id,
     resolve_roles,
 )
-from ansible_collections.astra.devops.plugins.module_utils._tokens import (
-    TokenApi,
-    check_client_id,
-    check_description,
-)
+from ansible_collections.astra.devops.plugins.module_utils._tokens import check_client_id, check_description
 
 
 def expired(token, reference):
@@ -250,7 +247,7 @@ def read_catalog(module):
     """The roles list, or None with a warning when the API refuses it to this token (the tokens are still worth
     returning); a refusal about the token itself, or any other failure, fails the module as usual."""
     try:
-        return fetch_roles(module.client)
+        return RoleApi(module.client).list()
     except AstraApiError as error:
         if error.status not in PARTIAL_STATUSES or error.bad_token:
             raise

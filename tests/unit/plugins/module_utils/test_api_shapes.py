@@ -19,7 +19,8 @@ from ansible_collections.astra.devops.plugins.module_utils._errors import (
     error_from_response,
 )
 from ansible_collections.astra.devops.plugins.module_utils._records import normalise_role, normalise_token
-from ansible_collections.astra.devops.plugins.module_utils._roles import fetch_roles, names_by_id, resolve_roles
+from ansible_collections.astra.devops.plugins.module_utils._api_roles import RoleApi
+from ansible_collections.astra.devops.plugins.module_utils._roles import names_by_id, resolve_roles
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, "fixtures")
 ROLE_FIXTURES = sorted(os.listdir(os.path.join(FIXTURES, "roles")))
@@ -73,7 +74,7 @@ def test_every_role_shape_reads_alike(name):
 @pytest.mark.parametrize("name", ROLE_FIXTURES)
 def test_role_names_resolve_on_every_shape_and_ids_in_any_case(name):
     client = ListingClient(load("roles", name)["response"])
-    roles = fetch_roles(client)
+    roles = RoleApi(client).list()
     assert client.calls == [("GET", "/v2/organizations/roles")]
     assert resolve_roles(["API Admin Service Account", " %s " % CUSTOM_ID.upper()], roles) \
         == [BUILT_IN_ID, CUSTOM_ID]

@@ -9,8 +9,8 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.astra.devops.plugins.module_utils._errors import AstraApiError, AstraInputError
+from ansible_collections.astra.devops.plugins.module_utils._api_tokens import TokenApi
 from ansible_collections.astra.devops.plugins.module_utils._tokens import (
-    TokenApi,
     check_client_id,
     check_description,
     check_org_id,
@@ -99,11 +99,11 @@ def test_every_attempt_timed_out_leaves_nothing_and_says_so():
     assert "deleted 1 token(s) it created without returning the secret (Late" in raised.value.message
 
 
-# ---- issue 9, F15: descriptions that would make a near-duplicate family, or publish a secret -------------------
+# ---- descriptions that would make a near-duplicate family, or publish a secret -------------------
 
 @pytest.mark.parametrize("option", ["description", "token_rotation_description"])
 @pytest.mark.parametrize("value", [" app", "app ", "  app  ", "app\t".replace("\t", " ")])
-def test_f15_spaces_around_a_description_are_refused(option, value):
+def test_spaces_around_a_description_are_refused(option, value):
     with pytest.raises(AstraInputError) as caught:
         check_description(value, option)
     message = str(caught.value)
@@ -124,7 +124,7 @@ TOKEN = "AstraCS:BOjPpMRcaWergiKIyHXEAymP:" + "0123456789abcdef" * 4
     ("hash " + "0123456789ABCDEF" * 4, "a token's 64-character hex hash"),
     (SECRET, "a client secret"),
 ])
-def test_f15_token_shaped_descriptions_are_refused_without_echo(option, value, what):
+def test_token_shaped_descriptions_are_refused_without_echo(option, value, what):
     with pytest.raises(AstraInputError) as caught:
         check_description(value, option)
     message = str(caught.value)
@@ -136,14 +136,14 @@ def test_f15_token_shaped_descriptions_are_refused_without_echo(option, value, w
 @pytest.mark.parametrize("value", ["inventory-service", "app 2 (prod)", "x" * 255, "z" * 63 + "0",
                                    "inventory-service-production-eu-west-1-reader-" * 5,
                                    "deadbeef" * 7, "Service" * 20])
-def test_f15_ordinary_descriptions_pass(value):
+def test_ordinary_descriptions_pass(value):
     check_description(value[:255], "description")
 
 
-# ---- issue 9, F16: control characters in an echoed value are escaped ------------------------------------------
+# ---- control characters in an echoed value are escaped ------------------------------------------
 
 @pytest.mark.parametrize("value", ["app\nfoo", "app\r", "a\x1b[2Jb", "a\x7f"])
-def test_f16_control_characters_in_a_description_stay_on_one_line(value):
+def test_control_characters_in_a_description_stay_on_one_line(value):
     with pytest.raises(AstraInputError) as caught:
         check_description(value, "description")
     message = str(caught.value)
@@ -152,19 +152,19 @@ def test_f16_control_characters_in_a_description_stay_on_one_line(value):
 
 
 @pytest.mark.parametrize("check, value", [(check_client_id, "abc\ndef"), (check_org_id, "my\norg")])
-def test_f16_other_echoed_ids_stay_on_one_line(check, value):
+def test_echoed_client_and_org_ids_stay_on_one_line(check, value):
     with pytest.raises(AstraInputError) as caught:
         check(value)
     assert "\n" not in str(caught.value) and "\\n" in str(caught.value)
 
 
-# ---- issue 9, F11: a 403 for another organization's org_id ----------------------------------------------------
+# ---- a 403 for another organization's org_id ----------------------------------------------------
 
 ORG_A = "350d4610-61cc-451c-9b1c-0ad6b7cf8d90"
 ORG_B = "ee747367-babb-44b9-82d3-aa5eaa12cfcd"
 
 
-def test_f11_other_org_hint_names_both_organizations():
+def test_a_refusal_in_another_organization_names_both_organizations():
     hint = other_org_hint(ORG_A, {"id": ORG_B, "type": "organization"})
     assert "belongs to organization %s" % ORG_B in hint and "org_id %s is another organization" % ORG_A in hint
     assert "enterprise token" in hint and "org-token-write" not in hint
@@ -175,9 +175,9 @@ def test_f11_other_org_hint_names_both_organizations():
     assert other_org_hint(None, {"id": ORG_B}) is None
 
 
-# ---- issue 9, F13: a create's retry line (shown as a warning) names the status, never the API's words -----------
+# ---- a create's retry line (shown as a warning) names the status, never the API's words -----------
 
-def test_f13_create_retry_reason_has_no_body():
+def test_the_reason_of_a_retried_create_carries_no_words_of_the_api():
     reasons = []
 
     class Recording(ScriptedClient):
