@@ -111,7 +111,7 @@ def test_client_refuses_a_missing_api_token():
     assert caught.value.message.startswith("api_token must be set") and "ASTRA_API_TOKEN" in caught.value.message
 
 
-# ---- issue 9, F8: api_url spellings and mistakes --------------------------------------------------------------
+# ---- api_url spellings and mistakes --------------------------------------------------------------
 
 @pytest.mark.parametrize("given", [
     "https://api.astra.datastax.com", "https://api.astra.datastax.com/", "https://api.astra.datastax.com//",
@@ -119,7 +119,7 @@ def test_client_refuses_a_missing_api_token():
     "Https://Api.Astra.DataStax.Com:443", "https://api.astra.datastax.com:443/v2/", "  https://api.astra.datastax.com  ",
     "https://api.astra.datastax.com:0443", None, "",
 ])
-def test_f8_spellings_of_one_root_normalise_alike(given):
+def test_spellings_of_one_api_root_normalise_alike(given):
     assert normalise_base_url(given) == "https://api.astra.datastax.com"
 
 
@@ -132,7 +132,7 @@ def test_f8_spellings_of_one_root_normalise_alike(given):
     ("http://[::1]:8080/v2", "http://[::1]:8080"),
     ("http://[::1]:80", "http://[::1]"),
 ])
-def test_f8_scheme_and_host_lower_case_default_port_dropped(given, expected):
+def test_scheme_and_host_are_lower_cased_and_a_default_port_dropped(given, expected):
     assert normalise_base_url(given) == expected
 
 
@@ -144,7 +144,7 @@ def test_f8_scheme_and_host_lower_case_default_port_dropped(given, expected):
     ("ftp://bob:hunter22@host", "'ftp://***@host'"),
     ("bob:hunter22@host", "'***@host'"),
 ])
-def test_f8_userinfo_refused_and_never_shown(given, shown_as):
+def test_a_user_name_and_password_in_api_url_are_refused_and_never_shown(given, shown_as):
     with pytest.raises(AstraInputError) as caught:
         normalise_base_url(given)
     message = str(caught.value)
@@ -169,7 +169,7 @@ def test_f8_userinfo_refused_and_never_shown(given, shown_as):
     ("https://api astra.com", "spaces or control characters"),
     ("https://api.astra.datastax.com/v2\n/x", "spaces or control characters"),
 ])
-def test_f8_extra_path_query_fragment_and_bad_port_refused(given, words):
+def test_an_extra_path_query_fragment_or_bad_port_is_refused(given, words):
     with pytest.raises(AstraInputError) as caught:
         normalise_base_url(given)
     message = str(caught.value)
@@ -178,8 +178,8 @@ def test_f8_extra_path_query_fragment_and_bad_port_refused(given, words):
     assert "\n" not in message and message.endswith("."), message
 
 
-def test_f8_plain_http_answer_to_https_is_named(monkeypatch):
-    """F8: an https:// URL against a plain-HTTP server is not a certificate problem (validate_certs false or not)."""
+def test_a_plain_http_answer_to_https_is_named(monkeypatch):
+    """an https:// URL against a plain-HTTP server is not a certificate problem (validate_certs false or not)."""
     client = AstraClient("AstraCS:x:y", api_url="https://127.0.0.1:8080", validate_certs=False, retries=3)
 
     def refuse(*args, **kwargs):
@@ -196,11 +196,11 @@ def test_f8_plain_http_answer_to_https_is_named(monkeypatch):
 
 @pytest.mark.parametrize("url, other", [("https://host", "http://host:443"), ("https://host:8443", "http://host:8443"),
                                         ("http://host:443", "https://host"), ("http://host", "https://host:80")])
-def test_f8_switch_scheme_keeps_the_port(url, other):
+def test_the_other_scheme_keeps_the_port(url, other):
     assert _switch_scheme(url) == other
 
 
-def test_f8_a_tls_port_read_as_plain_http_is_named(monkeypatch):
+def test_a_tls_port_read_as_plain_http_is_named(monkeypatch):
     client = AstraClient("AstraCS:x:y", api_url="http://127.0.0.1:8443", retries=0)
 
     def hang_up(*args, **kwargs):
@@ -216,13 +216,13 @@ def test_f8_a_tls_port_read_as_plain_http_is_named(monkeypatch):
     ("http://user:pw@host", ["user:pw"]), ("https://alice:S3cretPass@h", ["alice:S3cretPass", "S3cretPass"]),
     ("https://h", []), (None, []),
 ])
-def test_f8_url_credentials_are_hidden_by_the_module(given, found):
+def test_url_credentials_are_found_for_the_module_to_hide(given, found):
     assert url_credentials(given) == found
 
 
-# ---- issue 9, F16: a retried call that gives up ends its message with a full stop before the hint --------------
+# ---- a retried call that gives up ends its message with a full stop before the hint --------------
 
-def test_f16_gave_up_message_ends_with_a_full_stop(monkeypatch):
+def test_a_gave_up_message_ends_with_a_full_stop(monkeypatch):
     client = AstraClient("AstraCS:x:y", api_url="http://127.0.0.1:1", retries=2, sleep=lambda s: None)
 
     class Answer:

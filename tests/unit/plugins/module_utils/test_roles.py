@@ -84,9 +84,9 @@ def test_check_role_id_accepts_a_uuid_and_none():
     check_role_id(None)
 
 
-# ---- issue 9, F14: roles given as one comma string ("a, b") arrive as ['a', ' b'] --------------------------------
+# ---- roles given as one comma string ("a, b") arrive as ['a', ' b'] --------------------------------
 
-def test_f14_spaces_around_role_names_are_stripped():
+def test_spaces_around_role_names_are_stripped_and_repeats_refused():
     assert check_role_list(["R/W Svc Acct", " RO Svc Acct ", "  b4ed0e9e-67e8-47b6-8b58-c6629be961a9"]) == [
         "R/W Svc Acct", "RO Svc Acct", "b4ed0e9e-67e8-47b6-8b58-c6629be961a9"]
     with pytest.raises(AstraInputError) as caught:
@@ -94,9 +94,9 @@ def test_f14_spaces_around_role_names_are_stripped():
     assert "more than once" in str(caught.value)
 
 
-# ---- issue 9, F16: control characters in role values are escaped --------------------------------------------
+# ---- control characters in role values are escaped --------------------------------------------
 
-def test_f16_role_messages_stay_on_one_line():
+def test_role_messages_stay_on_one_line():
     for call in (lambda: check_role_id("a\nb"), lambda: check_role_list(["a", "\n"]),
                  lambda: resolve_roles(["No\nSuch"], [{"id": "1", "name": "Bad\nName"}])):
         with pytest.raises(AstraInputError) as caught:
