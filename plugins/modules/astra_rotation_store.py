@@ -39,6 +39,7 @@ description:
   - Every failure is one line naming the store (its index in C(token_rotation_stores), kind and location), never a
     value; the first failure stops the action.
 requirements:
+  - requests on the controller, as for every module of this collection (this one does not call the Astra API).
   - boto3 on the controller, for stores of kind C(aws_secretsmanager).
   - hvac on the controller, for stores of kind C(vault_kv2).
 attributes:
