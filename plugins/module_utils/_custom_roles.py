@@ -11,7 +11,7 @@ import re
 
 from ansible_collections.astra.devops.plugins.module_utils._errors import AstraInputError, shown
 from ansible_collections.astra.devops.plugins.module_utils._records import role_id_key
-from ansible_collections.astra.devops.plugins.module_utils._roles import role_key
+from ansible_collections.astra.devops.plugins.module_utils._roles import names_role
 
 # The actions the API is known to accept (see docs/api-notes.md, Roles: the OpenAPI file and the roles clients have
 # seen).
@@ -218,10 +218,8 @@ def policy_differs(change):
 
 
 def named(roles, name):
-    """The role of this name, compared as every role name is (_roles.role_key: any letter case, spaces around
-    ignored, the API's abbreviations), or None."""
-    wanted = role_key(name)
-    return next((role for role in roles if role_key(role["name"]) == wanted), None)
+    """The role of this name, compared as every role name is (_roles.names_role), or None."""
+    return next((role for role in roles if names_role(role, name)), None)
 
 
 def request_body(role):

@@ -11,7 +11,7 @@ __metaclass__ = type
 from ansible_collections.astra.devops.plugins.module_utils import _custom_roles as custom
 from ansible_collections.astra.devops.plugins.module_utils._errors import AstraInputError, shown
 from ansible_collections.astra.devops.plugins.module_utils._records import role_id_key
-from ansible_collections.astra.devops.plugins.module_utils._roles import is_role_id, role_key
+from ansible_collections.astra.devops.plugins.module_utils._roles import is_role_id, names_role
 
 
 def find(roles, role_id, name):
@@ -33,9 +33,9 @@ def find(roles, role_id, name):
 
 def actions_of_builtin(roles, wanted):
     """The actions of the built-in role actions_from names (by id, or by name as every role name compares)."""
-    key = role_id_key(wanted) if is_role_id(wanted) else role_key(wanted)
+    key = role_id_key(wanted) if is_role_id(wanted) else None
     for role in roles:
-        if key in (role["id"], role_key(role["name"])):
+        if role["id"] == key or (key is None and names_role(role, wanted)):
             if not role["built_in"]:
                 raise AstraInputError("actions_from must name a built-in role, got '%s', a custom role: give its "
                                       "actions with actions instead." % shown(wanted))

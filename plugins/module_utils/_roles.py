@@ -30,6 +30,16 @@ def role_key(name):
     return " ".join(_WORDS.get(word, word) for word in words)
 
 
+def names_role(role, name):
+    """Whether name names role, the one rule for every role name. Any letter case, spaces around ignored (the API
+    refuses a second role of the same name in another case); a built-in role also by the portal's spelled-out name
+    (role_key). A custom role is never found by an abbreviation or a spelling: 'svc reader' must not find, change
+    or delete 'Service Reader'."""
+    if role.get("built_in"):
+        return role_key(role["name"]) == role_key(name)
+    return str(role["name"]).strip().lower() == str(name).strip().lower()
+
+
 def names_by_id(roles):
     return dict((role["id"], role["name"]) for role in roles)
 
@@ -64,14 +74,14 @@ def check_role_list(values, option="roles"):
 def resolve_roles(values, roles, option="roles"):
     """Role ids for names or ids, in the given order; an unknown or repeated one is an input error."""
     by_id = dict((role_id_key(role["id"]), role["id"]) for role in roles)
-    by_key = {}
-    for role in roles:
-        by_key.setdefault(role_key(role["name"]), role["id"])
     resolved = []
     given = {}
     for value in values:
         text = str(value).strip()
-        found = by_id.get(role_id_key(text)) if is_role_id(text) else by_key.get(role_key(text))
+        if is_role_id(text):
+            found = by_id.get(role_id_key(text))
+        else:
+            found = next((role["id"] for role in roles if names_role(role, text)), None)
         if found is None:
             available = ", ".join(sorted(shown(role["name"]) for role in roles))
             raise AstraInputError("%s must name roles of this organization (API or portal names, or role ids), "

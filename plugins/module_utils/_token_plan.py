@@ -12,7 +12,7 @@ __metaclass__ = type
 from ansible_collections.astra.devops.plugins.module_utils import _custom_roles as custom
 from ansible_collections.astra.devops.plugins.module_utils._errors import AstraInputError, shown
 from ansible_collections.astra.devops.plugins.module_utils._records import format_timestamp, role_id_key
-from ansible_collections.astra.devops.plugins.module_utils._roles import is_role_id, names_by_id, resolve_roles, role_key
+from ansible_collections.astra.devops.plugins.module_utils._roles import is_role_id, names_by_id, names_role, resolve_roles
 from ansible_collections.astra.devops.plugins.module_utils._tokens import replacement_expiry
 
 
@@ -41,7 +41,7 @@ def catalog(reads, optional=False):
 
 def database_role(name, roles):
     """The built-in role whose actions a scoped token gets (checked before the organization and databases are read)."""
-    builtin = [role for role in roles if role["built_in"] and role_key(role["name"]) == role_key(name)]
+    builtin = [role for role in roles if role["built_in"] and names_role(role, name)]
     if not builtin:
         raise AstraInputError("database_role must name a built-in role (such as Database Administrator), got "
                               "'%s'." % shown(name))

@@ -33,8 +33,8 @@ attributes:
 options:
   name:
     description:
-      - Only the role with this name, as the API spells it (V(R/W Svc Acct)) or as the portal does
-        (V(Read/Write Service Account)), in any letter case.
+      - Only the role with this name, in any letter case. A built-in role also answers to the portal's spelling
+        (V(Read/Write Service Account) for V(R/W Svc Acct)); a custom role only to its own name.
     type: str
   id:
     description:
@@ -146,7 +146,7 @@ from ansible_collections.astra.devops.plugins.module_utils._api_tokens import To
 from ansible_collections.astra.devops.plugins.module_utils._custom_roles import check_databases, holders_of, reach
 from ansible_collections.astra.devops.plugins.module_utils._module import AstraModule
 from ansible_collections.astra.devops.plugins.module_utils._records import role_id_key
-from ansible_collections.astra.devops.plugins.module_utils._roles import check_role_id, role_key
+from ansible_collections.astra.devops.plugins.module_utils._roles import check_role_id, names_role
 
 
 def list_roles(module):
@@ -155,7 +155,7 @@ def list_roles(module):
     wanted = None if params["databases"] is None else set(entry["id"] for entry in check_databases(params["databases"]))
     roles = RoleApi(module.client).list()
     if params["name"] is not None:
-        roles = [r for r in roles if role_key(r["name"]) == role_key(params["name"])]
+        roles = [r for r in roles if names_role(r, params["name"])]
     if params["id"] is not None:
         roles = [r for r in roles if r["id"] == role_id_key(params["id"])]
     if params["custom"] is not None:

@@ -12,15 +12,16 @@ from ansible_collections.astra.devops.plugins.module_utils._roles import (
     check_role_id,
     check_role_list,
     is_role_id,
+    names_role,
     resolve_roles,
 )
 
 ROLES = [
-    {"id": "b4ed0e9e-67e8-47b6-8b58-c6629be961a9", "name": "R/W Svc Acct"},
-    {"id": "16a4b1d7-a615-41f8-95ca-52b0280f4d77", "name": "RO Svc Acct"},
-    {"id": "ad0566b5-2a67-49de-89e8-92258c2f2c98", "name": "Organization Administrator"},
-    {"id": "43745b73-ad46-46e4-b826-c15d06d2cea0", "name": "Admin User"},
-    {"id": "11111111-2222-4333-8444-555555555555", "name": "orders Database Administrator"},
+    {"id": "b4ed0e9e-67e8-47b6-8b58-c6629be961a9", "name": "R/W Svc Acct", "built_in": True},
+    {"id": "16a4b1d7-a615-41f8-95ca-52b0280f4d77", "name": "RO Svc Acct", "built_in": True},
+    {"id": "ad0566b5-2a67-49de-89e8-92258c2f2c98", "name": "Organization Administrator", "built_in": True},
+    {"id": "43745b73-ad46-46e4-b826-c15d06d2cea0", "name": "Admin User", "built_in": True},
+    {"id": "11111111-2222-4333-8444-555555555555", "name": "orders Database Administrator", "built_in": False},
 ]
 
 
@@ -102,3 +103,17 @@ def test_role_messages_stay_on_one_line():
         with pytest.raises(AstraInputError) as caught:
             call()
         assert "\n" not in str(caught.value), repr(str(caught.value))
+
+
+@pytest.mark.parametrize("role, name, expected", [
+    ({"name": "R/W Svc Acct", "built_in": True}, "Read/Write Service Account", True),
+    ({"name": "R/W Svc Acct", "built_in": True}, " r/w svc acct ", True),
+    ({"name": "Database Administrator", "built_in": True}, "database_administrator", True),
+    ({"name": "Service Reader", "built_in": False}, "service reader", True),
+    ({"name": "Service Reader", "built_in": False}, " SERVICE READER ", True),
+    ({"name": "Service Reader", "built_in": False}, "svc reader", False),
+    ({"name": "a b", "built_in": False}, "a_b", False),
+    ({"name": "Readers", "built_in": False}, "Reader", False),
+])
+def test_a_name_finds_a_builtin_role_by_any_spelling_and_a_custom_role_only_by_its_own_name(role, name, expected):
+    assert names_role(role, name) is expected
