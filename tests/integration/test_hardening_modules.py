@@ -1,6 +1,6 @@
 # Copyright (c) astra.devops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Issue 9 (a new user's trial), findings F8 to F16 on the modules, through ansible-playbook against the emulator.
+"""Issue 9 (a new user's trial), what it found on the modules, through ansible-playbook against the emulator.
 
 Every bad input fails in one line that names the option and what is accepted, without a traceback (the runner checks
 every run for tracebacks and leaked secrets), and makes no write."""
@@ -51,11 +51,11 @@ def warnings_of(result):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# F8: api_url mistakes
+# api_url mistakes
 # ----------------------------------------------------------------------------------------------------------------
 
-def test_f8_userinfo_in_api_url_is_refused_and_never_printed(emu, run_playbook):
-    """F8: a user and password in api_url (option or ASTRA_API_URL) are refused before any call, and neither the
+def test_a_user_and_password_in_api_url_are_refused_and_never_printed(emu, run_playbook):
+    """A user and password in api_url (option or ASTRA_API_URL) are refused before any call, and neither the
     password nor the user:password part appears anywhere, even at -vvvv (the invocation is scrubbed too)."""
     host = emu.url.split('://', 1)[1]
     with_password = 'http://alice:Pa55wordXyZ@%s' % host
@@ -82,8 +82,8 @@ def test_f8_userinfo_in_api_url_is_refused_and_never_printed(emu, run_playbook):
     assert emu.counts() == {}, emu.counts()
 
 
-def test_f8_extra_path_query_or_fragment_in_api_url_is_refused(emu, run_playbook):
-    """F8: only the API root, or the root plus /v2 (any case, trailing slash), is accepted; two spellings of one root
+def test_a_path_query_or_fragment_in_api_url_is_refused(emu, run_playbook):
+    """Only the API root, or the root plus /v2 (any case, trailing slash), is accepted; two spellings of one root
     both work."""
     base = emu.url.rstrip('/')
     scheme, host = base.split('://', 1)
@@ -107,8 +107,8 @@ def test_f8_extra_path_query_or_fragment_in_api_url_is_refused(emu, run_playbook
     assert emu.counts().get('GET /v2/tokens') == 2, emu.counts()
 
 
-def test_f8_https_url_against_a_plain_http_server_says_so(emu, run_playbook):
-    """F8: https:// against the plain-HTTP emulator with validate_certs false is not a certificate problem: the
+def test_an_https_url_against_a_plain_http_server_says_so_without_retrying(emu, run_playbook):
+    """https:// against the plain-HTTP emulator with validate_certs false is not a certificate problem: the
     message says the server answered in plain HTTP and gives the http:// URL; it is not retried."""
     https_url = emu.url.replace('http://', 'https://')
     run = run_playbook(play([
@@ -124,11 +124,11 @@ def test_f8_https_url_against_a_plain_http_server_says_so(emu, run_playbook):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# F9: a replacement keeps the replaced token's lifetime
+# A replacement keeps the replaced token's lifetime
 # ----------------------------------------------------------------------------------------------------------------
 
-def test_f9_recreate_always_without_expiry_keeps_the_lifetime(emu, run_playbook):
-    """F9: recreate always without expiry replaced a token expiring in years by one that never expires. Now the
+def test_recreate_always_without_expiry_keeps_the_replaced_tokens_lifetime(emu, run_playbook):
+    """recreate always without expiry replaced a token expiring in years by one that never expires. Now the
     replacement lives as long as the old one did (expiry minus creation, from now); a never-expiring token stays
     never-expiring; the expiry option wins; expiry_source says which. Also by client_id with delete_replaced false,
     as the rotation role calls it, and in check mode."""
@@ -166,11 +166,11 @@ def test_f9_recreate_always_without_expiry_keeps_the_lifetime(emu, run_playbook)
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# F10: absurd durations and instants
+# Absurd durations and instants
 # ----------------------------------------------------------------------------------------------------------------
 
-def test_f10_absurd_durations_and_instants_name_the_option_and_the_range(emu, run_playbook):
-    """F10: '99999999999d' gave "Python int too large to convert to C int", '3000000d' "date value out of range";
+def test_absurd_durations_and_instants_name_the_option_and_the_range(emu, run_playbook):
+    """'99999999999d' gave "Python int too large to convert to C int", '3000000d' "date value out of range";
     an offset past year 9999 overflowed too. Each is now one line naming the option and the accepted range."""
     cases = [
         ('token', 'expiry', '99999999999d'), ('token', 'expiry', '3000000d'),
@@ -200,11 +200,11 @@ def test_f10_absurd_durations_and_instants_name_the_option_and_the_range(emu, ru
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# F11: a 403 for another organization's org_id
+# A 403 for another organization's org_id
 # ----------------------------------------------------------------------------------------------------------------
 
-def test_f11_org_id_of_another_organization_is_named_in_the_403(emu, run_playbook):
-    """F11: an Organization Administrator of organization B creating with org_id of organization A got "role lacks
+def test_a_403_for_the_org_id_of_another_organization_names_both_organizations(emu, run_playbook):
+    """An Organization Administrator of organization B creating with org_id of organization A got "role lacks
     org-token-write". Now the hint names both organizations and says what token can create there. The currentOrg call
     is the one the org_id warning already makes (none is added), and nothing is created."""
     orgs = emu.state()['org_ids']
@@ -234,11 +234,11 @@ def test_f11_org_id_of_another_organization_is_named_in_the_403(emu, run_playboo
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# F13: retries are visible under no_log
+# Retries are visible under no_log
 # ----------------------------------------------------------------------------------------------------------------
 
-def test_f13_retries_show_as_warnings_under_no_log(emu, run_playbook):
-    """F13: astra_token must run under no_log, which hid api_retries. Each retry is now a warning, which no_log does
+def test_retries_show_as_warnings_under_no_log(emu, run_playbook):
+    """astra_token must run under no_log, which hid api_retries. Each retry is now a warning, which no_log does
     not hide, naming the call and the status, never a secret or the response body."""
     body = {'errors': [{'ID': 503, 'message': 'BODYWORDS from the server'}]}
     emu.fault(method='GET', path='/v2/tokens', status=503, retry_after=0, times=1, body=body)
@@ -256,11 +256,11 @@ def test_f13_retries_show_as_warnings_under_no_log(emu, run_playbook):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# F14: roles as one comma-separated string
+# Roles as one comma-separated string
 # ----------------------------------------------------------------------------------------------------------------
 
-def test_f14_roles_as_a_comma_string_with_spaces(emu, run_playbook):
-    """F14: 'R/W Svc Acct, RO Svc Acct' is split by Ansible into names with a leading space; they resolve like the
+def test_roles_as_a_comma_string_with_spaces_resolve_like_a_list(emu, run_playbook):
+    """'R/W Svc Acct, RO Svc Acct' is split by Ansible into names with a leading space; they resolve like the
     list, the second run is unchanged, and astra_token_info filters alike."""
     run = run_playbook(play([
         token('create with a comma string', 'created', description='it-f14', roles='R/W Svc Acct, RO Svc Acct'),
@@ -277,11 +277,11 @@ def test_f14_roles_as_a_comma_string_with_spaces(emu, run_playbook):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# F15: descriptions with spaces around them, or shaped like a token
+# Descriptions with spaces around them, or shaped like a token
 # ----------------------------------------------------------------------------------------------------------------
 
-def test_f15_descriptions_with_edge_spaces_or_token_shapes_are_refused(emu, run_playbook):
-    """F15: ' app' made a near-duplicate family of 'app'; an AstraCS: string was accepted as a description, which
+def test_descriptions_with_edge_spaces_or_token_shapes_are_refused(emu, run_playbook):
+    """' app' made a near-duplicate family of 'app'; an AstraCS: string was accepted as a description, which
     everyone who can list tokens would see. Both are refused, and a token-shaped value is never repeated."""
     emu.mint(roles=[RW], description='it-f15')
     cases = {
@@ -307,11 +307,11 @@ def test_f15_descriptions_with_edge_spaces_or_token_shapes_are_refused(emu, run_
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# F16: one line, full stops
+# One line, full stops
 # ----------------------------------------------------------------------------------------------------------------
 
-def test_f16_control_characters_and_full_stops(emu, run_playbook):
-    """F16: a newline in a value split the error over lines; "(gave up after 2 retries) The Astra ..." lacked its
+def test_control_characters_are_escaped_and_messages_end_with_a_full_stop(emu, run_playbook):
+    """A newline in a value split the error over lines; "(gave up after 2 retries) The Astra ..." lacked its
     full stop. Values are echoed with \\n escapes, and the message ends with a full stop before the hint."""
     emu.fault(method='GET', path='/v2/tokens', status=503, retry_after=0, times=-1)
     run = run_playbook(play([

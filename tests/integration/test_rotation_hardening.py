@@ -1,7 +1,7 @@
 # Copyright (c) astra.devops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Issue 9, the token_rotation role's findings: each test names the finding (fN) it covers. Every run goes through
-the harness's leak scanner (every secret the emulator issued, in stdout, stderr, the log and every file but the
+"""The token_rotation role's hardening (issue 9): what a new user's misuse found, each with a test. Every run goes
+through the harness's leak scanner (every secret the emulator issued, in stdout, stderr, the log and every file but the
 consumer files), at -vvvv unless a test says otherwise."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def one_failure(run, *words):
     return messages[0]
 
 
-# F1 -----------------------------------------------------------------------------------------------------------
+# A secret printed by a consumer command -----------------------------------------------------------------------
 
 # A hook whose command prints what it was given when it fails, as a careless one might. (A hook's own fail or assert
 # task that templates a secret into its message is printed by ansible-core 2.19+ whatever no_log says: see the leak
@@ -45,7 +45,8 @@ HOOK_FAILS = """---
 
 
 @pytest.mark.parametrize('where', ['verify', 'verify_cut', 'reload', 'distribute_tasks'])
-def test_f1_secret_printed_by_a_consumer_command_is_hidden(emu, run_playbook, consumers, tmp_path, where):
+def test_a_secret_a_failing_consumer_command_prints_is_hidden_in_the_message(emu, run_playbook, consumers, tmp_path,
+                                                                             where):
     """A json consumer whose command prints its file (with the client secret) on failure: the role's message shows
     the exit code and the command's words, never the token, the client secret or a part of them, also when the
     output is cut in the middle of the secret."""
@@ -78,10 +79,10 @@ def test_f1_secret_printed_by_a_consumer_command_is_hidden(emu, run_playbook, co
     assert emu.writes().get(DELETE_ROUTE, 0) == 0
 
 
-# F2 -----------------------------------------------------------------------------------------------------------
+# The family lock, whatever the spelling of the API URL --------------------------------------------------------
 
 @pytest.mark.parametrize('spelling', ['case-and-v2', 'localhost'])
-def test_f2_two_spellings_of_one_url_share_the_family_lock(emu, run_playbook, consumers, tmp_path, spelling):
+def test_two_spellings_of_one_api_url_share_the_family_lock(emu, run_playbook, consumers, tmp_path, spelling):
     """Run A with the URL as the emulator gives it; while A waits in its grace period, run B with '/V2/' and an
     upper-case scheme, or with 'localhost' for '127.0.0.1': B stops before any change and names A's lock. Without
     the normalised key (and the host resolved), B took its own lock and deleted the token A was distributing."""
@@ -103,9 +104,9 @@ def test_f2_two_spellings_of_one_url_share_the_family_lock(emu, run_playbook, co
     assert_converged(emu, consumers, desc)
 
 
-# F3 -----------------------------------------------------------------------------------------------------------
+# A run limited with --limit -----------------------------------------------------------------------------------
 
-def test_f3_a_limited_run_never_retires_a_token_held_outside_the_limit(emu, run_playbook, consumers):
+def test_a_limited_run_never_retires_a_token_held_outside_the_limit(emu, run_playbook, consumers):
     """--limit c1 with token_rotation_allow_limit: c1 gets the new token, c2 and c3 (outside the limit) keep theirs,
     and the prober sees them working during and after the run; nothing is deleted, and the run says what it kept.
     A later full run converges to one token."""
@@ -131,9 +132,9 @@ def test_f3_a_limited_run_never_retires_a_token_held_outside_the_limit(emu, run_
     assert_converged(emu, consumers, desc)
 
 
-# F4 -----------------------------------------------------------------------------------------------------------
+# ansible-core's debug mode ------------------------------------------------------------------------------------
 
-def test_f4_debug_mode_is_refused_before_any_call(emu, run_playbook, consumers):
+def test_ansible_debug_mode_is_refused_before_any_api_call(emu, run_playbook, consumers):
     """ANSIBLE_DEBUG=1 prints module arguments and results whatever no_log says: the role stops before it calls
     the API (no request at all), naming the setting, and the debug output holds no secret."""
     desc = emu.desc('f4-debug')
@@ -145,10 +146,11 @@ def test_f4_debug_mode_is_refused_before_any_call(emu, run_playbook, consumers):
     assert api_counts(emu) == {}, api_counts(emu)
 
 
-# F5 -----------------------------------------------------------------------------------------------------------
+# Reload and verify commands have a time bound -----------------------------------------------------------------
 
 @pytest.mark.parametrize('which', ['verify', 'reload'])
-def test_f5_a_command_past_token_rotation_command_timeout_fails_its_consumer(emu, run_playbook, consumers, which):
+def test_a_command_past_token_rotation_command_timeout_is_stopped_and_fails_its_consumer(emu, run_playbook, consumers,
+                                                                                          which):
     desc = emu.desc('f5-' + which)
     seed_family(emu, consumers, desc, age_days=3)
     marker = 'sleep 10%04d' % (os.getpid() % 10000)
@@ -164,9 +166,9 @@ def test_f5_a_command_past_token_rotation_command_timeout_fails_its_consumer(emu
     assert left == [], 'the timed-out command is still running: %s' % left
 
 
-# F6 -----------------------------------------------------------------------------------------------------------
+# A consumer path that is a symbolic link or a folder ----------------------------------------------------------
 
-def test_f6_a_symlink_consumer_path_is_refused_and_its_target_untouched(emu, run_playbook, consumers, tmp_path):
+def test_a_symlink_consumer_path_is_refused_and_its_target_untouched(emu, run_playbook, consumers, tmp_path):
     desc = emu.desc('f6-link')
     seed_family(emu, consumers, desc, age_days=3)
     target = tmp_path / 'elsewhere.conf'
@@ -183,7 +185,7 @@ def test_f6_a_symlink_consumer_path_is_refused_and_its_target_untouched(emu, run
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
 
 
-def test_f6_a_folder_consumer_path_names_the_consumer_path_and_why(emu, run_playbook, consumers):
+def test_a_folder_as_consumer_path_is_refused_naming_the_consumer_the_path_and_why(emu, run_playbook, consumers):
     desc = emu.desc('f6-folder')
     seed_family(emu, consumers, desc, age_days=3)
     emu.reset_counts()
@@ -195,10 +197,10 @@ def test_f6_a_folder_consumer_path_names_the_consumer_path_and_why(emu, run_play
     assert emu.writes() == {}
 
 
-# F7 -----------------------------------------------------------------------------------------------------------
+# Owner, group and template checked before the create ----------------------------------------------------------
 
 @pytest.mark.parametrize('problem', ['owner', 'group', 'template'])
-def test_f7_unknown_owner_group_or_broken_template_is_found_before_the_create(emu, run_playbook, consumers,
+def test_an_unknown_owner_group_or_broken_template_stops_the_run_before_the_create(emu, run_playbook, consumers,
                                                                               tmp_path, problem):
     desc = emu.desc('f7-' + problem)
     seed_family(emu, consumers, desc, age_days=3)
@@ -217,7 +219,7 @@ def test_f7_unknown_owner_group_or_broken_template_is_found_before_the_create(em
     assert emu.writes() == {}
 
 
-def test_f7_a_good_template_still_renders_the_new_token(emu, run_playbook, consumers, tmp_path):
+def test_a_template_consumer_gets_the_new_token_rendered_into_its_file(emu, run_playbook, consumers, tmp_path):
     desc = emu.desc('f7-template-ok')
     template = tmp_path / 'app.conf.j2'
     template.write_text('[astra]\nclient_id = {{ token_rotation_new_token.client_id }}\n'
@@ -230,9 +232,9 @@ def test_f7_a_good_template_still_renders_the_new_token(emu, run_playbook, consu
     assert 'client_id = %s\n' % new in text and 'token = AstraCS:%s:' % new in text
 
 
-# F9 -----------------------------------------------------------------------------------------------------------
+# A replacement keeps the replaced token's lifetime ------------------------------------------------------------
 
-def test_f9_a_rotation_without_expiry_keeps_the_old_tokens_lifetime(emu, run_playbook, consumers):
+def test_a_rotation_without_expiry_gives_the_new_token_the_old_tokens_lifetime(emu, run_playbook, consumers):
     """The family's token was made 10 days ago to expire in 80 days (a 90-day token): without token_rotation_expiry
     the new token gets 90 days from now, not 'never'; the result says so."""
     desc = emu.desc('f9-lifetime')
@@ -248,7 +250,7 @@ def test_f9_a_rotation_without_expiry_keeps_the_old_tokens_lifetime(emu, run_pla
     assert result['new_expiry'][:16] == expiry[:16], (result['new_expiry'], expiry)
 
 
-# F10, F14, F15 ------------------------------------------------------------------------------------------------
+# Role variables -----------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize('role_vars, words', [
     ({'token_rotation_min_age': '99999999999d'}, 'token_rotation_min_age must'),
@@ -258,7 +260,7 @@ def test_f9_a_rotation_without_expiry_keeps_the_old_tokens_lifetime(emu, run_pla
     ({'token_rotation_description_token_shaped': True}, 'token_rotation_description'),
     ({'token_rotation_api_url_userinfo': True}, 'token_rotation_api_url'),
 ])
-def test_f10_f15_f8_bad_role_variables_are_refused_with_one_line(emu, run_playbook, consumers, role_vars, words):
+def test_bad_role_variables_are_refused_in_one_line_before_any_api_call(emu, run_playbook, consumers, role_vars, words):
     desc = emu.desc('f10-f15')
     seed_family(emu, consumers, desc, age_days=3)
     role_vars = dict(role_vars)
@@ -285,16 +287,16 @@ def test_f10_f15_f8_bad_role_variables_are_refused_with_one_line(emu, run_playbo
     assert api_counts(emu) == {}
 
 
-def test_f14_roles_as_a_comma_string_provision_the_family(emu, run_playbook, consumers):
+def test_roles_as_a_comma_string_provision_the_family(emu, run_playbook, consumers):
     desc = emu.desc('f14-roles')
     rotate(run_playbook, consumers, desc, token_rotation_roles='R/W Svc Acct, RO Svc Acct')
     (token,) = emu.state_tokens(desc)
     assert sorted(token['roles']) == sorted([emu.role_id('R/W Svc Acct'), emu.role_id('RO Svc Acct')])
 
 
-# F12 ----------------------------------------------------------------------------------------------------------
+# Check mode ---------------------------------------------------------------------------------------------------
 
-def test_f12_check_mode_reports_changed_and_changes_nothing(emu, run_playbook, consumers):
+def test_check_mode_reports_a_rotation_as_changed_and_changes_nothing(emu, run_playbook, consumers):
     desc = emu.desc('f12-check')
     old = seed_family(emu, consumers, desc, age_days=3)
     emu.reset_counts()
@@ -305,7 +307,7 @@ def test_f12_check_mode_reports_changed_and_changes_nothing(emu, run_playbook, c
     assert emu.writes() == {} and family_ids(emu, desc) == [old['clientId']]
 
 
-def test_f12_check_mode_finds_a_token_that_cannot_write(emu, run_playbook, consumers):
+def test_check_mode_stops_when_the_api_token_cannot_create_or_delete_tokens(emu, run_playbook, consumers):
     desc = emu.desc('f12-readonly')
     seed_family(emu, consumers, desc, age_days=3)
     status, role = emu.api('POST', '/v2/organizations/roles', {
@@ -323,9 +325,9 @@ def test_f12_check_mode_finds_a_token_that_cannot_write(emu, run_playbook, consu
     assert emu.writes() == {}
 
 
-# F16 ----------------------------------------------------------------------------------------------------------
+# The lock folder ----------------------------------------------------------------------------------------------
 
-def test_f16_the_lock_folder_is_empty_after_a_rotation(emu, run_playbook, consumers, tmp_path):
+def test_the_lock_folder_is_empty_after_a_rotation(emu, run_playbook, consumers, tmp_path):
     desc = emu.desc('f16-lock')
     seed_family(emu, consumers, desc, age_days=3)
     locks = tmp_path / 'locks'
