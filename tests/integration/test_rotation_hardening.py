@@ -150,7 +150,7 @@ def test_ansible_debug_mode_is_refused_before_any_api_call(emu, run_playbook, co
 
 @pytest.mark.parametrize('which', ['verify', 'reload'])
 def test_a_command_past_token_rotation_command_timeout_is_stopped_and_fails_its_consumer(emu, run_playbook, consumers,
-                                                                                          which):
+                                                                                         which):
     desc = emu.desc('f5-' + which)
     seed_family(emu, consumers, desc, age_days=3)
     marker = 'sleep 10%04d' % (os.getpid() % 10000)
@@ -201,7 +201,7 @@ def test_a_folder_as_consumer_path_is_refused_naming_the_consumer_the_path_and_w
 
 @pytest.mark.parametrize('problem', ['owner', 'group', 'template'])
 def test_an_unknown_owner_group_or_broken_template_stops_the_run_before_the_create(emu, run_playbook, consumers,
-                                                                              tmp_path, problem):
+                                                                                   tmp_path, problem):
     desc = emu.desc('f7-' + problem)
     seed_family(emu, consumers, desc, age_days=3)
     if problem == 'template':
