@@ -2,7 +2,7 @@
 # Copyright (c) astra.devops contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Role lookup: the API's names, the portal's longer names (any case) and role ids all lead to one role id. Role
-names compare with role_key, role ids with _records.role_id_key, everywhere. No API call here (_api_roles.RoleApi)."""
+names compare with names_role, role ids with _records.role_id_key, everywhere. No API call here (_api_roles.RoleApi)."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type

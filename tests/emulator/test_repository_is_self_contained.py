@@ -88,3 +88,29 @@ def test_the_api_notes_are_in_the_repository_and_linked_from_the_readme_and_the_
     assert (ROOT / API_NOTES).is_file()
     assert "](%s)" % API_NOTES in read("README.md")
     assert "/blob/main/%s>" % API_NOTES in read("docs/docsite/rst/guides.rst")
+
+
+# The private code of the collection: one job per file, each named in CONTRIBUTING.md's module map.
+PRIVATE_CODE = ("plugins/module_utils/", "plugins/plugin_utils/")
+MAX_NON_BLANK_LINES = 400
+
+
+def private_code_files():
+    return [name for name in repository_files()
+            if name.startswith(PRIVATE_CODE) and name.endswith(".py") and not name.endswith("__init__.py")]
+
+
+def test_every_private_code_file_is_in_the_module_map_of_contributing():
+    contributing = read("CONTRIBUTING.md")
+    files = private_code_files()
+    assert files, "no file found under %s" % " or ".join(PRIVATE_CODE)
+    missing = [name for name in files if "`%s`" % name.rsplit("/", 1)[1] not in contributing
+               and "`%s`" % name.split("/", 1)[1] not in contributing]
+    assert not missing, "CONTRIBUTING.md's module map does not list: %s" % ", ".join(missing)
+
+
+def test_no_private_code_file_is_over_400_non_blank_lines():
+    sizes = dict((name, sum(1 for line in read(name).splitlines() if line.strip())) for name in private_code_files())
+    over = ["%s (%d)" % (name, size) for name, size in sorted(sizes.items()) if size > MAX_NON_BLANK_LINES]
+    assert not over, "split by job the module_utils files over %d non-blank lines: %s" % (
+        MAX_NON_BLANK_LINES, ", ".join(over))
