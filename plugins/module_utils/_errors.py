@@ -106,14 +106,18 @@ _FRAGMENT = 16
 _SECRET_RUN = re.compile(r"[A-Za-z0-9.,+_%-]{16,}")
 
 
+def secret_part(value):
+    """What is secret in a value: a token's hash part (its client id is no secret), else the whole value."""
+    return value.rsplit(":", 1)[-1] if value.startswith("AstraCS:") else value
+
+
 def hide_fragments(text, secrets):
     """text with every run that holds 16 or more characters of a known secret in a row (a prefix, a part, the secret
     URL-encoded) replaced: what a careless command prints of a secret is as good as the secret to an attacker."""
     windows = set()
     for secret in secrets or ():
         if isinstance(secret, str):
-            # A token's client id is no secret: only its hash part counts.
-            secret = secret.rsplit(":", 1)[-1] if secret.startswith("AstraCS:") else secret
+            secret = secret_part(secret)
             windows.update(secret[start:start + _FRAGMENT] for start in range(len(secret) - _FRAGMENT + 1))
     if not windows:
         return text

@@ -11,6 +11,7 @@ from ansible_collections.astra.devops.plugins.module_utils._errors import (
     AstraError,
     api_message,
     error_from_response,
+    secret_part,
     escape_controls,
     one_line,
     scrub,
@@ -88,3 +89,12 @@ def test_shown_and_one_line_escape_control_characters():
     assert shown("AstraCS:abc:" + "f" * 64) == "AstraCS:********"
     assert "\x1b" not in one_line("x\x1b[0m y\nz") and "\n" not in one_line("x\ny")
     assert escape_controls("caf\u00e9") == "caf\u00e9"
+
+
+@pytest.mark.parametrize("value, part", [
+    ("AstraCS:abcdefghijklmnopqrstuvwx:" + "a" * 64, "a" * 64),
+    ("a-client-secret-of-some-length", "a-client-secret-of-some-length"),
+    ("AstraCS:abc", "abc"),
+])
+def test_the_secret_part_of_a_token_is_its_hash_and_of_any_other_value_the_value(value, part):
+    assert secret_part(value) == part
