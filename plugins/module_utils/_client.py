@@ -26,6 +26,7 @@ from ansible_collections.astra.devops.plugins.module_utils._errors import (
     AstraInputError,
     error_from_response,
     one_line,
+    redact,
     scrub,
 )
 from ansible_collections.astra.devops.plugins.module_utils._urls import DEFAULT_PORTS, check_ca_path, normalise_base_url
@@ -163,7 +164,7 @@ class AstraClient:
         except ValueError:
             raise AstraApiError(
                 scrub("%s returned HTTP %s with a body that is not JSON: %s" % (
-                    action, response.status_code, one_line(response.text, 120)), self.secrets),
+                    action, response.status_code, one_line(redact(response.text, self.secrets), 120)), self.secrets),
                 status=response.status_code,
                 hint="Check that api_url points at the Astra DevOps API and not at a proxy or web page.")
 

@@ -106,6 +106,19 @@ _FRAGMENT = 16
 _SECRET_RUN = re.compile(r"[A-Za-z0-9.,+_%-]{16,}")
 
 
+# A value under a key that names a secret, in text that may not parse (an answer cut by a proxy, a form, a log line).
+_SECRET_FIELD = re.compile(r"""((?:secret|token|password)["']?\s*[:=]\s*["']?)[^"'\s,;&}]+""", re.IGNORECASE)
+
+
+def redact(text, secrets=()):
+    """Text the API, a proxy or a store's library sent, fit to be cut and shown: every known secret, token, token
+    hash, client secret and value under a secret-named key removed. Always before cutting: a cut can leave a prefix
+    of a secret that no pattern matches any more."""
+    text = scrub(text, sorted((s for s in secrets if s), key=len, reverse=True))
+    text = _SECRET_FIELD.sub(lambda match: match.group(1) + "********", text)
+    return CLIENT_SECRET.sub("********", TOKEN_HASH.sub("********", text))
+
+
 def secret_part(value):
     """What is secret in a value: a token's hash part (its client id is no secret), else the whole value."""
     return value.rsplit(":", 1)[-1] if value.startswith("AstraCS:") else value
@@ -253,6 +266,7 @@ def hint_for_status(status, permission=None, resource=None):
 
 def error_from_response(status, body, content_type, action, permission=None, resource=None, secrets=()):
     """An AstraApiError from an HTTP error answer; the message is one line and holds no secret."""
+    body = redact(body or "", secrets)
     said = api_message(body, content_type)
     message = "%s failed with HTTP %s" % (action, status)
     if said:

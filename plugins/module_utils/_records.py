@@ -262,6 +262,14 @@ def token_items(data):
 
 # The role Type values that mean built-in: "default" (DataStax's "Managing roles" reference), "built-in" (older docs).
 BUILT_IN_TYPES = ("built-in", "builtin", "default", "system")
+# The built-in roles' names as the API returns them (docs/api-notes.md, Roles), in lower case: without a Type, a role
+# is built in when it has one of them and the __ORG_ID__ placeholder. The placeholder alone is not enough: a custom
+# role may be written with it (astra_role takes drn:astra:org:__ORG_ID__), and must stay the user's to change.
+BUILT_IN_NAMES = frozenset(name.lower() for name in (
+    "Organization Administrator", "Database Administrator", "Billing Admin", "Admin User", "Admin Svc Acct",
+    "RO User", "R/W User", "RO Svc Acct", "R/W Svc Acct", "API Admin User", "API Admin Svc Acct", "API RO User",
+    "API RO Svc Acct", "API R/W User", "API R/W Svc Acct", "UI View Only", "Enterprise Administrator",
+    "Enterprise Read Only"))
 
 
 def _policy(value):
@@ -295,8 +303,9 @@ def normalise_role(item):
     resources = _string_list(policy.get("resources"))
     if role_type:
         built_in = role_type in BUILT_IN_TYPES
-    else:  # no Type (the OpenAPI shape): built-in roles are the ones scoped with the __ORG_ID__ placeholder
-        built_in = any("__ORG_ID__" in r for r in resources)
+    else:  # no Type (the OpenAPI shape): a built-in role's name, scoped with the __ORG_ID__ placeholder
+        built_in = (str(raw.get("name") or "").strip().lower() in BUILT_IN_NAMES
+                    and any("__ORG_ID__" in r for r in resources))
     role_id = _first(raw, "id", "roleid", "role_id")
     return {
         "id": role_id_key(role_id) if role_id is not None else None,

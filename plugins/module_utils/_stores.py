@@ -33,7 +33,7 @@ import importlib
 import re
 
 from ansible_collections.astra.devops.plugins.module_utils._consumer import ShapeError, other_client_ids, tokens_besides
-from ansible_collections.astra.devops.plugins.module_utils._errors import AstraError, one_line, scrub, secret_part, sentence
+from ansible_collections.astra.devops.plugins.module_utils._errors import AstraError, one_line, redact, scrub, secret_part, sentence
 from ansible_collections.astra.devops.plugins.module_utils._store_values import DEFAULT_ENV_VAR, held_of, shape_problem, store_value
 
 OPTION = "token_rotation_stores"
@@ -186,7 +186,7 @@ class Store(object):
         this store has seen and of anything token-shaped, and cut to limit characters; the label, what and hint are
         the collection's own words and the store's location, never a value."""
         secrets = sorted(self.secrets, key=len, reverse=True)
-        message = "%s: %s: %s" % (self.label, what, sentence(one_line(scrub(detail, secrets), limit)))
+        message = "%s: %s: %s" % (self.label, what, sentence(one_line(redact(detail, secrets), limit)))
         return AstraError(scrub(message), hint=scrub(hint) if hint else None)
 
     @property

@@ -41,7 +41,8 @@ attributes:
 options:
   name:
     description:
-      - The role's name, the identity of the role when O(role_id) is not given (in any letter case).
+      - The role's name, the identity of the role when O(role_id) is not given (in any letter case). A name that
+        differs from the role's only in letter case finds the role and gives it this spelling (a change).
       - With O(role_id), the name the role gets (a rename).
     type: str
   role_id:

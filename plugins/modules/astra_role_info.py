@@ -16,7 +16,8 @@ description:
     (C(id)/C(name)/C(policy) of the OpenAPI file, C(ID)/C(Name)/C(Policy)/C(OrgID) of the Java SDK), with the
     policy as an object or as a JSON-encoded string (C(ID)/C(Name)/C(Type)/C(policy) of DataStax's "Managing roles"
     reference). A C(Type) of C(default) or C(built-in) is a built-in role, C(custom) a custom one; without a
-    C(Type), roles scoped with the C(__ORG_ID__) placeholder are the built-in ones.
+    C(Type), a role with a built-in role's name and scoped with the C(__ORG_ID__) placeholder is built in; a custom role
+    written with the placeholder stays custom.
   - Use it to find role ids, to audit what a role allows, or to check a role exists before creating tokens.
 author:
   - Astra DevOps maintainers (@astra-devops)

@@ -466,7 +466,7 @@ class TokenTask:
             except AstraError as error:  # the new secret must still reach the user, or the new token is lost
                 raise ModuleFailException(
                     "Created the replacement token %s, but deleting the old token %s failed: %s Delete it by hand "
-                    "or run again; the new secret is in this result's 'secret'." % (
+                    "or run again; the new secret is in this result's 'secret' (register the task with ignore_errors: true to read it: no_log hides a failed task's result)." % (
                         token["client_id"], current["client_id"], sentence(str(error))),
                     token=plan.described(token, self.reads), secret=secret, deleted_client_ids=self.deleted,
                     changed=True, expiry_source=self.expiry_source)

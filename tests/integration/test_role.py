@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from _astra_it import play, task, token
+from _astra_it import play, show, task, token
 from _rotation import ROTATE_PLAYBOOK, Consumers, rotation_args
 
 ROLES = 'GET /v2/organizations/roles'
@@ -120,6 +120,33 @@ def test_built_in_roles_are_never_changed(emu, run_playbook):
     for title in ('change', 'delete'):
         assert 'is built in: built-in roles are never changed or deleted' in run.result(title)['msg']
     assert not emu.writes()
+
+
+def test_a_custom_role_written_with_the_org_placeholder_stays_the_users_and_no_abbreviation_finds_it(emu, run_playbook):
+    """A custom role's resources may say __ORG_ID__, as built-in roles' do: it is still a custom role (managed again
+    unchanged, deleted by its name), and a name that only abbreviates it ('svc reader') finds nothing."""
+    name = 'Service Reader %s' % uuid.uuid4().hex[:6]
+    short = name.replace('Service', 'svc')
+    args = dict(name=name, actions=['org-db-view'], resources=['drn:astra:org:__ORG_ID__'])
+    run = run_playbook(play([role('create', **args), role('again', **args)]))
+    assert run.result('create')['changed'] and run.result('again')['changed'] is False
+    role_id = run.result('create')['role']['id']
+    emu.reset_counts()
+    run = run_playbook(play([
+        role('abbreviated absent', name=short, state='absent'),
+        task('abbreviated info', 'astra.devops.astra_role_info', {'name': short}),
+        token('abbreviated token', 'created', description='it-abbrev-%s' % uuid.uuid4().hex[:6], roles=[short],
+              ignore_errors=True),
+        show('created'),
+    ]))
+    assert run.result('abbreviated absent')['changed'] is False
+    assert run.result('abbreviated info')['roles'] == []
+    assert "unknown role '%s'" % short in run.shown('created')['msg']
+    assert not emu.writes() and emu.role_id(name) == role_id
+    run = run_playbook(play([role('delete', name=name.upper(), state='absent')]))
+    assert run.result('delete')['changed']
+    with pytest.raises(KeyError):
+        emu.role_id(name)
 
 
 def test_databases_and_actions_from_make_the_scoped_role_in_one_task(emu, run_playbook):

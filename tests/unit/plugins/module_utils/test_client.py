@@ -233,3 +233,27 @@ def test_a_gave_up_message_ends_with_a_full_stop(monkeypatch):
     with pytest.raises(AstraApiError) as caught:
         client.call("GET", "/v2/tokens", "Listing tokens")
     assert "(gave up after 2 retries). The Astra service failed" in str(caught.value), str(caught.value)
+
+
+def test_a_success_answer_that_is_not_json_shows_no_part_of_the_secret_it_was_cut_from(monkeypatch):
+    """A create answer cut short by a proxy holds a secret the run never learnt: it is hidden before the cut."""
+    secret = ("Xy9" * 43)[:128]
+
+    class Cut:
+        status_code = 200
+        headers = {"Content-Type": "text/plain"}
+        text = '{"clientId":"NtNAfakeclientid0123","secret":"%s","token":"AstraCS:NtNAfakeclientid0123:%s' % (
+            secret, "ef" * 32)
+        content = text.encode()
+
+        def json(self):
+            raise ValueError("cut")
+
+    client = AstraClient("AstraCS:abc:0123", "http://127.0.0.1:1")
+    monkeypatch.setattr(client._session, "request", lambda *args, **kwargs: Cut())
+    with pytest.raises(AstraApiError) as caught:
+        client.call("POST", "/v2/tokens", "Creating token 'x'", idempotent=False)
+    message = str(caught.value)
+    assert "body that is not JSON" in message
+    assert not [secret[i:i + 16] for i in range(len(secret) - 15) if secret[i:i + 16] in message], message
+    assert "efefefefefefefef" not in message

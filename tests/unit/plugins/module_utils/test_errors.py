@@ -11,10 +11,11 @@ from ansible_collections.astra.devops.plugins.module_utils._errors import (
     AstraError,
     api_message,
     error_from_response,
-    secret_part,
     escape_controls,
     one_line,
+    redact,
     scrub,
+    secret_part,
     shown,
 )
 
@@ -98,3 +99,33 @@ def test_shown_and_one_line_escape_control_characters():
 ])
 def test_the_secret_part_of_a_token_is_its_hash_and_of_any_other_value_the_value(value, part):
     assert secret_part(value) == part
+
+
+# A client secret as the API issues them: 128 characters mixing upper case, lower case and digits.
+SECRET = ("Ab1" * 43)[:128]
+UNKNOWN_TOKEN = "AstraCS:NtNAfakeclientid0123:" + "cd" * 32
+
+
+def _fragments(secret, size=16):
+    return set(secret[start:start + size] for start in range(len(secret) - size + 1))
+
+
+@pytest.mark.parametrize("status, body, content_type", [
+    (200, '{"clientId":"NtNAfakeclientid0123","secret":"%s","token":"%s' % (SECRET, UNKNOWN_TOKEN), "text/plain"),
+    (500, "<html><body><h1>500</h1> client secret=%s trace</body></html>" % SECRET, "text/html"),
+    (500, "<html><title>Error for %s</title></html>" % UNKNOWN_TOKEN, "text/html"),
+    (400, '{"errors":[{"message":"bad request: %s %s"}]}' % (SECRET, UNKNOWN_TOKEN), "application/json"),
+    (502, "upstream said secret: %s" % SECRET[:60], "text/plain"),
+])
+def test_an_error_answer_holding_a_secret_the_run_never_saw_shows_no_part_of_it(status, body, content_type):
+    error = error_from_response(status, body, content_type, "Creating token 'x'")
+    text = "%s %s" % (error, error.said)
+    for secret in (SECRET, UNKNOWN_TOKEN.rsplit(":", 1)[1]):
+        assert not [part for part in _fragments(secret[:60]) if part in text], text
+
+
+def test_redact_removes_secrets_before_a_cut_and_keeps_the_words_around_them():
+    text = redact('{"message": "denied", "secret": "%s", "tokenExpiry": "2027-01-01"}' % SECRET)
+    assert SECRET[:16] not in text
+    assert '"secret": "********"' in text and '"tokenExpiry": "2027-01-01"' in text and "denied" in text
+    assert redact("known one: abcdefgh12345678", ["abcdefgh12345678"]) == "known one: ********"

@@ -265,3 +265,17 @@ def test_token_items_of_every_answer_shape():
     assert token_items({"clients": [item, "y", None, 3]}) == [item]
     assert token_items([item, [item]]) == [item]
     assert token_items({"clients": None}) == token_items(None) == token_items({}) == []
+
+
+@pytest.mark.parametrize("record, built_in", [
+    ({"id": "a", "name": "RO Svc Acct", "policy": {"resources": ["drn:astra:org:__ORG_ID__"]}}, True),
+    ({"id": "a", "name": "Database Administrator", "policy": {"resources": ["drn:astra:org:__ORG_ID__:db:*"]}}, True),
+    # a custom role written with the placeholder, as astra_role allows: still the user's role
+    ({"id": "a", "name": "Service Reader", "policy": {"resources": ["drn:astra:org:__ORG_ID__"]}}, False),
+    ({"id": "a", "name": "RO Svc Acct", "policy": {"resources": ["drn:astra:org:0e6a41b5-0d45-4b8a-9ba2-5d8a5e5e5e5e"]}},
+     False),
+    ({"ID": "a", "Name": "Service Reader", "Type": "default", "policy": "{}"}, True),
+    ({"ID": "a", "Name": "RO Svc Acct", "Type": "custom", "policy": "{}"}, False),
+])
+def test_without_a_type_a_role_is_built_in_only_by_a_built_in_name_and_the_org_placeholder(record, built_in):
+    assert normalise_role(record)["built_in"] is built_in
