@@ -193,6 +193,22 @@ def test_mixed_family_rotates_without_an_outage(emu, run_playbook, tmp_path, aws
 # failures at a store stop the run before any deletion; a re-run completes
 # --------------------------------------------------------------------------------------------------------------
 
+def approle(vault_store, name, policy):
+    """An AppRole of the Vault server whose tokens get only policy: (role_id, secret_id)."""
+    root = vault_store.client()
+    root.sys.create_or_update_policy(name, policy)
+    root.auth.approle.create_or_update_approle(name, token_policies=[name], token_ttl='10m')
+    role_id = root.auth.approle.read_role_id(name)['data']['role_id']
+    return role_id, root.auth.approle.generate_secret_id(name)['data']['secret_id']
+
+
+def approle_stores(aws_secret, vault_path, role_id):
+    """The stores, the Vault one logging in with the AppRole. As a user would (docs/rotation.md): the secret_id from
+    the environment (IT_VAULT_SECRET_ID), not on the command line, which ansible-playbook prints at -vvvv."""
+    return stores_of(aws_secret, vault_path, auth_method='approle', role_id=role_id,
+                     secret_id="{{ lookup('ansible.builtin.env', 'IT_VAULT_SECRET_ID') }}")
+
+
 def test_a_store_that_refuses_the_write_stops_the_run_before_any_deletion(emu, run_playbook, tmp_path, aws_store,
                                                                           vault_store):  # pylint: disable=redefined-outer-name
     """AppRole credentials that may read but not write: the store is observed, the new token is created, the write is
@@ -201,16 +217,9 @@ def test_a_store_that_refuses_the_write_stops_the_run_before_any_deletion(emu, r
     consumers = Consumers(tmp_path / 'consumers', FILES)
     desc = emu.desc('stores-refused')
     old, aws_secret, vault_path = seed(emu, consumers, aws_store, vault_store, desc)
-    root = vault_store.client()
-    root.sys.create_or_update_policy('astra-read-only', READ_ONLY_POLICY)
-    root.auth.approle.create_or_update_approle('astra-read-only', token_policies=['astra-read-only'], token_ttl='10m')
-    role_id = root.auth.approle.read_role_id('astra-read-only')['data']['role_id']
-    secret_id = root.auth.approle.generate_secret_id('astra-read-only')['data']['secret_id']
+    role_id, secret_id = approle(vault_store, 'astra-read-only', READ_ONLY_POLICY)
     env = environment(aws_store, vault_store)
-    # As a user would (docs/rotation.md): the secret_id from the environment, not on the command line, which
-    # ansible-playbook prints at -vvvv.
-    stores = stores_of(aws_secret, vault_path, auth_method='approle', role_id=role_id,
-                       secret_id="{{ lookup('ansible.builtin.env', 'IT_VAULT_SECRET_ID') }}")
+    stores = approle_stores(aws_secret, vault_path, role_id)
     emu.reset_counts()
 
     run = rotate(run_playbook, consumers, desc, stores, dict(env, IT_VAULT_SECRET_ID=secret_id), expect_rc=2)
@@ -465,15 +474,9 @@ def test_vault_metadata_refused_after_the_write_then_the_next_run_converges(emu,
     consumers = Consumers(tmp_path / 'consumers', FILES)
     desc = emu.desc('stores-no-metadata')
     old, aws_secret, vault_path = seed(emu, consumers, aws_store, vault_store, desc)
-    root = vault_store.client()
-    root.sys.create_or_update_policy('astra-no-metadata', NO_METADATA_POLICY)
-    root.auth.approle.create_or_update_approle('astra-no-metadata', token_policies=['astra-no-metadata'],
-                                               token_ttl='10m')
-    role_id = root.auth.approle.read_role_id('astra-no-metadata')['data']['role_id']
-    secret_id = root.auth.approle.generate_secret_id('astra-no-metadata')['data']['secret_id']
+    role_id, secret_id = approle(vault_store, 'astra-no-metadata', NO_METADATA_POLICY)
     env = environment(aws_store, vault_store)
-    stores = stores_of(aws_secret, vault_path, auth_method='approle', role_id=role_id,
-                       secret_id="{{ lookup('ansible.builtin.env', 'IT_VAULT_SECRET_ID') }}")
+    stores = approle_stores(aws_secret, vault_path, role_id)
     emu.reset_counts()
     run = rotate(run_playbook, consumers, desc, stores, dict(env, IT_VAULT_SECRET_ID=secret_id), expect_rc=2)
     message = store_failure(run)
