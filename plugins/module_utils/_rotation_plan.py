@@ -79,6 +79,39 @@ def plan(situation, reference=None):
     all_hold_newest = bool(consumers) and set(held.values()) == {newest.get("client_id")}
     young = min_age is not None and age is not None and age < min_age
 
+    action, reason = _decide(situation, family, dict(
+        held=held, consumers=consumers, stores=stores, needy=needy, all_hold_newest=all_hold_newest, young=young,
+        expired=expired, age=age, hook=hook))
+    others = ids[:-1] if action == "complete" else ids
+    keep_message = _keep_message(situation, action, others, age, retire_after)
+    if situation.get("limit") and action != "skip":
+        reason += " This run is limited (--limit %s): it deletes no token." % situation["limit"]
+    return {
+        "action": action,
+        "problems": _plan_problems(situation, action, held, ids),
+        "reason": reason,
+        "newest_client_id": newest.get("client_id"),
+        "newest_age_seconds": age,
+        "file_consumers": files,
+        "stores": stores,
+        "held": held,
+        "needy": needy,
+        "others": others,
+        "keep": keep_message is not None,
+        "keep_message": keep_message,
+        "retire": [] if keep_message else others,
+        "kept": others if keep_message else [],
+        "replaces": newest if action == "rotate" else None,
+    }
+
+
+def _decide(situation, family, seen):
+    """(action, reason): provision, rotate, skip or complete, and the one line that says why. seen: what plan()
+    worked out (held, consumers, stores, needy, all_hold_newest, young, expired, age, hook)."""
+    ids = [token["client_id"] for token in family]
+    newest = family[-1] if family else {}
+    held, consumers, stores, needy, age = seen["held"], seen["consumers"], seen["stores"], seen["needy"], seen["age"]
+    hook, young, all_hold_newest = seen["hook"], seen["young"], seen["all_hold_newest"]
     family_text = "'%s'" % situation.get("description")
     id_text = ", ".join(ids)
     held_text = ", ".join("%s holds %s" % (host, held[host]) for host in consumers) or "no consumer file"
@@ -87,7 +120,7 @@ def plan(situation, reference=None):
         action = "provision"
         reason = "Provision: the family %s has no token yet. Creating one with the roles %s and distributing it to %s." % (
             family_text, ", ".join(situation.get("roles") or ()), targets)
-    elif expired:
+    elif seen["expired"]:
         action = "rotate"
         reason = ("Rotate: the newest token of the family %s, %s, expired on %s, so every consumer that holds it is "
                   "refused; replacing it whatever token_rotation_min_age says. Creating a new token, distributing it "
@@ -117,8 +150,11 @@ def plan(situation, reference=None):
                   "token, distributing it to %s, then deleting every other token of the family."
                   % (family_text, len(family), id_text, why, targets))
 
-    others = ids[:-1] if action == "complete" else ids
-    keep_message = None
+    return action, reason
+
+
+def _keep_message(situation, action, others, age, retire_after):
+    """Why the family's other tokens are kept (a limited run, token_rotation_retire_after), or None."""
     if situation.get("limit") and others:
         keep_message = ("Keeping %s: this run is limited (--limit %s), and consumers outside the limit may still hold "
                         "%s. Run the role without --limit to give every consumer the new token and retire %s."
@@ -126,25 +162,9 @@ def plan(situation, reference=None):
     elif retire_after is not None and others and (age if action == "complete" else 0) < retire_after:
         keep_message = ("Keeping %s until the new token is %s old (token_rotation_retire_after): a later run deletes %s."
                         % (", ".join(others), situation.get("retire_after"), _them(others)))
-    if situation.get("limit") and action != "skip":
-        reason += " This run is limited (--limit %s): it deletes no token." % situation["limit"]
-    return {
-        "action": action,
-        "problems": _plan_problems(situation, action, held, ids),
-        "reason": reason,
-        "newest_client_id": newest.get("client_id"),
-        "newest_age_seconds": age,
-        "file_consumers": files,
-        "stores": stores,
-        "held": held,
-        "needy": needy,
-        "others": others,
-        "keep": keep_message is not None,
-        "keep_message": keep_message,
-        "retire": [] if keep_message else others,
-        "kept": others if keep_message else [],
-        "replaces": newest if action == "rotate" else None,
-    }
+    else:
+        keep_message = None
+    return keep_message
 
 
 def _plan_problems(situation, action, held, family_ids):
