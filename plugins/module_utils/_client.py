@@ -80,7 +80,8 @@ _NOT_IN_TOKEN = re.compile(r"[^\x21-\x7e]")
 
 
 class AstraClient:
-    """Calls the DevOps API. Idempotent calls retry on connection errors, 408, 429 and 5xx; writes that mint never do."""
+    """Calls the DevOps API. Idempotent calls retry on connection errors, 408, 429 and 5xx; writes that mint only on 429,
+    which says the request was refused before it did anything."""
 
     def __init__(self, api_token, api_url=None, validate_certs=True, ca_path=None, timeout=30, retries=5,
                  on_retry=None, sleep=time.sleep, ansible_version=None):
@@ -139,7 +140,9 @@ class AstraClient:
                 continue
             if response.status_code in ok_statuses:
                 return response.status_code, self._json(response, action)
-            if idempotent and response.status_code in RETRY_STATUSES and attempt < self.retries:
+            # A 429 refused the request before doing anything: a write that mints is retried too.
+            if (idempotent and response.status_code in RETRY_STATUSES or response.status_code == 429) \
+                    and attempt < self.retries:
                 attempt += 1
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 self.wait_before_retry(attempt, retry_after, "%s: HTTP %s" % (action, response.status_code))

@@ -106,22 +106,34 @@ _FRAGMENT = 16
 _SECRET_RUN = re.compile(r"[A-Za-z0-9.,+_%-]{16,}")
 
 
-# A value under a key that names a secret, in text that may not parse (an answer cut by a proxy, a form, a log line).
-_SECRET_FIELD = re.compile(r"""((?:secret|token|password)["']?\s*[:=]\s*["']?)[^"'\s,;&}]+""", re.IGNORECASE)
+# A value under a key that names a secret, in text that may not parse (an answer cut by a proxy, a form, a log line):
+# quoted up to its closing quote or the end of the text (a secret may hold , . + _ -), else up to a space or ; & }.
+_SECRET_FIELD = re.compile(r"""((?:secret|token|password)["']?\s*[:=]\s*)("[^"]*"?|'[^']*'?|[^"'\s;&}]+)""",
+                           re.IGNORECASE)
 
 
 def redact(text, secrets=()):
     """Text the API, a proxy or a store's library sent, fit to be cut and shown: every known secret, token, token
     hash, client secret and value under a secret-named key removed. Always before cutting: a cut can leave a prefix
     of a secret that no pattern matches any more."""
-    text = scrub(text, sorted((s for s in secrets if s), key=len, reverse=True))
-    text = _SECRET_FIELD.sub(lambda match: match.group(1) + "********", text)
+    secrets = sorted((s for s in secrets if s), key=len, reverse=True)
+    text = hide_fragments(scrub(text, secrets), secrets)
+    text = _SECRET_FIELD.sub(lambda match: match.group(1) + _hidden_value(match.group(2)), text)
     return CLIENT_SECRET.sub("********", TOKEN_HASH.sub("********", text))
 
 
-def secret_part(value):
-    """What is secret in a value: a token's hash part (its client id is no secret), else the whole value."""
-    return value.rsplit(":", 1)[-1] if value.startswith("AstraCS:") else value
+def _hidden_value(value):
+    """A secret field's value hidden, its quotes kept so that JSON stays JSON."""
+    quote = value[0] if value[:1] in ("'", '"') else ""
+    closed = quote if len(value) > 1 and value.endswith(quote) and quote else ""
+    return quote + "********" + closed
+
+
+def secret_parts(value):
+    """What is secret in a value: the hash part of each token it holds (a client id is no secret, nor the rest of an
+    env line or a JSON object that holds a token), else the whole value."""
+    hashes = [match.group(0).rsplit(":", 1)[-1] for match in TOKEN_IN_TEXT.finditer(value)]
+    return hashes or [value]
 
 
 def hide_fragments(text, secrets):
@@ -130,8 +142,8 @@ def hide_fragments(text, secrets):
     windows = set()
     for secret in secrets or ():
         if isinstance(secret, str):
-            secret = secret_part(secret)
-            windows.update(secret[start:start + _FRAGMENT] for start in range(len(secret) - _FRAGMENT + 1))
+            for part in secret_parts(secret):
+                windows.update(part[start:start + _FRAGMENT] for start in range(len(part) - _FRAGMENT + 1))
     if not windows:
         return text
 

@@ -14,11 +14,14 @@ from ansible_collections.astra.devops.plugins.module_utils._records import role_
 from ansible_collections.astra.devops.plugins.module_utils._roles import is_role_id, names_role
 
 
-def find(roles, role_id, name):
-    """The role meant by role_id (it must exist) or by name (None when there is none); built-in roles are refused."""
+def find(roles, role_id, name, state="present"):
+    """The role meant by role_id (it must exist, unless state=absent: then it is gone already) or by name (None when
+    there is none); built-in roles are refused."""
     if role_id is not None:
         wanted = role_id_key(role_id)
         found = [role for role in roles if role["id"] == wanted]
+        if not found and state == "absent":
+            return None
         if not found:
             raise AstraInputError("role_id %s is not a role of this organization; give an existing role's id, or "
                                   "name to create one." % wanted)
@@ -76,6 +79,19 @@ def _removed(change):
     if change["removed_resources"]:
         parts.append("the resources %s" % ", ".join(change["removed_resources"]))
     return " and ".join(parts)
+
+
+def name_taken(roles, current, wanted):
+    """Refuse, before any write, a create or rename to the name of another role (the API answers 409; a built-in
+    role's name in any spelling is taken too)."""
+    if current is not None and names_role(current, wanted["name"]):
+        return
+    other = next((role for role in roles if (current is None or role["id"] != current["id"])
+                  and names_role(role, wanted["name"])), None)
+    if other is not None:
+        raise AstraInputError("name '%s' is the name of another role, %s'%s' (%s); give a name no other role has."
+                              % (wanted["name"], "the built-in role " if other["built_in"] else "",
+                                 other["name"], other["id"]))
 
 
 def plan_present(current, wanted, held_by, force):

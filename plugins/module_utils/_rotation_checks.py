@@ -21,7 +21,7 @@ from ansible_collections.astra.devops.plugins.module_utils._errors import (
     hide_fragments,
     one_line,
     scrub,
-    secret_part,
+    secret_parts,
     shown,
 )
 from ansible_collections.astra.devops.plugins.module_utils._records import now, parse_duration, resolve_expiry
@@ -206,7 +206,7 @@ def scrub_output(text, secrets, limit=_DETAIL_MAX):
     values = set()
     for secret in secrets or ():
         if isinstance(secret, str) and secret:
-            values.update((secret, secret_part(secret)))
+            values.update([secret] + secret_parts(secret))
     text = str(text or "")
     # Longest first: a token holds its hash, which must not be replaced first and leave the rest behind.
     for secret in sorted(values, key=len, reverse=True):

@@ -33,7 +33,7 @@ import importlib
 import re
 
 from ansible_collections.astra.devops.plugins.module_utils._consumer import ShapeError, other_client_ids, tokens_besides
-from ansible_collections.astra.devops.plugins.module_utils._errors import AstraError, one_line, redact, scrub, secret_part, sentence
+from ansible_collections.astra.devops.plugins.module_utils._errors import AstraError, one_line, redact, scrub, secret_parts, sentence
 from ansible_collections.astra.devops.plugins.module_utils._store_values import DEFAULT_ENV_VAR, held_of, shape_problem, store_value
 
 OPTION = "token_rotation_stores"
@@ -179,7 +179,7 @@ class Store(object):
         garble the message, and the token-shaped text is removed anyway)."""
         for secret in secrets:
             if isinstance(secret, str) and len(secret) >= 8:
-                self.secrets.update((secret, secret_part(secret)))
+                self.secrets.update([secret] + secret_parts(secret))
 
     def fail(self, what, detail, hint=None, limit=400):
         """An AstraError naming this store, one line. The detail (what a library said) is scrubbed of every secret

@@ -46,7 +46,8 @@ options:
       - With O(role_id), the name the role gets (a rename).
     type: str
   role_id:
-    description: The role's id (a UUID). The role must exist.
+    description: The role's id (a UUID). With O(state=present) the role must exist; with O(state=absent) a role that is gone
+      already is nothing to do.
     type: str
   state:
     description: Whether the role exists.
@@ -204,7 +205,7 @@ class RoleTask(object):
         params = self.params
         actions, resources, databases = self.checked()
         roles = self.roles.list()
-        current = plan.find(roles, params["role_id"], params["name"])
+        current = plan.find(roles, params["role_id"], params["name"], params["state"])
         if params["state"] == "absent":
             held_by = self.holders(current) if current is not None else None
             return self.apply(plan.plan_absent(current, held_by, params["force"]))
@@ -213,6 +214,7 @@ class RoleTask(object):
         if databases is not None:
             resources = custom.database_resources(self.org_id(), databases)
         wanted = plan.wanted_role(params, current, actions, resources)
+        plan.name_taken(roles, current, wanted)
         gained = plan.gained_resources(current, wanted)
         held_by = None
         if gained is not None:  # something is to be written: check what it gains, and who holds the role
@@ -260,7 +262,8 @@ class RoleTask(object):
             elif planned["write"] == "update":
                 self.roles.update(planned["before"], planned["after"])
             elif planned["write"] == "delete":
-                self.roles.delete(planned["before"])
+                # It was listed a moment ago: gone now (a retried delete whose first answer was lost) is deleted.
+                self.roles.delete(planned["before"], missing_ok=True)
         return plan.result(planned, self.module._diff)
 
 

@@ -461,12 +461,13 @@ class TokenTask:
             self.replaced.append(current["client_id"])
         elif current:
             try:
-                if self.api.delete(current["client_id"]):
-                    self.deleted.append(current["client_id"])
+                self.api.delete(current["client_id"])  # gone already counts as deleted, as for state=absent
+                self.deleted.append(current["client_id"])
             except AstraError as error:  # the new secret must still reach the user, or the new token is lost
                 raise ModuleFailException(
                     "Created the replacement token %s, but deleting the old token %s failed: %s Delete it by hand "
-                    "or run again; the new secret is in this result's 'secret' (register the task with ignore_errors: true to read it: no_log hides a failed task's result)." % (
+                    "or run again; the new secret is in this result's 'secret' (register the task with "
+                    "ignore_errors: true to read it: no_log hides a failed task's result)." % (
                         token["client_id"], current["client_id"], sentence(str(error))),
                     token=plan.described(token, self.reads), secret=secret, deleted_client_ids=self.deleted,
                     changed=True, expiry_source=self.expiry_source)
@@ -477,8 +478,10 @@ class TokenTask:
     def apply_absent(self, planned):
         targets = planned["targets"]
         for token in targets:
-            if self.module.check_mode or self.api.delete(token["client_id"]):
-                self.deleted.append(token["client_id"])
+            if not self.module.check_mode:
+                # Listed a moment ago: gone now (a retried delete whose first answer was lost) is deleted too.
+                self.api.delete(token["client_id"])
+            self.deleted.append(token["client_id"])
         result = self.result(bool(self.deleted), {}, None)
         if self.reads["scoped"] is not None:
             result["scoped_role"] = dict(plan.public_scoped(self.reads["scoped"]), deleted=False, held_by=[])

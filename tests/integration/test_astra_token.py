@@ -293,6 +293,19 @@ def test_absent_by_client_id_then_missing_is_unchanged(target, run_playbook):
     assert target.tokens_with(desc) == []
 
 
+def test_a_delete_whose_answer_was_lost_is_reported_as_a_delete(emu, run_playbook):
+    """The connection drops after the API deleted the token; the retry gets a 404. The token was listed a moment
+    before, so this run deleted it: changed, and named in deleted_client_ids."""
+    client_id = emu.mint(description='it-absent-lost-answer', roles=[RW])['clientId']
+    emu.fault(method='DELETE', path='/v2/tokens/', drop='after', times=1)
+    run = run_playbook(play([
+        token('delete', no_log=False, description='it-absent-lost-answer', state='absent'),
+    ]))
+    result = run.result('delete')
+    assert result['changed'] is True and result['deleted_client_ids'] == [client_id], result
+    assert emu.state_tokens('it-absent-lost-answer') == []
+
+
 def test_absent_by_description_deletes_every_match(emu, run_playbook):
     ids = sorted(emu.mint(description='it-absent-desc', roles=[RW])['clientId'] for number in range(3))
     other = emu.mint(description='it-absent-other', roles=[RW])['clientId']

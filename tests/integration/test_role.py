@@ -149,6 +149,29 @@ def test_a_custom_role_written_with_the_org_placeholder_stays_the_users_and_no_a
         emu.role_id(name)
 
 
+def test_a_rename_onto_another_roles_name_is_refused_and_deletes_converge(emu, run_playbook):
+    """A rename onto another role's name is refused before any write, in check mode too (the API would answer 409);
+    a delete whose answer is lost is a delete (changed, no failure); a role_id deleted already is nothing to do."""
+    first, second = ('it-rename-%s-%s' % (which, uuid.uuid4().hex[:6]) for which in ('a', 'b'))
+    args = dict(actions=['db-cql'], resources=['drn:astra:org:%s' % emu.org_id])
+    run = run_playbook(play([role('first', name=first, **args), role('second', name=second, **args)]))
+    first_id = run.result('first')['role']['id']
+    emu.reset_counts()
+    run = run_playbook(play([
+        role('check', check=True, role_id=first_id, name=second.upper(), ignore_errors=True),
+        role('real', role_id=first_id, name=second, ignore_errors=True),
+    ]))
+    for title in ('check', 'real'):
+        assert "is the name of another role, '%s'" % second in run.result(title)['msg'], run.result(title)
+    assert not emu.writes()
+    emu.fault(method='DELETE', path='/v2/organizations/roles/', drop='after', times=1)
+    run = run_playbook(play([role('lost answer', role_id=first_id, state='absent'),
+                             role('again', role_id=first_id, state='absent')]))
+    assert run.result('lost answer')['changed'] and run.result('again')['changed'] is False
+    with pytest.raises(KeyError):
+        emu.role_id(first)
+
+
 def test_databases_and_actions_from_make_the_scoped_role_in_one_task(emu, run_playbook):
     name = 'it-db-admin-%s' % uuid.uuid4().hex[:8]
     org_id = emu.org_id

@@ -257,3 +257,30 @@ def test_a_success_answer_that_is_not_json_shows_no_part_of_the_secret_it_was_cu
     assert "body that is not JSON" in message
     assert not [secret[i:i + 16] for i in range(len(secret) - 15) if secret[i:i + 16] in message], message
     assert "efefefefefefefef" not in message
+
+
+@pytest.mark.parametrize("status, calls", [(429, 2), (503, 1), (500, 1)])
+def test_a_write_that_mints_is_retried_after_a_429_only(monkeypatch, status, calls):
+    """A 429 refused the request before it did anything; a 5xx may have come after the write committed."""
+    answers = []
+
+    class Answer:
+        headers = {"Retry-After": "0"}
+        text = ""
+        content = b'{"clientId": "c"}'
+
+        def __init__(self, code):
+            self.status_code = code
+
+        def json(self):
+            return {"clientId": "c"}
+
+    client = AstraClient("AstraCS:abc:0123", "http://127.0.0.1:1", sleep=lambda seconds: None)
+    monkeypatch.setattr(client._session, "request",
+                        lambda *args, **kwargs: answers.append(1) or Answer(status if len(answers) == 1 else 201))
+    if calls == 2:
+        assert client.call("POST", "/v2/tokens", "Creating token 'x'", idempotent=False) == (201, {"clientId": "c"})
+    else:
+        with pytest.raises(AstraApiError):
+            client.call("POST", "/v2/tokens", "Creating token 'x'", idempotent=False)
+    assert len(answers) == calls

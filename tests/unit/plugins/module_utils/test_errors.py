@@ -15,7 +15,7 @@ from ansible_collections.astra.devops.plugins.module_utils._errors import (
     one_line,
     redact,
     scrub,
-    secret_part,
+    secret_parts,
     shown,
 )
 
@@ -92,13 +92,14 @@ def test_shown_and_one_line_escape_control_characters():
     assert escape_controls("caf\u00e9") == "caf\u00e9"
 
 
-@pytest.mark.parametrize("value, part", [
-    ("AstraCS:abcdefghijklmnopqrstuvwx:" + "a" * 64, "a" * 64),
-    ("a-client-secret-of-some-length", "a-client-secret-of-some-length"),
-    ("AstraCS:abc", "abc"),
+@pytest.mark.parametrize("value, parts", [
+    ("AstraCS:abcdefghijklmnopqrstuvwx:" + "a" * 64, ["a" * 64]),
+    ("ASTRA_DB_APPLICATION_TOKEN=AstraCS:abcdefghijklmnopqrstuvwx:" + "b" * 64, ["b" * 64]),
+    ('{"token": "AstraCS:abc:%s", "old": "AstraCS:def:%s"}' % ("c" * 64, "d" * 64), ["c" * 64, "d" * 64]),
+    ("a-client-secret-of-some-length", ["a-client-secret-of-some-length"]),
 ])
-def test_the_secret_part_of_a_token_is_its_hash_and_of_any_other_value_the_value(value, part):
-    assert secret_part(value) == part
+def test_the_secret_parts_of_a_value_are_the_hashes_of_its_tokens_else_the_value(value, parts):
+    assert secret_parts(value) == parts
 
 
 # A client secret as the API issues them: 128 characters mixing upper case, lower case and digits.
@@ -129,3 +130,33 @@ def test_redact_removes_secrets_before_a_cut_and_keeps_the_words_around_them():
     assert SECRET[:16] not in text
     assert '"secret": "********"' in text and '"tokenExpiry": "2027-01-01"' in text and "denied" in text
     assert redact("known one: abcdefgh12345678", ["abcdefgh12345678"]) == "known one: ********"
+
+
+COMMA_SECRET = ("Ab1,Cd2.Ef3+Gh4_" * 8)[:120]
+CALLER = "AstraCS:CallerClientId0123456789:" + "7229c2fe" * 8
+
+
+@pytest.mark.parametrize("status, body, content_type", [
+    # a create answer cut inside the secret, which holds commas and dots
+    (200, '{"clientId":"NtNAfakeclientid0123","secret":"%s' % COMMA_SECRET[:90], "text/plain"),
+    (200, "clientId=NtNAfakeclientid0123&secret=%s" % COMMA_SECRET[:90], "text/plain"),
+])
+def test_a_cut_secret_with_commas_and_dots_is_hidden_whole(status, body, content_type):
+    error = error_from_response(status, body, content_type, "Creating token 'x'")
+    text = "%s %s" % (error, error.said)
+    assert not [part for part in _fragments(COMMA_SECRET[:90]) if part in text], text
+
+
+@pytest.mark.parametrize("piece", [CALLER.rsplit(":", 1)[1][:40], CALLER.rsplit(":", 1)[1][-40:],
+                                   CALLER.rsplit(":", 1)[1][20:40]])
+def test_a_piece_of_a_known_secret_in_an_error_answer_is_hidden(piece):
+    body = '{"errors":[{"ID":2,"message":"denied key %s"}]}' % piece
+    error = error_from_response(403, body, "application/json", "Listing tokens", secrets=[CALLER])
+    text = "%s %s" % (error, error.said)
+    assert piece not in text and "denied key" in text, text
+
+
+def test_redact_keeps_json_valid_and_client_ids_visible():
+    import json
+    text = redact('{"clientId": "CallerClientId0123456789", "secret": "%s", "n": 1}' % COMMA_SECRET, [CALLER])
+    assert json.loads(text) == {"clientId": "CallerClientId0123456789", "secret": "********", "n": 1}

@@ -43,7 +43,7 @@ def read(client, name="orders-reader", role_id=None):
 
 @pytest.mark.parametrize("name, role_id, found", [
     ("orders-reader", None, "orders-reader"),
-    ("  ORDERS-READER ", None, "orders-reader"),  # names compare as every role name does (_roles.role_key)
+    ("  ORDERS-READER ", None, "orders-reader"),  # names compare as every role name does (_roles.names_role)
     ("Orders-Reader", None, "orders-reader"),
     ("billing", None, None),
 ])
@@ -159,3 +159,32 @@ def test_a_role_created_without_an_answer_body_is_found_in_a_new_list():
     assert role_id and role_id == plan.find(RoleApi(api).list(), None, "MADE")["id"]
     assert api.calls == [("POST", "/v2/organizations/roles"), ("GET", "/v2/organizations/roles"),
                          ("GET", "/v2/organizations/roles")]
+
+
+def test_a_role_id_that_is_gone_is_nothing_to_do_for_state_absent(api):
+    roles = RoleApi(api).list()
+    gone = "3c1c4c5e-5f5e-4d2b-9c1e-7e4b1b9d9f10"
+    assert plan.find(roles, gone, None, "absent") is None
+    assert plan.plan_absent(None, None, False)["write"] is None
+
+
+@pytest.mark.parametrize("new_name, refused", [
+    ("orders-reader", None),           # its own name: no rename
+    ("ORDERS-READER", None),           # a case-only rename of itself
+    ("billing-writer", "another role, 'billing-writer'"),
+    (" Billing-Writer ", "another role, 'billing-writer'"),
+    ("RO User", "another role, the built-in role 'RO User'"),
+    ("Read Only User", "another role, the built-in role 'RO User'"),  # a built-in role answers to every spelling
+    ("a brand new name", None),
+])
+def test_a_rename_to_the_name_of_another_role_is_refused_before_any_write(api, new_name, refused):
+    RoleApi(api).create({"name": "billing-writer", "description": "", "actions": ["db-cql"], "resources": [ORG_DRN]})
+    roles, current = read(api)
+    wanted = dict(current, name=new_name.strip())
+    api.calls[:] = []
+    if refused is None:
+        plan.name_taken(roles, current, wanted)
+    else:
+        with pytest.raises(AstraInputError, match="is the name of %s" % refused):
+            plan.name_taken(roles, current, wanted)
+    assert not api.calls
