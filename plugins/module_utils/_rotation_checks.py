@@ -116,7 +116,7 @@ def play_problems(settings):
     _collect(problems, normalise_roles, settings.get("roles"))
     if settings.get("expiry") is not None:
         _collect(problems, resolve_expiry, str(settings["expiry"]), "token_rotation_expiry")
-    for name in ("min_age", "retire_after"):
+    for name in ("min_age", "renew_before", "retire_after"):
         if settings.get(name) is not None:
             _collect(problems, parse_duration, settings[name], "token_rotation_" + name)
     _collect(problems, _whole_seconds, settings.get("grace_period"), "token_rotation_grace_period", 0)

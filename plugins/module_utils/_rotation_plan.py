@@ -11,7 +11,7 @@ __metaclass__ = type
 import hashlib
 from urllib.parse import urlsplit
 
-from ansible_collections.astra.devops.plugins.module_utils._records import now, parse_duration, parse_timestamp
+from ansible_collections.astra.devops.plugins.module_utils._records import format_timestamp, now, parse_duration, parse_timestamp
 from ansible_collections.astra.devops.plugins.module_utils._urls import canonical_host, normalise_base_url
 
 
@@ -78,10 +78,11 @@ def plan(situation, reference=None):
     needy = [host for host in consumers if held[host] not in (newest.get("client_id"), "unknown")]
     all_hold_newest = bool(consumers) and set(held.values()) == {newest.get("client_id")}
     young = min_age is not None and age is not None and age < min_age
+    renew = _renewal(situation, min_age, age, expires, reference)
 
     action, reason = _decide(situation, family, dict(
-        held=held, consumers=consumers, stores=stores, needy=needy, all_hold_newest=all_hold_newest, young=young,
-        expired=expired, age=age, hook=hook))
+        held=held, consumers=consumers, stores=stores, needy=needy, all_hold_newest=all_hold_newest,
+        young=renew["stay"] if renew else young, renew=renew, expired=expired, age=age, hook=hook))
     others = ids[:-1] if action == "complete" else ids
     keep_message = _keep_message(situation, action, others, age, retire_after)
     if situation.get("limit") and action != "skip":
@@ -105,9 +106,25 @@ def plan(situation, reference=None):
     }
 
 
+def _renewal(situation, min_age, age, expires, reference):
+    """How token_rotation_renew_before judges the newest token, or None when it does not apply (unset, or a token
+    that never expires: left to min_age). due: it expires within renew_before; stay: neither renew_before nor min_age
+    (the token is at least min_age old) asks for a new token. when: the expiry as the lines say it."""
+    renew_before = _seconds(situation.get("renew_before"), "token_rotation_renew_before")
+    if renew_before is None or expires is None:
+        return None
+    expires_in = int((expires - reference).total_seconds())
+    due = expires_in <= renew_before
+    old_enough = min_age is not None and age is not None and age >= min_age
+    return {"due": due, "stay": not due and not old_enough, "old_enough": old_enough,
+            "when": "expires on %s, in %s, %swithin token_rotation_renew_before (%s)" % (
+                format_timestamp(expires), age_text(expires_in), "" if due else "not ", situation["renew_before"])}
+
+
 def _decide(situation, family, seen):
     """(action, reason): provision, rotate, skip or complete, and the one line that says why. seen: what plan()
-    worked out (held, consumers, stores, needy, all_hold_newest, young, expired, age, hook)."""
+    worked out (held, consumers, stores, needy, all_hold_newest, young (the token may stay: no rule asks for a new
+    one), renew (_renewal), expired, age, hook)."""
     ids = [token["client_id"] for token in family]
     newest = family[-1] if family else {}
     held, consumers, stores, needy, age = seen["held"], seen["consumers"], seen["stores"], seen["needy"], seen["age"]
@@ -128,9 +145,8 @@ def _decide(situation, family, seen):
                                                 id_text))
     elif len(family) == 1 and young and not needy:
         action = "skip"
-        reason = ("Skip: the only token of the family %s, %s, is %s old, younger than token_rotation_min_age (%s), and "
-                  "every consumer holds it. Nothing changes." % (family_text, id_text, age_text(age),
-                                                                 situation.get("min_age")))
+        reason = "Skip: the only token of the family %s, %s, %s and every consumer holds it. Nothing changes." % (
+            family_text, id_text, _why_it_stays(situation, seen["renew"], age))
     elif len(family) > 1 and all_hold_newest and not hook:
         action = "complete"
         reason = ("Complete an unfinished rotation: the family %s has %d tokens (%s), and every consumer already holds "
@@ -138,10 +154,8 @@ def _decide(situation, family, seen):
                   % (family_text, len(family), id_text, newest["client_id"], held_text))
     elif len(family) == 1:
         action = "rotate"
-        reason = "Rotate: replacing %s (%s old) of the family %s%s. Creating a new token, distributing it to %s, then " \
-                 "deleting %s." % (id_text, age_text(age), family_text,
-                                   ", although it is younger than token_rotation_min_age, because these consumers do "
-                                   "not hold it: %s" % ", ".join(needy) if young else "", targets, id_text)
+        reason = "%s Creating a new token, distributing it to %s, then deleting %s." % (
+            _why_it_goes(situation, seen, family_text, id_text), targets, id_text)
     else:
         action = "rotate"
         why = ("a distribute tasks file is set, whose destination the role cannot read" if hook and all_hold_newest
@@ -150,7 +164,36 @@ def _decide(situation, family, seen):
                   "token, distributing it to %s, then deleting every other token of the family."
                   % (family_text, len(family), id_text, why, targets))
 
+    if family and situation.get("renew_before") is not None and not newest.get("expiry") and action in ("skip", "rotate") \
+            and not seen["expired"]:
+        reason += " %s never expires, so token_rotation_renew_before does not apply." % newest["client_id"]
     return action, reason
+
+
+def _why_it_stays(situation, renew, age):
+    """Why the only token may stay, ending with 'and': renew_before and min_age, whichever are set, say it may."""
+    young = "is %s old, younger than token_rotation_min_age (%s), and" % (age_text(age), situation.get("min_age"))
+    if renew is None:
+        return young
+    return "%s, and %s" % (renew["when"], young) if situation.get("min_age") is not None else renew["when"] + ", and"
+
+
+def _why_it_goes(situation, seen, family_text, id_text):
+    """The first sentence of the rotation of a family's only token: the rule that asks for it, or the consumers
+    that do not hold the token when no rule does."""
+    renew, age, needy = seen["renew"], seen["age"], seen["needy"]
+    if renew and renew["due"]:
+        return "Rotate: the newest token of the family %s, %s, %s." % (family_text, id_text, renew["when"])
+    if renew and renew["old_enough"]:
+        return "Rotate: the only token of the family %s, %s, %s, but is %s old, not younger than " \
+               "token_rotation_min_age (%s)." % (family_text, id_text, renew["when"], age_text(age),
+                                                 situation.get("min_age"))
+    if renew:
+        return "Rotate: replacing %s (%s old) of the family %s, although it %s, because these consumers do not hold " \
+               "it: %s." % (id_text, age_text(age), family_text, renew["when"], ", ".join(needy))
+    return "Rotate: replacing %s (%s old) of the family %s%s." % (
+        id_text, age_text(age), family_text, ", although it is younger than token_rotation_min_age, because these "
+        "consumers do not hold it: %s" % ", ".join(needy) if seen["young"] else "")
 
 
 def _keep_message(situation, action, others, age, retire_after):

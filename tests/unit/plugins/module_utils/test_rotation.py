@@ -553,3 +553,62 @@ def test_a_family_token_held_in_a_second_place_of_a_file_or_store_is_refused():
     assert "c1 also holds A of this family in another place" in problems[0]
     assert AWS_LABEL + " also holds A of this family in another place" in problems[0]
     assert "c2" not in problems[0] and "Nothing was created" in problems[0]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# renewal before expiry (token_rotation_renew_before)
+# --------------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("token, options, action, phrases", [
+    # expiring within renew_before: rotate, whatever min_age says
+    (expiring("A", 3, 2), {"renew_before": "7d"}, "rotate",
+     ["Rotate: the newest token of the family 'orders', A, expires on ", "in 2d 0h, within token_rotation_renew_before (7d)"]),
+    (expiring("A", 3, 2), {"renew_before": "7d", "min_age": "30d"}, "rotate", ["within token_rotation_renew_before (7d)"]),
+    # not within renew_before, and no min_age: skip
+    (expiring("A", 3, 60), {"renew_before": "7d"}, "skip",
+     ["Skip: the only token of the family 'orders', A, expires on ", "in 60d 0h, not within token_rotation_renew_before (7d)",
+      "Nothing changes."]),
+    # not within, and younger than min_age: neither rule triggers
+    (expiring("A", 3, 60), {"renew_before": "7d", "min_age": "30d"}, "skip",
+     ["not within token_rotation_renew_before (7d), and is 3d 0h old, younger than token_rotation_min_age (30d)"]),
+    # not within, but older than min_age: min_age triggers
+    (expiring("A", 40, 60), {"renew_before": "7d", "min_age": "30d"}, "rotate",
+     ["not within token_rotation_renew_before (7d), but is 40d 0h old, not younger than token_rotation_min_age (30d)"]),
+    # expired: rotate
+    (expiring("A", 3, -1), {"renew_before": "7d"}, "rotate", ["expired on"]),
+    # a token that never expires is left to min_age
+    (tok("A", 3), {"renew_before": "7d", "min_age": "30d"}, "skip",
+     ["never expires, so token_rotation_renew_before does not apply", "younger than token_rotation_min_age (30d)"]),
+    (tok("A", 40), {"renew_before": "7d", "min_age": "30d"}, "rotate",
+     ["never expires, so token_rotation_renew_before does not apply", "Rotate: replacing A (40d 0h old)"]),
+    (tok("A", 3), {"renew_before": "7d"}, "rotate", ["never expires, so token_rotation_renew_before does not apply"]),
+    # neither rule set: rotate, as before
+    (expiring("A", 3, 60), {}, "rotate", ["Rotate: replacing A (3d 0h old)"]),
+])
+def test_renew_before_rotates_a_token_that_expires_within_it(token, options, action, phrases):
+    situation = dict({"description": "orders", "family": [token], "held": {"c1": "A", "c2": "A"},
+                      "play_hosts": HOSTS}, **options)
+    decided = _rotation_plan.plan(situation, reference=NOW)
+    assert decided["action"] == action, decided["reason"]
+    for phrase in phrases:
+        assert phrase in decided["reason"], decided["reason"]
+    if "renew_before" not in options or "never expires" in decided["reason"]:
+        assert "within token_rotation_renew_before" not in decided["reason"]
+
+
+def test_renew_before_never_skips_a_consumer_that_lacks_the_token():
+    situation = {"description": "orders", "family": [expiring("A", 3, 60)], "held": {"c1": "A", "c2": "missing"},
+                 "play_hosts": HOSTS, "renew_before": "7d"}
+    decided = _rotation_plan.plan(situation, reference=NOW)
+    assert decided["action"] == "rotate" and decided["needy"] == ["c2"], decided["reason"]
+    assert "because these consumers do not hold it: c2" in decided["reason"]
+
+
+@pytest.mark.parametrize("value", ["soon", "14", "-1d", "0d", "99999999999d"])
+def test_a_bad_renew_before_is_one_line_naming_the_variable(value):
+    problems = _rotation_checks.play_problems(settings(renew_before=value))
+    assert len(problems) == 1 and "token_rotation_renew_before" in problems[0], problems
+
+
+def test_a_good_renew_before_has_no_problem():
+    assert _rotation_checks.play_problems(settings(renew_before="14d", min_age="60d")) == []
