@@ -37,7 +37,22 @@ __metaclass__ = type
 import asyncio
 import logging
 import os
+import sys
 
+
+def _importable_collection():
+    """ansible-rulebook runs a source by its path (runpy), without the collections folder on sys.path: the folder that
+    holds this file's ansible_collections is added, so that the collection's own client and API layer import."""
+    folder = os.path.dirname(os.path.abspath(__file__))
+    for _level in range(6):  # event_source, plugins, eda, extensions, devops, astra
+        folder = os.path.dirname(folder)
+    if os.path.basename(folder) == "ansible_collections" and os.path.dirname(folder) not in sys.path:
+        sys.path.append(os.path.dirname(folder))
+
+
+_importable_collection()
+
+# pylint: disable=wrong-import-position
 from ansible_collections.astra.devops.plugins.module_utils import _token_events as decisions
 from ansible_collections.astra.devops.plugins.module_utils._api_roles import RoleApi
 from ansible_collections.astra.devops.plugins.module_utils._api_tokens import TokenApi
@@ -89,8 +104,7 @@ async def main(queue, args, client=None, sleep=None):
         except AstraApiError as error:
             failures += 1
             delay, line = decisions.after_failure(error, failures, opts["interval"])
-            if delay is None:
-                LOGGER.error(line)
+            if delay is None:  # ansible-rulebook logs the line and ends
                 raise AstraError(line)
             LOGGER.warning(line)
             await sleep(delay)
