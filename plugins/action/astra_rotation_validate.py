@@ -3,15 +3,19 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """astra_rotation_validate: the token_rotation role's checks of its variables and of the play
 (module_utils/_rotation_checks.py, play_problems and play_warnings), with what only the controller knows and no
-variable carries: the play's strategy, debug mode and kept module files."""
+variable carries: the play's strategy, debug mode, kept module files, and the hosts the play selects without
+--limit. It returns the run's limit as the role's later steps must see it (effective_limit)."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible import constants as C
+from ansible.errors import AnsibleError
+from ansible.inventory.manager import InventoryManager
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.astra.devops.plugins.module_utils._rotation_checks import play_problems, play_warnings
+from ansible_collections.astra.devops.plugins.module_utils._rotation_checks import (effective_limit, play_problems,
+                                                                                     play_warnings)
 
 ARGUMENT_SPEC = dict(settings=dict(type="dict", required=True))
 # What ansible-core 2.19+ raises when a value resolves to omit.
@@ -36,6 +40,7 @@ class ActionModule(ActionBase):
             debug=C.DEFAULT_DEBUG,
             keep_remote_files=C.DEFAULT_KEEP_REMOTE_FILES,
             strategy=play.strategy if play is not None else None,
+            unlimited_play_hosts=self._unlimited_play_hosts(play, task_vars or {}),
         )
         omitted = self._omitted(task_vars or {})
         # Checked as if unset, so that each is said once.
@@ -48,7 +53,23 @@ class ActionModule(ActionBase):
         warnings = play_warnings(settings)
         if warnings:
             result["warnings"] = warnings
-        return dict(result, changed=False)
+        return dict(result, changed=False, limit=effective_limit(settings))
+
+    def _unlimited_play_hosts(self, play, task_vars):
+        """The hosts the play's pattern selects in the whole inventory, as if there were no --limit (the way the
+        inventory_hostnames lookup reads the groups variable, which --limit does not narrow); None when unknown."""
+        groups = task_vars.get("groups")
+        if play is None or not play.hosts or not isinstance(groups, dict):
+            return None
+        manager = InventoryManager(self._loader, parse=False)
+        for group, hosts in groups.items():
+            manager.add_group(group)
+            for host in hosts:
+                manager.add_host(host, group=group)
+        try:
+            return [host.name for host in manager.get_hosts(pattern=play.hosts)]
+        except AnsibleError:
+            return None
 
     def _omitted(self, task_vars):
         """{variable: its default} of the role variables set to omit (`default(omit)`) that cannot stand for unset:

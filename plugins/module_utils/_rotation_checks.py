@@ -82,9 +82,9 @@ def play_problems(settings):
     """Every problem of the role's variables and of the play's shape, as sentences (empty when all is well).
 
     settings: the role's variables under their names without the token_rotation_ prefix, and what only the play
-    knows: debug (ansible-core's debug mode), play_hosts, batch_hosts, failed_hosts, limit, consumer_paths (how many
-    consumers have a file), distribute_tasks_found, and the AWX job's awx_job_template_name and
-    awx_workflow_job_name. stores is token_rotation_stores, as written."""
+    knows: debug (ansible-core's debug mode), play_hosts, batch_hosts, failed_hosts, limit and unlimited_play_hosts
+    (see effective_limit), consumer_paths (how many consumers have a file), distribute_tasks_found, and the AWX job's
+    awx_job_template_name and awx_workflow_job_name. stores is token_rotation_stores, as written."""
     problems = []
     if settings.get("debug"):
         problems.append(DEBUG_REFUSED)
@@ -141,7 +141,7 @@ def play_problems(settings):
         problems.append(
             "The play runs its hosts in batches (serial): every consumer must be in the same run, or each batch would "
             "mint its own token and delete the one the other batches hold. Remove serial from the play.")
-    if settings.get("limit") and not settings.get("allow_limit"):
+    if effective_limit(settings) and not settings.get("allow_limit"):
         problems.append(
             "The play runs with --limit (%s): consumers outside the limit would not get the new token. Run without "
             "--limit, or set token_rotation_allow_limit=true to update only these consumers; such a run never "
@@ -159,6 +159,19 @@ def play_problems(settings):
         problems.append("These consumers already failed or were unreachable before the role started: %s. Nothing was "
                         "changed; fix them and run again." % ", ".join(settings["failed_hosts"]))
     return problems
+
+
+def effective_limit(settings):
+    """The --limit of the run (settings' limit), or None when there is none or it selects every host of the play:
+    ansible-rulebook's run_playbook passes a rulebook's hosts as --limit (hosts: all gives --limit all), which leaves
+    no consumer out. unlimited_play_hosts: the hosts the play's pattern selects without the limit (None: unknown,
+    and the limit counts); play_hosts and failed_hosts: those it runs on with the limit."""
+    limit = settings.get("limit")
+    unlimited = settings.get("unlimited_play_hosts")
+    if not limit or unlimited is None:
+        return limit or None
+    selected = set(settings.get("play_hosts") or ()) | set(settings.get("failed_hosts") or ())
+    return None if set(unlimited) <= selected else limit
 
 
 def steps_in_line(strategy):

@@ -18,6 +18,10 @@ description:
     (C(free) and C(host_pinned) do not run the play's tasks in step across hosts, so each host would mint its own
     token), and ansible-core's debug mode and kept module files (C(ANSIBLE_DEBUG), C(ANSIBLE_KEEP_REMOTE_FILES), or
     the same in C(ansible.cfg)), which would print or keep every module's arguments, secrets included.
+  - It also reads the hosts the play's pattern selects in the whole inventory, as if there were no C(--limit). A
+    C(limit) in O(settings) that still selects every one of them (C(--limit all), which ansible-rulebook's
+    C(run_playbook) passes for a rulebook with C(hosts: all), or a limit naming every host) is no limit; any other
+    limit is refused unless C(allow_limit) is true.
   - What may go wrong although nothing is refused (a C(min_age) in O(settings) that is not shorter than the lifetime
     its C(expiry) gives) is returned as warnings.
   - Runs on the controller only (an action plugin); nothing runs on the hosts.
@@ -36,9 +40,9 @@ options:
   settings:
     description:
       - The role's variables under their names without the C(token_rotation_) prefix (C(description), C(api_token),
-        C(api_url), C(ca_path), C(validate_certs), C(roles), C(expiry), C(min_age), C(retire_after), C(grace_period),
-        C(propagation_timeout), C(command_timeout), C(distribute_tasks), C(stores), C(allow_limit)), and what only
-        the play knows (C(distribute_tasks_found), C(consumer_paths), C(limit), C(play_hosts), C(batch_hosts),
+        C(api_url), C(ca_path), C(validate_certs), C(roles), C(expiry), C(min_age), C(renew_before), C(retire_after),
+        C(grace_period), C(propagation_timeout), C(command_timeout), C(distribute_tasks), C(stores), C(allow_limit)),
+        and what only the play knows (C(distribute_tasks_found), C(consumer_paths), C(limit), C(play_hosts), C(batch_hosts),
         C(failed_hosts), C(awx_job_template_name), C(awx_workflow_job_name)).
       - A variable set to C(omit) counts as not set.
     type: dict
@@ -62,6 +66,13 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+limit:
+  description:
+    - The run's C(--limit) as the role's later steps must see it, or V(null) when there is none or it selects every
+      host of the play.
+  returned: success
+  type: str
+  sample: c1,c2
 msg:
   description: When the checks fail, every problem found, in one line.
   returned: failure

@@ -612,3 +612,35 @@ def test_a_bad_renew_before_is_one_line_naming_the_variable(value):
 
 def test_a_good_renew_before_has_no_problem():
     assert _rotation_checks.play_problems(settings(renew_before="14d", min_age="60d")) == []
+
+
+# --------------------------------------------------------------------------------------------------------------
+# a limit that selects every host of the play (ansible-rulebook's run_playbook passes hosts: all as --limit all)
+# --------------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("limit, play_hosts, failed, unlimited, full", [
+    ("all", ["c1", "c2"], [], ["c1", "c2"], True),
+    ("c1,c2", ["c2", "c1"], [], ["c1", "c2"], True),
+    ("c1,c2", ["c1"], ["c2"], ["c1", "c2"], True),  # a host that failed earlier is still selected by the limit
+    ("c1", ["c1"], [], ["c1", "c2"], False),
+    ("c1", ["c1"], [], None, False),  # the play's hosts without the limit unknown: a limit stays a limit
+    (None, ["c1"], [], ["c1"], True),
+])
+def test_a_limit_counts_as_no_limit_only_when_it_selects_every_play_host(limit, play_hosts, failed, unlimited, full):
+    given = settings(limit=limit, play_hosts=play_hosts, batch_hosts=play_hosts, failed_hosts=failed,
+                     unlimited_play_hosts=unlimited)
+    assert (_rotation_checks.effective_limit(given) is None) is full
+    if limit and not full:
+        assert _rotation_checks.effective_limit(given) == limit
+
+
+def test_a_limit_that_selects_every_play_host_is_not_refused():
+    given = settings(limit="all", play_hosts=["c1", "c2"], batch_hosts=["c1", "c2"], unlimited_play_hosts=["c1", "c2"])
+    assert _rotation_checks.play_problems(given) == []
+
+
+def test_a_limit_that_leaves_a_play_host_out_is_still_refused_unless_allowed():
+    given = settings(limit="c1", unlimited_play_hosts=["c1", "c2"])
+    problems = _rotation_checks.play_problems(given)
+    assert len(problems) == 1 and "--limit (c1)" in problems[0], problems
+    assert _rotation_checks.play_problems(dict(given, allow_limit=True)) == []
