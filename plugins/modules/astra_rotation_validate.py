@@ -42,8 +42,8 @@ options:
       - The role's variables under their names without the C(token_rotation_) prefix (C(description), C(api_token),
         C(api_url), C(ca_path), C(validate_certs), C(roles), C(expiry), C(min_age), C(renew_before), C(retire_after),
         C(grace_period), C(propagation_timeout), C(command_timeout), C(distribute_tasks), C(stores), C(allow_limit)),
-        and what only the play knows (C(distribute_tasks_found), C(consumer_paths), C(limit), C(play_hosts), C(batch_hosts),
-        C(failed_hosts), C(awx_job_template_name), C(awx_workflow_job_name)).
+        and what only the play knows (C(distribute_tasks_found), C(consumer_paths), C(limit), C(play_hosts),
+        C(batch_hosts), C(failed_hosts), C(awx_job_template_name), C(awx_workflow_job_name)).
       - A variable set to C(omit) counts as not set.
     type: dict
     required: true
