@@ -164,8 +164,7 @@ def _decide(situation, family, seen):
                   "token, distributing it to %s, then deleting every other token of the family."
                   % (family_text, len(family), id_text, why, targets))
 
-    if family and situation.get("renew_before") is not None and not newest.get("expiry") and action in ("skip", "rotate") \
-            and not seen["expired"]:
+    if len(family) == 1 and situation.get("renew_before") is not None and not newest.get("expiry"):
         reason += " %s never expires, so token_rotation_renew_before does not apply." % newest["client_id"]
     return action, reason
 

@@ -644,3 +644,11 @@ def test_a_limit_that_leaves_a_play_host_out_is_still_refused_unless_allowed():
     problems = _rotation_checks.play_problems(given)
     assert len(problems) == 1 and "--limit (c1)" in problems[0], problems
     assert _rotation_checks.play_problems(dict(given, allow_limit=True)) == []
+
+
+def test_renew_before_never_skips_an_unfinished_rotation():
+    situation = {"description": "orders", "family": [expiring("A", 40, 20), expiring("B", 1, 60)],
+                 "held": {"c1": "B", "c2": "B"}, "play_hosts": HOSTS, "renew_before": "7d", "min_age": "30d"}
+    decided = _rotation_plan.plan(situation, reference=NOW)
+    assert decided["action"] == "complete" and decided["retire"] == ["A"], decided["reason"]
+    assert "renew_before" not in decided["reason"], decided["reason"]
