@@ -14,8 +14,8 @@ from ansible.errors import AnsibleError
 from ansible.inventory.manager import InventoryManager
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.astra.devops.plugins.module_utils._rotation_checks import (effective_limit, play_problems,
-                                                                                     play_warnings)
+from ansible_collections.astra.devops.plugins.module_utils._rotation_checks import (
+    effective_limit, play_problems, play_warnings)
 
 ARGUMENT_SPEC = dict(settings=dict(type="dict", required=True))
 # What ansible-core 2.19+ raises when a value resolves to omit.

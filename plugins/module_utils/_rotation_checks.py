@@ -184,23 +184,29 @@ def steps_in_line(strategy):
 def play_warnings(settings):
     """What may go wrong although nothing is refused, as sentences: a token_rotation_min_age that is not shorter
     than the lifetime token_rotation_expiry gives, so every scheduled run would skip until the token has expired (an
-    expired newest token is replaced whatever min_age says, but its consumers are refused until then)."""
+    expired newest token is replaced whatever min_age says, but its consumers are refused until then); a
+    token_rotation_renew_before that is not shorter than that lifetime, so every run would rotate."""
     warnings = []
-    if settings.get("min_age") is None or settings.get("expiry") is None:
+    if settings.get("expiry") is None:
         return warnings
     try:
-        min_age = parse_duration(settings["min_age"], "token_rotation_min_age")
-        expiry = resolve_expiry(str(settings["expiry"]), "token_rotation_expiry")
+        instant, relative = resolve_expiry(str(settings["expiry"]), "token_rotation_expiry")
+        durations = dict((name, parse_duration(settings[name], "token_rotation_" + name))
+                         for name in ("min_age", "renew_before") if settings.get(name) is not None)
     except AstraInputError:  # reported by play_problems
         return warnings
-    instant, relative = expiry
     lifetime = parse_duration(settings["expiry"], "token_rotation_expiry") if relative else instant - now()
-    if min_age >= lifetime:
+    lifetime_text = "(token_rotation_expiry %s, %s)" % (settings["expiry"], age_text(lifetime.total_seconds()))
+    if "min_age" in durations and durations["min_age"] >= lifetime:
         warnings.append(
-            "token_rotation_min_age (%s) is not shorter than the lifetime of the new token (token_rotation_expiry %s, "
-            "%s): a scheduled run would skip while the token is younger than min_age, so its consumers would hold "
-            "an expired token until a run replaces it. Set min_age well below the lifetime (for example half)."
-            % (settings["min_age"], settings["expiry"], age_text(lifetime.total_seconds())))
+            "token_rotation_min_age (%s) is not shorter than the lifetime of the new token %s: a scheduled run would "
+            "skip while the token is younger than min_age, so its consumers would hold an expired token until a run "
+            "replaces it. Set min_age well below the lifetime (for example half)." % (settings["min_age"], lifetime_text))
+    if "renew_before" in durations and durations["renew_before"] >= lifetime:
+        warnings.append(
+            "token_rotation_renew_before (%s) is not shorter than the lifetime of the new token %s: every run would "
+            "rotate, since a new token already expires within renew_before. Set renew_before well below the lifetime."
+            % (settings["renew_before"], lifetime_text))
     return warnings
 
 

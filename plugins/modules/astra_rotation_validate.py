@@ -20,10 +20,10 @@ description:
     the same in C(ansible.cfg)), which would print or keep every module's arguments, secrets included.
   - It also reads the hosts the play's pattern selects in the whole inventory, as if there were no C(--limit). A
     C(limit) in O(settings) that still selects every one of them (C(--limit all), which ansible-rulebook's
-    C(run_playbook) passes for a rulebook with C(hosts: all), or a limit naming every host) is no limit; any other
+    C(run_playbook) passes for a rulebook whose C(hosts) is V(all), or a limit naming every host) is no limit; any other
     limit is refused unless C(allow_limit) is true.
-  - What may go wrong although nothing is refused (a C(min_age) in O(settings) that is not shorter than the lifetime
-    its C(expiry) gives) is returned as warnings.
+  - What may go wrong although nothing is refused (a C(min_age) or C(renew_before) in O(settings) that is not shorter
+    than the lifetime its C(expiry) gives) is returned as warnings.
   - Runs on the controller only (an action plugin); nothing runs on the hosts.
 attributes:
   check_mode:

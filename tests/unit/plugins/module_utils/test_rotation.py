@@ -652,3 +652,14 @@ def test_renew_before_never_skips_an_unfinished_rotation():
     decided = _rotation_plan.plan(situation, reference=NOW)
     assert decided["action"] == "complete" and decided["retire"] == ["A"], decided["reason"]
     assert "renew_before" not in decided["reason"], decided["reason"]
+
+
+@pytest.mark.parametrize("renew_before, expiry, warned", [
+    ("14d", "7d", True), ("7d", "7d", True), ("6d", "7d", False), ("14d", None, False), (None, "7d", False),
+])
+def test_a_renew_before_not_shorter_than_the_new_token_lifetime_is_warned(renew_before, expiry, warned):
+    warnings = _rotation_checks.play_warnings(settings(renew_before=renew_before, expiry=expiry))
+    assert len(warnings) == (1 if warned else 0), warnings
+    if warned:
+        assert "token_rotation_renew_before (%s) is not shorter than the lifetime" % renew_before in warnings[0]
+        assert "every run would rotate" in warnings[0]
