@@ -8,6 +8,8 @@ leads to (a later poll with backoff, or the end). The source itself only polls a
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import datetime
+
 from ansible_collections.astra.devops.plugins.module_utils._errors import AstraInputError, one_line, scrub, shown
 from ansible_collections.astra.devops.plugins.module_utils._records import (
     MAX_DURATION, now, parse_duration, token_stamp,
@@ -136,14 +138,14 @@ def _event(kind, record, reference):
     }}
 
 
-def _condition(record, within, reference):
-    """expired, expiring or never_expires for a token; None for one that expires later than within seconds."""
+def _condition(record, horizon, reference):
+    """expired, expiring (by the horizon instant) or never_expires for a token; None for one that expires later."""
     expires_at = token_stamp(record.get("expiry"))[1]
     if expires_at is None:
         return "never_expires"
     if expires_at <= reference:
         return "expired"
-    return "expiring" if _seconds(expires_at, reference) <= within else None
+    return "expiring" if expires_at <= horizon else None
 
 
 def decide(tokens, previous, announced, opts, role_names, reference):
@@ -158,6 +160,7 @@ def decide(tokens, previous, announced, opts, role_names, reference):
     descriptions = frozenset(opts["descriptions"]) if opts["descriptions"] is not None else None
     watched = [t for t in tokens if descriptions is None or t.get("description") in descriptions]
     seen = dict((t.get("client_id"), t) for t in watched)
+    horizon = reference + datetime.timedelta(seconds=opts["expiring_within"])
     announced = set(announced)
     events = []
     for record in watched:
@@ -165,7 +168,7 @@ def decide(tokens, previous, announced, opts, role_names, reference):
         kinds = []
         if previous is not None and client_id not in previous:
             kinds.append("created")
-        condition = _condition(record, opts["expiring_within"], reference)
+        condition = _condition(record, horizon, reference)
         if condition and (condition, client_id) not in announced:
             kinds.append(condition)
         for kind in KINDS:

@@ -292,3 +292,32 @@ def test_the_listing_the_source_reads_is_the_api_layers(world):
     tokens = TokenApi(world).list()
     events, _a, _s = te.decide(tokens, None, frozenset(), opts(descriptions=["soon"]), None, te.now())
     assert [e["astra_token"]["kind"] for e in events] == ["expiring"]
+
+
+class Stop(Exception):
+    """Ends a test's run of the source from its sleep."""
+
+
+def test_the_source_keeps_polling_and_gives_created_and_deleted_between_polls(world):
+    gone = world.new_token("short-lived")
+    naps = []
+
+    async def nap(seconds):
+        naps.append(seconds)
+        if len(naps) == 1:  # between the first and the second poll: one token made, one deleted
+            world.new_token("newcomer")
+            TokenApi(world).delete(gone["clientId"])
+        else:
+            raise Stop()
+
+    queue = asyncio.Queue()
+    with pytest.raises(Stop):
+        asyncio.run(source().main(queue, {"api_token": world.token, "interval": 900,
+                                          "kinds": ["created", "deleted", "expiring"]}, client=world, sleep=nap))
+    found = []
+    while not queue.empty():
+        found.append(queue.get_nowait()["astra_token"])
+    assert [(e["kind"], e["description"]) for e in found] == [
+        ("expiring", "soon"), ("created", "newcomer"), ("deleted", "short-lived")]
+    assert naps == [900, 900]
+    assert world.calls.count(("GET", "/v2/tokens")) == 2
