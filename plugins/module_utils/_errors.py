@@ -108,7 +108,8 @@ _SECRET_RUN = re.compile(r"[A-Za-z0-9.,+_%-]{16,}")
 
 # A value under a key that names a secret, in text that may not parse (an answer cut by a proxy, a form, a log line):
 # quoted up to its closing quote or the end of the text (a secret may hold , . + _ -), else up to a space or ; & }.
-_SECRET_FIELD = re.compile(r"""((?:secret|token|password)["']?\s*[:=]\s*)("[^"]*"?|'[^']*'?|[^"'\s;&}]+)""",
+# Not a segment of a path or an ARN (arn:aws:secretsmanager:...:secret:name names a secret, it holds none).
+_SECRET_FIELD = re.compile(r"""((?<![:/])(?:secret|token|password)["']?\s*[:=]\s*)("[^"]*"?|'[^']*'?|[^"'\s;&}]+)""",
                            re.IGNORECASE)
 
 

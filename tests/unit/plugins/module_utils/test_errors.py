@@ -160,3 +160,20 @@ def test_redact_keeps_json_valid_and_client_ids_visible():
     import json
     text = redact('{"clientId": "CallerClientId0123456789", "secret": "%s", "n": 1}' % COMMA_SECRET, [CALLER])
     assert json.loads(text) == {"clientId": "CallerClientId0123456789", "secret": "********", "n": 1}
+
+
+@pytest.mark.parametrize("text", [
+    "it is the same secret as [0] (arn:aws:secretsmanager:us-east-1:123456789012:secret:twice-31c51ddb7e-pwMoIf).",
+    "GET https://vault.example.com/v1/secret:data/apps/astra failed",
+])
+def test_redact_keeps_the_names_of_secrets_arns_and_paths(text):
+    assert redact(text) == text
+
+
+@pytest.mark.parametrize("text, hidden", [
+    ("clientSecret=abc,def.ghi", "clientSecret=********"),
+    ("client_secret: 'abc,def'", "client_secret: '********'"),
+    ("x-token=abcdef;", "x-token=********;"),
+])
+def test_redact_hides_secret_named_fields_but_not_a_segment_of_a_name(text, hidden):
+    assert redact(text) == hidden
