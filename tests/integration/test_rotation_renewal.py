@@ -38,12 +38,16 @@ def assert_rotated_away_from(emu, consumers, desc, old):
 
 # Renewal before expiry ----------------------------------------------------------------------------------------
 
-def test_a_token_expiring_within_renew_before_is_replaced(emu, run_playbook, consumers):
-    desc = emu.desc('renew-within')
-    old = seed_family(emu, consumers, desc, age_days=3, expires_in_days=2)
+def run_renew_before_7d(emu, run_playbook, consumers, name, expires_in_days):
+    """A 3-day-old family expiring in expires_in_days, run with token_rotation_renew_before 7d: (desc, old, result)."""
+    desc = emu.desc(name)
+    old = seed_family(emu, consumers, desc, age_days=3, expires_in_days=expires_in_days)
     emu.reset_counts()
-    run = rotate(run_playbook, consumers, desc, token_rotation_renew_before='7d')
-    result = result_of(run)
+    return desc, old, result_of(rotate(run_playbook, consumers, desc, token_rotation_renew_before='7d'))
+
+
+def test_a_token_expiring_within_renew_before_is_replaced(emu, run_playbook, consumers):
+    desc, old, result = run_renew_before_7d(emu, run_playbook, consumers, 'renew-within', 2)
     assert result['action'] == 'rotated', result
     reason = result['reason']
     assert reason.startswith("Rotate: the newest token of the family '%s', %s, expires on " % (desc, old['clientId'])), reason
@@ -54,11 +58,7 @@ def test_a_token_expiring_within_renew_before_is_replaced(emu, run_playbook, con
 
 
 def test_a_token_expiring_after_renew_before_is_kept_and_the_line_says_why(emu, run_playbook, consumers):
-    desc = emu.desc('renew-later')
-    old = seed_family(emu, consumers, desc, age_days=3, expires_in_days=60)
-    emu.reset_counts()
-    run = rotate(run_playbook, consumers, desc, token_rotation_renew_before='7d')
-    result = result_of(run)
+    desc, old, result = run_renew_before_7d(emu, run_playbook, consumers, 'renew-later', 60)
     assert result['action'] == 'skipped', result
     reason = result['reason']
     assert reason.startswith("Skip: the only token of the family '%s', %s, expires on " % (desc, old['clientId'])), reason
