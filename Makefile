@@ -171,8 +171,16 @@ build: $(STAMP)
 	ANSIBLE_COLLECTIONS_PATH="$(INSTALL_ROOT)" "$(VENV)/bin/ansible-galaxy" collection install --force --offline \
 		-p "$(INSTALL_ROOT)" "$(TARBALL)"
 
+# ansible-rulebook (tests/integration/test_event_driven_renewal.py) needs Java 17: Debian's headless JRE if missing.
 integration: build
 	$(call heading,integration: pytest tests/integration against the emulator)
+	@if ! java -version 2>&1 | grep -q 'version "17'; then \
+		echo "apt-get install openjdk-17-jre-headless (ansible-rulebook needs Java 17)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless >/dev/null 2>&1 || \
+			{ apt-get update -qq && apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless >/dev/null; }; \
+	fi
+	@"$(VENV)/bin/ansible-rulebook" --version | grep -E 'ansible-rulebook|Java (home|version)'
 	PATH="$(VENV)/bin:$$PATH" ANSIBLE_COLLECTIONS_PATH="$(INSTALL_ROOT)" ANSIBLE_PYTHON_INTERPRETER="$(VPY)" \
 		"$(VPY)" -m pytest tests/integration -q -p no:cacheprovider -n 2
 

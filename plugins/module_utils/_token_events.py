@@ -190,6 +190,12 @@ def with_role_names(events, role_names):
             for fields in (event["astra_token"] for event in events)]
 
 
+def with_org_id(events, org_id):
+    """The events with org_id filled in where the listing gave none (token list items carry no orgId)."""
+    return [{"astra_token": dict(fields, org_id=fields["org_id"] or org_id)}
+            for fields in (event["astra_token"] for event in events)]
+
+
 def backoff(failures, interval):
     """Seconds before the poll after `failures` failed polls in a row: BACKOFF_FIRST, doubling, at most interval."""
     return min(interval, BACKOFF_FIRST * 2 ** (max(failures, 1) - 1))

@@ -8,11 +8,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 import uuid
@@ -455,20 +457,60 @@ class Runner:
                                     start_new_session=True)
         return BackgroundRun(self, proc, run_dir)
 
+    def run_tool(self, cmd, extra_env=None, expect_rc=0, allowed_secret_files=(), timeout=RUN_TIMEOUT):
+        """Run another tool of the ecosystem (ansible-rulebook...) with the environment a playbook run gets, its own
+        run directory as working directory, and the same leak scan, which also reads what the tool left in its TMPDIR
+        (a short folder of its own, since ansible-core's RPC socket lives there; copied into the run directory).
+        A tool still running after `timeout` seconds is killed and the test fails."""
+        run_dir = self._new_run_dir()
+        tool_tmp = tempfile.mkdtemp(prefix='astra-it-')
+        env = self._environment(run_dir, dict({'TMPDIR': tool_tmp}, **(extra_env or {})))
+        try:
+            proc = subprocess.run(cmd, cwd=str(run_dir), env=env, capture_output=True, text=True, timeout=timeout,
+                                  check=False)
+        except subprocess.TimeoutExpired:
+            raise AssertionError('%s still ran after %s s: killed (%s)' % (Path(cmd[0]).name, timeout, run_dir)) from None
+        finally:
+            shutil.copytree(tool_tmp, str(run_dir / 'tool-tmp'), symlinks=True, ignore_dangling_symlinks=True,
+                            ignore=shutil.ignore_patterns('*.sock', 'pymp-*'))
+            shutil.rmtree(tool_tmp, ignore_errors=True)
+        (run_dir / 'stdout.txt').write_text(proc.stdout)
+        (run_dir / 'stderr.txt').write_text(proc.stderr)
+        return self._finish(run_dir, proc.returncode, proc.stdout, proc.stderr, expect_rc, allowed_secret_files,
+                            expect_leak=False)
+
+    def _new_run_dir(self):
+        self.count += 1
+        run_dir = self.tmp_path / ('run%02d' % self.count)
+        (run_dir / 'ansible-tmp').mkdir(parents=True)
+        return run_dir
+
     def _prepare(self, playbook, extra_env, check, diff, verbosity, extra_args, inventory):
         """The command line, environment and run directory of one run. With `inventory` (a path), the run uses that
         inventory and the connections it sets, instead of `-i localhost, -c local`."""
-        self.count += 1
-        run_dir = self.tmp_path / ('run%02d' % self.count)
-        run_dir.mkdir(parents=True)
+        run_dir = self._new_run_dir()
         if isinstance(playbook, Path) or (isinstance(playbook, str) and '\n' not in playbook and playbook.endswith(('.yml', '.yaml'))):
             playbook_path = Path(playbook)
         else:
             playbook_path = run_dir / 'playbook.yml'
             playbook_path.write_text(playbook)
-        tmp_dir = run_dir / 'ansible-tmp'
-        tmp_dir.mkdir()
+        env = self._environment(run_dir, extra_env)
+        if inventory is None:
+            cmd = [str(ANSIBLE_PLAYBOOK), '-i', 'localhost,', '-c', 'local', str(playbook_path)]
+        else:
+            cmd = [str(ANSIBLE_PLAYBOOK), '-i', str(inventory), str(playbook_path)]
+        if verbosity:
+            cmd.append('-' + 'v' * verbosity)
+        if check:
+            cmd.append('--check')
+        if diff:
+            cmd.append('--diff')
+        cmd.extend(extra_args)
+        return cmd, env, run_dir
 
+    def _environment(self, run_dir, extra_env):
+        """The environment of a run: the target's URL and token, the capture callback, and every file under run_dir."""
+        tmp_dir = run_dir / 'ansible-tmp'
         env = dict(os.environ)
         for key in [k for k in env if k.startswith('ASTRA_') or k in ('ANSIBLE_CONFIG',)]:
             del env[key]
@@ -497,19 +539,7 @@ class Runner:
                 env.pop(key, None)
             else:
                 env[key] = str(value)
-
-        if inventory is None:
-            cmd = [str(ANSIBLE_PLAYBOOK), '-i', 'localhost,', '-c', 'local', str(playbook_path)]
-        else:
-            cmd = [str(ANSIBLE_PLAYBOOK), '-i', str(inventory), str(playbook_path)]
-        if verbosity:
-            cmd.append('-' + 'v' * verbosity)
-        if check:
-            cmd.append('--check')
-        if diff:
-            cmd.append('--diff')
-        cmd.extend(extra_args)
-        return cmd, env, run_dir
+        return env
 
     def _finish(self, run_dir, rc, stdout, stderr, expect_rc, allowed_secret_files, expect_leak):
         """The PlaybookRun of a finished (or killed) run, after the leak scan and the rc and traceback checks."""

@@ -54,6 +54,7 @@ _importable_collection()
 
 # pylint: disable=wrong-import-position
 from ansible_collections.astra.devops.plugins.module_utils import _token_events as decisions
+from ansible_collections.astra.devops.plugins.module_utils._api_org import OrgApi
 from ansible_collections.astra.devops.plugins.module_utils._api_roles import RoleApi
 from ansible_collections.astra.devops.plugins.module_utils._api_tokens import TokenApi
 from ansible_collections.astra.devops.plugins.module_utils._client import AstraClient
@@ -81,12 +82,22 @@ def _role_names(client, warned):
         return None
 
 
+def _org_id(client, state):
+    """The caller's organization id, read once per source run (GET /v2/currentOrg, which any valid token may read)."""
+    if "org_id" not in state:
+        state["org_id"] = OrgApi(client).current()[1].get("id")
+    return state["org_id"]
+
+
 def _poll(client, state, opts, warned):
-    """One poll, blocking (run in a thread): one token listing, and one role listing only when an event names roles."""
+    """One poll, blocking (run in a thread): one token listing, one role listing only when an event names roles, and
+    the organization id once per run when an event needs it."""
     tokens = TokenApi(client).list()
     events, announced, seen = decisions.decide(tokens, state["seen"], state["announced"], opts, None, decisions.now())
     if any(event["astra_token"]["roles"] for event in events):
         events = decisions.with_role_names(events, _role_names(client, warned))
+    if any(event["astra_token"]["org_id"] is None for event in events):
+        events = decisions.with_org_id(events, _org_id(client, state))
     return events, announced, seen
 
 

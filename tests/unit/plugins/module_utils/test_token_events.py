@@ -252,7 +252,8 @@ def test_the_source_puts_one_poll_of_events_on_the_queue_and_ends_with_once(worl
     assert got == {"soon": "expiring", "forever": "never_expires"}
     assert all(set(e["astra_token"]) == FIELDS for e in events)
     assert events[0]["astra_token"]["roles"] == ["R/W Svc Acct"]  # named: one role listing
-    assert world.calls == [("GET", "/v2/tokens"), ("GET", "/v2/organizations/roles")]
+    assert all(e["astra_token"]["org_id"] == world.world.org_id for e in events)  # list items carry none: read once
+    assert world.calls == [("GET", "/v2/tokens"), ("GET", "/v2/organizations/roles"), ("GET", "/v2/currentOrg")]
     assert world.token not in json.dumps(events)
 
 
@@ -320,4 +321,13 @@ def test_the_source_keeps_polling_and_gives_created_and_deleted_between_polls(wo
     assert [(e["kind"], e["description"]) for e in found] == [
         ("expiring", "soon"), ("created", "newcomer"), ("deleted", "short-lived")]
     assert naps == [900, 900]
-    assert world.calls.count(("GET", "/v2/tokens")) == 2
+    assert world.calls.count(("GET", "/v2/tokens")) == 2 and world.calls.count(("GET", "/v2/currentOrg")) == 1
+
+
+def test_an_org_id_the_listing_gives_is_kept_and_a_missing_one_filled_in():
+    given = {"astra_token": dict((field, None) for field in FIELDS)}
+    given["astra_token"].update(client_id="a", org_id="org-of-the-record")
+    missing = {"astra_token": dict(given["astra_token"], client_id="b", org_id=None)}
+    filled = te.with_org_id([given, missing], "caller-org")
+    assert [e["astra_token"]["org_id"] for e in filled] == ["org-of-the-record", "caller-org"]
+    assert missing["astra_token"]["org_id"] is None  # the events given are not changed
