@@ -62,6 +62,13 @@ options:
       - V(0) asks once.
     type: int
     default: 0
+  api_token:
+    description:
+      - Ignored. The module calls with O(token) only.
+      - Accepted so that C(module_defaults) for C(group/astra.devops.astra), which give every module of the group its
+        O(api_url) and O(api_token), work for this module too.
+    type: str
+    version_added: 1.1.0
 notes:
   - The API itself is reached with the connection options O(api_url), O(validate_certs), O(ca_path), O(timeout) and
     O(retries). A retried answer (a 5xx, 429 or connection error) does not count as a refusal; a 401 is never retried.
@@ -182,6 +189,7 @@ def run_check(module):
 
 ARGUMENT_SPEC = dict(
     token=dict(type="str", required=True, no_log=True),
+    api_token=dict(type="str", no_log=True),  # ignored: the group's module_defaults give it to every module
     state=dict(type="str", default="accepted", choices=["accepted", "refused"]),
     wait=dict(type="int", default=0),
 )

@@ -35,6 +35,9 @@ def test_action_group_lists_every_module_that_calls_the_api():
 
 def test_module_defaults_give_every_module_its_auth(emu, run_playbook):
     desc = emu.desc('module-defaults')
+    checked, refused = emu.mint(roles=ROLES), emu.mint(roles=ROLES)
+    emu.revoke(refused['clientId'])
+    emu.reset_counts()
     run = run_playbook(play([
         token('create', 'created', description=desc, roles=ROLES, expiry='30d'),  # no_log: true
         assert_secret_shape('created'),
@@ -42,7 +45,12 @@ def test_module_defaults_give_every_module_its_auth(emu, run_playbook):
         info('list the token', 'listed', description=desc),
         task('list the roles', 'astra.devops.astra_role_info', {'name': ROLES[0]}, register='roles'),
         show('roles'),
-    ], module_defaults=GROUP_DEFAULTS), extra_env=no_astra_env(emu))
+        # astra_token_check calls with the token it checks: the group's api_token is accepted and not used.
+        task('check a token', 'astra.devops.astra_token_check', {'token': "{{ lookup('ansible.builtin.env', 'IT_CHECKED') }}"}),
+        task('check a refused token', 'astra.devops.astra_token_check',
+             {'token': "{{ lookup('ansible.builtin.env', 'IT_REFUSED') }}", 'state': 'refused'}),
+    ], module_defaults=GROUP_DEFAULTS), extra_env=dict(no_astra_env(emu), IT_CHECKED=checked['token'],
+                                                       IT_REFUSED=refused['token']))
 
     created = run.shown('created')
     assert created['changed'] is True and created['has_secret'] is True
@@ -53,6 +61,10 @@ def test_module_defaults_give_every_module_its_auth(emu, run_playbook):
     assert listed['tokens'][0]['role_names'] == ROLES
     roles = run.shown('roles')['roles']
     assert [r['name'] for r in roles] == ROLES and roles[0]['built_in'] is True, roles
+    for name, accepted in (('check a token', True), ('check a refused token', False)):
+        result = run.result(name)
+        assert run.status(name) == 'ok' and result['accepted'] is accepted, result
+        assert result['client_id'] == (checked if accepted else refused)['clientId'], result
     assert emu.writes() == {'POST /v2/tokens': 1}, emu.writes()
 
 
