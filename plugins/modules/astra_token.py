@@ -195,7 +195,9 @@ EXAMPLES = r'''
 - name: Create a token in a member organization with an enterprise token
   astra.devops.astra_token:
     description: billing-export
-    roles: [RO Svc Acct]
+    # role ids of the member organization (names cannot be looked up there): astra.devops.astra_role_info, run with
+    # a token of that organization, lists them
+    roles: [6f0b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d]
     org_id: 9f876543-21ab-4cde-8f90-123456789abc
   no_log: true
 
