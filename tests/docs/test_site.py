@@ -244,7 +244,7 @@ def test_collection_index_links_every_page(dom):
 def test_guides_page_links_the_guides(dom):
     page = dom("docsite/guides.html")
     links = {a.attrs.get("href", "") for a in page.find_all("a")}
-    for guide in ("docs/rotation.md", "docs/awx.md", "docs/api-notes.md"):
+    for guide in ("docs/rotation.md", "docs/awx.md", "docs/eda.md", "docs/api-notes.md"):
         assert (ROOT / guide).is_file()
         assert any(link.endswith("/" + guide) for link in links), "the guides page does not link to %s" % guide
 
