@@ -12,7 +12,7 @@ import datetime
 
 from ansible_collections.astra.devops.plugins.module_utils._errors import AstraInputError, one_line, scrub, shown
 from ansible_collections.astra.devops.plugins.module_utils._records import (
-    MAX_DURATION, now, parse_duration, token_stamp,
+    MAX_DURATION, TokenFields, now, parse_duration,
 )
 
 NAME = "astra.devops.token_events"
@@ -120,27 +120,27 @@ def _seconds(later, earlier):
     return int((later - earlier).total_seconds()) if later is not None and earlier is not None else None
 
 
-def _event(kind, record, reference):
-    """One event from a normalised token record: only the documented fields, each read by name (a record never
+def _event(kind, token, reference):
+    """One event from a token (TokenFields): only the documented fields, each read by name (a token item never
     carries a secret; a description that holds something shaped like a token is scrubbed all the same)."""
-    generated, generated_at = token_stamp(record.get("generated_on"))
-    expires, expires_at = token_stamp(record.get("expiry"))
+    generated, generated_at = token.generated
+    expires, expires_at = token.expiry
     return {"astra_token": {
         "kind": kind,
-        "client_id": record.get("client_id"),
-        "description": scrub(record.get("description") or ""),
-        "roles": list(record.get("roles") or []),
+        "client_id": token.client_id,
+        "description": scrub(token.description),
+        "roles": list(token.roles),
         "generated": generated,
         "expires": expires,
         "expires_in": _seconds(expires_at, reference),
         "age": _seconds(reference, generated_at),
-        "org_id": record.get("org_id"),
+        "org_id": token.raw("org_id"),
     }}
 
 
-def _condition(record, horizon, reference):
+def _condition(token, horizon, reference):
     """expired, expiring (by the horizon instant) or never_expires for a token; None for one that expires later."""
-    expires_at = token_stamp(record.get("expiry"))[1]
+    expires_at = token.expiry[1]
     if expires_at is None:
         return "never_expires"
     if expires_at <= reference:
@@ -151,33 +151,35 @@ def _condition(record, horizon, reference):
 def decide(tokens, previous, announced, opts, role_names, reference):
     """The events of one poll: (events, announced, seen).
 
-    tokens: the normalised records of this listing (TokenApi.list()); previous: the `seen` of the previous poll, a
-    dict of client id to record (None on the first poll, which gives no created or deleted event); announced: the
+    tokens: this listing, as the API gives it (TokenApi.items()) or normalised (TokenApi.list()): each is read
+    through TokenFields, so that a token is only filtered and its expiry read unless it has an event (normalising
+    every token of a large org was most of a poll); previous: the `seen` of the previous poll, a dict of client id to
+    token (None on the first poll, which gives no created or deleted event); announced: the
     (kind, client id) pairs of once-per-run kinds already put on the queue this run; opts: options(); role_names:
     role name by role id, or None to give role ids; reference: now. Only the tokens of opts['descriptions'] (all when
     None) and the kinds of opts['kinds'] count. Nothing given is changed."""
     wanted = opts["kinds"]
     descriptions = frozenset(opts["descriptions"]) if opts["descriptions"] is not None else None
-    watched = [t for t in tokens if descriptions is None or t.get("description") in descriptions]
-    seen = dict((t.get("client_id"), t) for t in watched)
+    watched = [t for t in map(TokenFields, tokens) if descriptions is None or t.description in descriptions]
+    seen = dict((t.client_id, t.item) for t in watched)
     horizon = reference + datetime.timedelta(seconds=opts["expiring_within"])
     announced = set(announced)
     events = []
-    for record in watched:
-        client_id = record.get("client_id")
+    for token in watched:
+        client_id = token.client_id
         kinds = []
         if previous is not None and client_id not in previous:
             kinds.append("created")
-        condition = _condition(record, horizon, reference)
+        condition = _condition(token, horizon, reference)
         if condition and (condition, client_id) not in announced:
             kinds.append(condition)
         for kind in KINDS:
             if kind in kinds and kind in wanted:
-                events.append(_event(kind, record, reference))
+                events.append(_event(kind, token, reference))
                 if kind in ONCE_PER_RUN:
                     announced.add((kind, client_id))
     if previous is not None and "deleted" in wanted:
-        events.extend(_event("deleted", record, reference) for client_id, record in previous.items()
+        events.extend(_event("deleted", TokenFields(item), reference) for client_id, item in previous.items()
                       if client_id not in seen)
     return with_role_names(events, role_names), frozenset(announced), seen
 

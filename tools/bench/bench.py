@@ -8,6 +8,8 @@
 Run through `make bench` / `make bench-smoke` (they build the collection and set up .venv). Sections (--only):
   modules   a playbook of N identical module tasks against the same N ansible.builtin.uri tasks (10-token org)
   org       astra_token_info in a 10,000-token org against a 10-token org (two emulators), and against uri there
+  events    one poll of the event source astra.devops.token_events (a fresh Python process running the installed
+            collection's source file), in the same two orgs, with its API requests checked
   rotation  playbooks/rotate_token.yml to 1..100 local consumers at forks 5 and 20, with API requests per route
   (memory)  peak RSS of ansible-playbook, taken on the org and rotation runs
   base      with --base REF, the collection at REF against the working tree's (modules and rotation)
@@ -21,6 +23,7 @@ Writes tests/output/bench.{json,md}, bench-rotation.png and (full runs only) doc
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
@@ -50,9 +53,36 @@ TOKEN = re.compile(r'AstraCS:([A-Za-z]+):[0-9a-f]{64}')
 RECAP = re.compile(r'^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)\s+'
                    r'rescued=(\d+)\s+ignored=(\d+)', re.M)
 FAMILY_ROLES = ['R/W Svc Acct']
-SECTIONS = ('modules', 'org', 'rotation', 'base')
+SECTIONS = ('modules', 'org', 'events', 'rotation', 'base')
 DEFAULT_FORKS = 5
 BIG_ROTATION = 10  # rotations to more consumers than this run --big-runs times, without a warm-up of their own
+# What the bench's event source watches: the kinds and horizon of extensions/eda/rulebooks/renew_expiring_tokens.yml,
+# over every token of the org (no descriptions: each token's expiry is read and compared), one poll.
+EVENTS_ARGS = {'expiring_within': '14d', 'kinds': ['expiring', 'expired'], 'once': True}
+EVENTS_GOAL = 1.4  # issue 22: one poll in the large org at most 1.4 times one in the 10-token org
+# One poll in a fresh Python: the source file is run by its path, as ansible-rulebook does; main() alone is timed
+# inside, so that the interpreter's start and the imports are apart. Prints one JSON line (no event, no secret).
+EVENTS_DRIVER = '''\
+import asyncio, json, runpy, sys, time
+source = runpy.run_path(sys.argv[1], run_name='astra_bench_token_events')
+events = []
+
+class Queue:
+    async def put(self, event):
+        events.append(event['astra_token'])
+
+async def poll():
+    started = time.perf_counter()
+    await source['main'](Queue(), json.loads(sys.argv[2]))
+    return time.perf_counter() - started
+
+seconds = asyncio.run(poll())
+kinds = {}
+for event in events:
+    kinds[event['kind']] = kinds.get(event['kind'], 0) + 1
+print(json.dumps({'poll_seconds': seconds, 'kinds': kinds, 'roles': any(e['roles'] for e in events),
+                  'decisions': source['decisions'].__file__}))
+'''
 
 # Defaults of a full run and of the smoke run; the Makefile passes only the BENCH_* variables given to make, so
 # these are the single place where the defaults live. Option -> (make variable, full default, smoke default).
@@ -177,12 +207,23 @@ class Bench:
         subprocess.run(['tar', '-x', '-C', str(folder)], input=archive.stdout, check=True)
         return root
 
+    @staticmethod
+    def org_mix(size):
+        """The seeded tokens of a `size`-token org, {description template: (count, expires in days)}: besides the
+        bootstrap token (never expires), svc-0, svc-1, ... expire in 90 days, about 1% (soon-0, ...) in 7 days and
+        0.2% (lapsed-0, ...) expired a day ago; svc-0 to svc-7 always exist (the modules and org sections use them)."""
+        seeded = max(size - 1, 0)
+        soon = min(max(1, seeded // 100), max(seeded - 8, 0))
+        lapsed = min(seeded // 500, max(seeded - 8 - soon, 0))
+        return {'svc-{i}': (seeded - soon - lapsed, 90), 'soon-{i}': (soon, 7), 'lapsed-{i}': (lapsed, -1)}
+
     def emulator(self, size):
-        """An emulator whose default org holds `size` tokens (the bootstrap one and svc-0, svc-1, ...)."""
+        """An emulator whose default org holds `size` tokens (the bootstrap one and the org_mix)."""
         if size not in self.emulators:
             emu = Emulator(max_lifetime=3 * 3600).start()
-            if size > 1:
-                emu.seed(count=size - 1, description='svc-{i}')
+            for description, (count, days) in self.org_mix(size).items():
+                if count:
+                    emu.seed(count=count, description=description, expires_in_days=days)
             emu.reset_counts()
             self.emulators[size] = emu
         return self.emulators[size]
@@ -243,6 +284,50 @@ class Bench:
             'url': "{{ lookup('ansible.builtin.env', 'ASTRA_API_URL') }}" + path,
             'headers': {'Authorization': "Bearer {{ lookup('ansible.builtin.env', 'ASTRA_API_TOKEN') }}",
                         'Accept': 'application/json'}})
+
+    def events_variant(self, size, collection='current'):
+        """One poll of the installed collection's event source (EVENTS_ARGS) in a fresh Python process, timed from
+        its start to its end, and main() alone inside it. Checks the process, the events (one per soon-/lapsed-
+        token: the org_mix) and the requests: exactly one GET of the token listing, plus one role listing when the
+        events name roles and one GET /v2/currentOrg when there are events; nothing else."""
+        root = self.collections[collection]
+        source = root / 'ansible_collections' / 'astra' / 'devops' / 'extensions' / 'eda' / 'plugins' / \
+            'event_source' / 'token_events.py'
+        driver = self.tmp / 'events_driver.py'
+        driver.write_text(EVENTS_DRIVER)
+        mix = self.org_mix(size)
+        expected = {kind: n for kind, n in (('expiring', mix['soon-{i}'][0]), ('expired', mix['lapsed-{i}'][0])) if n}
+
+        def once():
+            emu = self.emulator(size)
+            env = self.env(emu, collection)
+            env.pop('PYTHONPATH', None)  # only the installed collection, found by the source itself
+            self.count += 1
+            emu.reset_counts()
+            run = run_playbook([sys.executable, str(driver), str(source), json.dumps(EVENTS_ARGS)], env,
+                               self.tmp / 'runs' / ('%04d.log' % self.count), cwd=str(self.tmp))
+            counts = {route: n for route, n in emu.counts().items() if n}
+            what = 'one poll of token_events in a %d-token org' % size
+            if run['rc'] != 0:
+                fail(what, run)
+            try:
+                result = json.loads(run['output'].strip().splitlines()[-1])
+            except (ValueError, IndexError):
+                fail(what, run, 'no result line')
+            if not result['decisions'].startswith(str(root) + os.sep):
+                fail(what, run, 'the source imported %s, not the installed collection' % result['decisions'])
+            if result['kinds'] != expected:
+                fail(what, run, 'events %s, expected %s' % (result['kinds'], expected))
+            wanted = {'GET /v2/tokens': 1}
+            if result['roles']:
+                wanted['GET /v2/organizations/roles'] = 1
+            if result['kinds']:
+                wanted['GET /v2/currentOrg'] = 1
+            if counts != wanted:
+                fail(what, run, 'the poll made the requests %s, expected exactly %s' % (counts, wanted))
+            run.update(poll_seconds=result['poll_seconds'], requests=counts, events=result['kinds'])
+            return run
+        return once
 
     def rotation_variant(self, hosts, forks, collection='current'):
         """playbooks/rotate_token.yml (run as astra.devops.rotate_token, from the collection under test) on `hosts`
@@ -413,6 +498,26 @@ def org_section(bench):
            'org')
 
 
+def events_section(bench):
+    """One poll in the large org against one in the 10-token org: the process (what a one-shot poll costs) and
+    main() alone (the poll itself, without the interpreter's start and the imports, which dominate at 10 tokens)."""
+    large, small = bench.args.org_size, bench.args.small_org
+    big, few = 'token_events poll, %d tokens' % large, 'token_events poll, %d tokens' % small
+    variants = {big: bench.events_variant(large), few: bench.events_variant(small)}
+    measured = bench.rounds('events: one poll of astra.devops.token_events %s, %d-token org against a %d-token org'
+                            % (json.dumps(EVENTS_ARGS), large, small), variants)
+    for name, runs in measured.items():
+        bench.figure('events', name, name + ': process', 's', [r['seconds'] for r in runs],
+                     requests=runs[-1]['requests'], events=runs[-1]['events'],
+                     requests_stable=all(r['requests'] == runs[-1]['requests'] for r in runs))
+        bench.figure('events', name + ' main()', name + ': main() only', 'ms',
+                     [r['poll_seconds'] * 1000 for r in runs])
+    bench.ratio('events', measured, big, few, label='%d / %d tokens: process (goal: at most %.1f)'
+                % (large, small, EVENTS_GOAL), goal=EVENTS_GOAL)
+    bench.figure('events', 'main() %s / %s' % (big, few), '%d / %d tokens: main() only' % (large, small), 'ratio',
+                 [a['poll_seconds'] / b['poll_seconds'] for a, b in zip(measured[big], measured[few])])
+
+
 def rotation_name(hosts, forks):
     return 'rotation, %d consumer%s, forks %d' % (hosts, '' if hosts == 1 else 's', forks)
 
@@ -542,7 +647,8 @@ def main(argv=None):
             'machine': machine(), 'tree': git_describe(), 'smoke': args.smoke, 'runs': args.runs,
             'warmup': args.warmup, 'big_runs': args.big_runs, 'big_rotation': BIG_ROTATION, 'tasks': args.tasks,
             'org_size': args.org_size, 'small_org': args.small_org, 'hosts': args.host_counts,
-            'forks': args.fork_counts, 'sections': args.sections, 'base': None, 'load': [os.getloadavg()[0]]}
+            'forks': args.fork_counts, 'sections': args.sections, 'base': None, 'load': [os.getloadavg()[0]],
+            'events_goal': EVENTS_GOAL}
     if args.base:
         commit = subprocess.run(['git', 'rev-parse', '--verify', '--short', args.base + '^{commit}'], cwd=REPO,
                                 capture_output=True, text=True, check=False)
@@ -557,7 +663,7 @@ def main(argv=None):
     bench = None
     try:
         bench = Bench(args, tmp)
-        for section, function in (('modules', modules_section), ('org', org_section),
+        for section, function in (('modules', modules_section), ('org', org_section), ('events', events_section),
                                   ('rotation', rotation_section), ('base', base_section)):
             if section in args.sections and (section != 'base' or args.base):
                 function(bench)

@@ -58,7 +58,19 @@ SECTIONS = {
                 'divided by the number of tasks.'),
     'org': ('Organisation size',
             'The same playbooks of {tasks} tasks in an org of {org_size} tokens and in one of {small_org} (two '
-            'emulators). `description=svc-7` matches one token.'),
+            'emulators). `description=svc-7` matches one token. Besides the bootstrap token (never expires), about '
+            '1% of each org expires within 7 days, 0.2% expired a day ago and the rest expires in 90 days.'),
+    'events': ('Event source: one poll',
+               'One poll of the event source `astra.devops.token_events` (`once: true`, `expiring_within: 14d`, '
+               '`kinds: [expiring, expired]` as in the rulebook `renew_expiring_tokens`, over every token of the '
+               'org), in the same two orgs: a fresh Python process running the installed collection\'s source file '
+               'by its path, as ansible-rulebook does, against the emulator over HTTP. "process" is that process '
+               'from start to end; "main() only" is the poll timed inside it, without the interpreter\'s start and '
+               'the imports, which are most of the process at {small_org} tokens. Goal: one poll in the '
+               '{org_size}-token org at most {events_goal} times one in the {small_org}-token org (the process '
+               'ratio). Every poll is checked: one event per token that expires within 14 days or has expired, and '
+               'exactly one token listing, one role listing (the events name roles) and one `GET /v2/currentOrg` '
+               '(the events carry the org id), nothing else.'),
     'rotation': ('Rotation',
                  '`playbooks/rotate_token.yml` (the `astra.devops.token_rotation` role) on local consumers with raw '
                  'token files, each holding a freshly minted token of a one-token family; every run is checked: '
@@ -142,8 +154,8 @@ def body(data):
                            [[what, row.get('controller', ''), row.get('tree', '')] for what, row in rows.items()])
         else:
             lines += table(['figure', 'median (range, runs)'], [[f['label'], show(f)] for f in items])
-        if section == 'base' and any(f.get('requests') for f in items):
-            lines += ['', 'API requests per rotation:', '']
+        if section in ('base', 'events') and any(f.get('requests') for f in items):
+            lines += ['', 'API requests per %s:' % ('rotation' if section == 'base' else 'poll'), '']
             lines += table(['run', 'requests (emulator counters)'], [
                 [f['label'], '%d: %s' % (sum(f['requests'].values()), ', '.join(
                     '%s %d' % kv for kv in sorted(f['requests'].items())))] for f in items if f.get('requests')])
@@ -224,7 +236,7 @@ def plot(data, path):
 
 def full_run(meta):
     """Only a full run of the main sections (not the smoke run, not a BENCH_ONLY subset) goes into the docs."""
-    return not meta.get('smoke') and {'modules', 'org', 'rotation'} <= set(meta['sections'])
+    return not meta.get('smoke') and {'modules', 'org', 'events', 'rotation'} <= set(meta['sections'])
 
 
 def write_all(data, repo=REPO):

@@ -295,6 +295,22 @@ def test_the_listing_the_source_reads_is_the_api_layers(world):
     assert [e["astra_token"]["kind"] for e in events] == ["expiring"]
 
 
+@pytest.mark.parametrize("given", [{}, {"descriptions": ["soon", "gone"]}, {"kinds": ["deleted", "expired"]}])
+def test_the_listing_as_the_api_gives_it_decides_as_its_normalised_records(world, given):
+    """The source hands decide the listing's items unnormalised (normalising 10,000 tokens is most of a poll)."""
+    world.new_token("lapsed", expiry="2020-01-01T00:00:00.123Z")
+    gone = world.new_token("gone", roles=("R/W Svc Acct", "Organization Administrator"), expires_in_days=3)
+    reference = te.now()
+    first = te.decide(TokenApi(world).list(), None, frozenset(), opts(**given), None, reference)
+    from_items = te.decide(TokenApi(world).items(), None, frozenset(), opts(**given), None, reference)
+    assert first[:2] == from_items[:2] and set(first[2]) == set(from_items[2])  # seen: what was given, by client id
+    assert first[0]  # the table's rows have events to compare
+    TokenApi(world).delete(gone["clientId"])
+    world.new_token("newcomer")
+    second = te.decide(TokenApi(world).list(), first[2], first[1], opts(**given), None, reference)
+    assert second[:2] == te.decide(TokenApi(world).items(), first[2], first[1], opts(**given), None, reference)[:2]
+
+
 class Stop(Exception):
     """Ends a test's run of the source from its sleep."""
 
