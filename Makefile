@@ -85,6 +85,7 @@ heading = @printf '\n==== %s ====\n' "$(1)"
 
 help:
 	@echo "make demo            build and install the collection, then run the demo against the local emulator"
+	@echo "                     (ends with ansible-rulebook renewing a token about to expire; Java 17 is installed if missing)"
 	@echo "make test            units, emulator-tests, sanity, lint, docs-lint, changelog-lint, build, integration, bench-smoke, compat, docs-test"
 	@echo "make check           the fast loop (about 2 minutes once the venvs exist): units, emulator-tests, lint, sanity on the venv's Python"
 	@echo "make venv            create .venv with ansible-core, ansible-lint, antsibull-docs, antsibull-changelog, pytest"
@@ -171,9 +172,9 @@ build: $(STAMP)
 	ANSIBLE_COLLECTIONS_PATH="$(INSTALL_ROOT)" "$(VENV)/bin/ansible-galaxy" collection install --force --offline \
 		-p "$(INSTALL_ROOT)" "$(TARBALL)"
 
-# ansible-rulebook (tests/integration/test_event_driven_renewal.py) needs Java 17: Debian's headless JRE if missing.
-integration: build
-	$(call heading,integration: pytest tests/integration against the emulator)
+# ansible-rulebook needs Java 17 (tests/integration/test_event_driven_renewal.py, the demo's part 4): Debian's headless
+# JRE if missing, then the ansible-rulebook and Java versions. Recipe lines: `$(java17)` in the targets that need it.
+define java17
 	@if ! java -version 2>&1 | grep -q 'version "17'; then \
 		echo "apt-get install openjdk-17-jre-headless (ansible-rulebook needs Java 17)"; \
 		export DEBIAN_FRONTEND=noninteractive; \
@@ -181,6 +182,11 @@ integration: build
 			{ apt-get update -qq && apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless >/dev/null; }; \
 	fi
 	@"$(VENV)/bin/ansible-rulebook" --version | grep -E 'ansible-rulebook|Java (home|version)'
+endef
+
+integration: build
+	$(call heading,integration: pytest tests/integration against the emulator)
+	$(java17)
 	PATH="$(VENV)/bin:$$PATH" ANSIBLE_COLLECTIONS_PATH="$(INSTALL_ROOT)" ANSIBLE_PYTHON_INTERPRETER="$(VPY)" \
 		"$(VPY)" -m pytest tests/integration -q -p no:cacheprovider -n 2
 
@@ -277,6 +283,7 @@ test:
 
 demo: build
 	$(call heading,demo: tools/run_demo.py)
+	$(java17)
 	PATH="$(VENV)/bin:$$PATH" ANSIBLE_COLLECTIONS_PATH="$(INSTALL_ROOT)" ANSIBLE_PYTHON_INTERPRETER="$(VPY)" \
 		"$(VPY)" tools/run_demo.py
 

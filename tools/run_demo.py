@@ -14,7 +14,10 @@ Starts the emulator (tests/emulator/control.py) and runs, with ASTRA_API_URL and
    check that every file and store holds the new token, that the old token is refused and the new one works;
 3. playbooks/least_privilege.yml makes a token limited to one database (and its scoped role), then
    playbooks/audit_tokens.yml shows each token's reach, with its report written to build/demo/audit/ and printed; then
-   the limited token is removed with its role.
+   the limited token is removed with its role;
+4. Event-Driven Ansible: a token family expiring in 2 days, held by one consumer file; ansible-rulebook (Java 17) runs
+   the collection's rulebook astra.devops.renew_expiring_tokens for one poll: the source astra.devops.token_events
+   sends an `expiring` event and the rule's playbook renews the family. The part prints how long it took.
 
 The demo folder is build/demo/ (ignored by git), or ASTRA_DEMO_DIR when set; each run replaces what the last left.
 
@@ -24,13 +27,19 @@ only files that hold a secret), stops the emulator, and exits 0 only if every pa
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import re
 import shutil
+import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -99,11 +108,16 @@ def rel(path):
         return str(path)
 
 
-def ansible_playbook():
-    local = Path(sys.executable).parent / 'ansible-playbook'
+def venv_tool(name):
+    """The venv's own copy of a command (next to this Python), else the one on PATH."""
+    local = Path(sys.executable).parent / name
     if local.exists():
         return str(local)
-    found = shutil.which('ansible-playbook')
+    return shutil.which(name)
+
+
+def ansible_playbook():
+    found = venv_tool('ansible-playbook')
     if not found:
         sys.exit('ansible-playbook was not found: run `make demo`, which creates .venv with ansible-core.')
     return found
@@ -117,8 +131,8 @@ def collections_path():
     return path
 
 
-def run_playbook(emu, args, extra_args):
-    """ansible-playbook <args> <extra_args>, its output shown as it comes; returns the exit code."""
+def tool_env(emu):
+    """The environment of every ansible-playbook (and ansible-rulebook) run: the emulator's URL and token."""
     env = dict(os.environ)
     env.update({
         'ASTRA_API_URL': emu.url,
@@ -134,13 +148,31 @@ def run_playbook(emu, args, extra_args):
             env.pop(key, None)
         else:
             env[key] = value
+    return env
+
+
+def stream(cmd, env, timeout=None):
+    """Run cmd in the repository root, its output shown as it comes; returns the exit code. With a timeout, a
+    command still running after that many seconds is killed with its children (and so fails)."""
+    with subprocess.Popen(cmd, env=env, cwd=str(REPO), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, bufsize=1, start_new_session=bool(timeout)) as proc:
+        timer = threading.Timer(timeout, os.killpg, (proc.pid, signal.SIGKILL)) if timeout else None
+        if timer:
+            timer.start()
+        try:
+            for text in proc.stdout:
+                emit(text)
+            return proc.wait()
+        finally:
+            if timer:
+                timer.cancel()
+
+
+def run_playbook(emu, args, extra_args):
+    """ansible-playbook <args> <extra_args>, its output shown as it comes; returns the exit code."""
     cmd = [ansible_playbook()] + [str(a) for a in args] + list(extra_args)
     emit('\n$ ansible-playbook %s\n' % ' '.join(rel(a) if isinstance(a, Path) else str(a) for a in args))
-    with subprocess.Popen(cmd, env=env, cwd=str(REPO), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, bufsize=1) as proc:
-        for line in proc.stdout:
-            emit(line)
-        return proc.wait()
+    return stream(cmd, tool_env(emu))
 
 
 def api_calls(emu):
@@ -167,7 +199,7 @@ class PartFailed(Exception):
 # ------------------------------------------------------------------------------------------------------------------
 
 def part_tour(emu, extra_args):
-    heading('Part 1 of 3: create, list and delete a token (playbooks/demo.yml)')
+    heading('Part 1 of 4: create, list and delete a token (playbooks/demo.yml)')
     say('The playbook creates a token for an example application with the role "R/W Svc Acct", runs the same task '
         'again to show that it changes nothing, lists the tokens and roles as tables, then deletes the token and '
         'checks that it is gone.')
@@ -235,6 +267,14 @@ def consumer_path(host, name):
     return CONSUMER_DIR / host / name
 
 
+def show_consumer(host, path, fmt, token):
+    """Print '  host: path (fmt, mode 0600) holds client id X' for one consumer file; returns the client id."""
+    held = client_id(token)
+    line('  %s: %-38s (%-4s, mode %04o) holds client id %s'
+         % (host, rel(path), fmt, stat.S_IMODE(path.stat().st_mode), held))
+    return held
+
+
 def prepare_demo_dir():
     """A fresh build/demo/ with the inventory, the result-saving playbook and one folder per consumer."""
     for old in (CONSUMER_DIR, DEMO_DIR / 'audit'):  # only what an earlier demo run left, never the whole folder
@@ -276,9 +316,7 @@ def show_consumers():
         path = consumer_path(host, name)
         if not path.is_file():
             raise PartFailed('the consumer file %s of %s is missing.' % (rel(path), host))
-        held[host] = client_id(read_token(host, fmt, name))
-        line('  %s: %-38s (%-4s, mode %04o) holds client id %s'
-             % (host, rel(path), fmt, stat.S_IMODE(path.stat().st_mode), held[host]))
+        held[host] = show_consumer(host, path, fmt, read_token(host, fmt, name))
     return held
 
 
@@ -301,7 +339,7 @@ def status_with(emu, token):
 
 
 def part_rotation(emu, extra_args):
-    heading('Part 2 of 3: rotate the token of an application across three consumers and two secret stores '
+    heading('Part 2 of 4: rotate the token of an application across three consumers and two secret stores '
             '(playbooks/rotate_token.yml)')
     inventory, save, result_file = prepare_demo_dir()
     servers = DEMO_DIR / 'servers'
@@ -405,7 +443,7 @@ def rotation_with_stores(emu, extra_args, inventory, save, result_file, stores):
 # ------------------------------------------------------------------------------------------------------------------
 
 def part_audit(emu, extra_args):
-    heading('Part 3 of 3: audit every token of the organisation (playbooks/audit_tokens.yml)')
+    heading('Part 3 of 4: audit every token of the organisation (playbooks/audit_tokens.yml)')
     report_dir = DEMO_DIR / 'audit'  # given relative: ansible-playbook runs in the repository root
     say('The audit lists every token with its roles, age and expiry, and flags risks: tokens that never expire, old '
         'or soon-expiring tokens, tokens that can manage tokens or roles, and descriptions held by several tokens. It '
@@ -449,9 +487,119 @@ def part_audit(emu, extra_args):
 
 
 # ------------------------------------------------------------------------------------------------------------------
+# Part 4: Event-Driven Ansible renews a token before it expires (extensions/eda)
+# ------------------------------------------------------------------------------------------------------------------
+
+RENEWAL_FAMILY = 'demo-eda-renewal'
+RENEWAL_HOST = 'renewal-consumer'
+RENEWAL_GROUP = 'demo_renewal'
+RULEBOOK = 'astra.devops.renew_expiring_tokens'
+RULEBOOK_TIMEOUT = 120  # seconds; the part takes about 12 (the JVM start, one poll, one rotation)
+# ansible-rulebook --print-events prints each event as a Python literal between 'Event:' and a line of stars.
+PRINTED_EVENT = re.compile(r'^Event:\n(.*?)\n\*{20,}$', re.S | re.M)
+
+RENEWAL_INVENTORY = """\
+# The consumer of the token family "{family}" (tools/run_demo.py, part 4): one group per watched family.
+all:
+  children:
+    {group}:
+      hosts:
+        {host}:
+          ansible_connection: local
+          ansible_python_interpreter: "{python}"
+          token_rotation_consumer_path: "{path}"
+          token_rotation_consumer_format: raw
+          token_rotation_consumer_mode: "0600"
+"""
+
+
+def printed_events(output):
+    """The astra_token events ansible-rulebook printed (its own Shutdown notices are not literals)."""
+    events = []
+    for text in PRINTED_EVENT.findall(output):
+        try:
+            event = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            continue
+        if isinstance(event, dict) and 'astra_token' in event:
+            events.append(event['astra_token'])
+    return events
+
+
+def ansible_rulebook():
+    found = venv_tool('ansible-rulebook')
+    if not found or not shutil.which('java'):
+        raise PartFailed('ansible-rulebook or Java 17 was not found: run `make demo`, which installs both.')
+    return found
+
+
+def part_renewal(emu, _extra_args):
+    heading('Part 4 of 4: renew a token about to expire, on an event (ansible-rulebook and %s)' % RULEBOOK)
+    started = time.monotonic()
+    say('Event-Driven Ansible: the collection\'s event source astra.devops.token_events polls the token listing and '
+        'sends an "expiring" event for a watched family whose token expires within 14 days; the rulebook %s then '
+        'runs the playbook astra.devops.rotate_token for that family. Here the family "%s" has one token that '
+        'expires in 2 days, held by one consumer file; ansible-rulebook polls once, then ends by itself.'
+        % (RULEBOOK, RENEWAL_FAMILY))
+    folder = DEMO_DIR / 'renewal'
+    if folder.exists():
+        shutil.rmtree(folder)
+    path = CONSUMER_DIR / RENEWAL_HOST / 'astra-token'
+    path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
+    folder.mkdir(parents=True)
+    old = emu.mint(description=RENEWAL_FAMILY, roles=FAMILY_ROLES, expires_in_days=2, age_days=3)
+    path.write_text(old['token'] + '\n')
+    path.chmod(0o600)
+    inventory = folder / 'inventory.yml'
+    inventory.write_text(RENEWAL_INVENTORY.format(family=RENEWAL_FAMILY, group=RENEWAL_GROUP, host=RENEWAL_HOST,
+                                                  python=sys.executable, path=path))
+    rulebook_vars = folder / 'renew.yml'
+    rulebook_vars.write_text('astra_renew_families:\n  %s: %s\nastra_poll_once: true\n'
+                             % (json.dumps(RENEWAL_FAMILY), RENEWAL_GROUP))
+    show_consumer(RENEWAL_HOST, path, 'raw', old['token'])
+
+    args = ['-r', RULEBOOK, '-i', rel(inventory), '--vars', rel(rulebook_vars), '--print-events']
+    env = tool_env(emu)
+    env['PATH'] = os.pathsep.join([str(Path(sys.executable).parent), env.get('PATH', '')])
+    # ansible-core's RPC socket lives in TMPDIR, and a socket path must stay under 108 characters
+    env['TMPDIR'] = tempfile.mkdtemp(prefix='astra-demo-')
+    emit('\n$ ansible-rulebook %s\n' % ' '.join(args))
+    mark = len(TRANSCRIPT)
+    try:
+        rc = stream([ansible_rulebook()] + args, env, RULEBOOK_TIMEOUT)
+    finally:
+        shutil.rmtree(env['TMPDIR'], ignore_errors=True)
+    if rc != 0:
+        raise PartFailed('ansible-rulebook ended with exit code %s; see its output above.' % rc)
+
+    events = printed_events(''.join(TRANSCRIPT[mark:]))
+    say()
+    for event in events:
+        line('Event: kind %s, description %s, client id %s, expires %s'
+             % (event['kind'], event['description'], event['client_id'], event['expires']))
+    if [(e['kind'], e['description'], e['client_id']) for e in events] != \
+            [('expiring', RENEWAL_FAMILY, old['clientId'])]:
+        raise PartFailed('ansible-rulebook did not print the one expiring event of "%s".' % RENEWAL_FAMILY)
+    new_token = path.read_text().strip()  # kept in memory only, never printed
+    new_id = show_consumer(RENEWAL_HOST, path, 'raw', new_token)
+    if new_id == old['clientId']:
+        raise PartFailed('the consumer file still holds the old token: the family was not renewed.')
+    say('Renewed: %s -> %s, the consumer file holds the new one.' % (old['clientId'], new_id))
+    old_status, new_status = status_with(emu, old['token']), status_with(emu, new_token)
+    if (old_status, new_status) != (401, 200):
+        raise PartFailed('after the renewal the old token got HTTP %d and the new one HTTP %d (expected 401 and 200).'
+                         % (old_status, new_status))
+    say('The renewed family\'s old token is refused (HTTP %d) and its new one works (HTTP %d).'
+        % (old_status, new_status))
+    say()
+    say('Part 4 done in %.1f s (what this part adds to the demo: the JVM start, one poll and one rotation).'
+        % (time.monotonic() - started))
+
+
+# ------------------------------------------------------------------------------------------------------------------
 
 PARTS = (('Part 1 (create, list, delete)', part_tour), ('Part 2 (rotation)', part_rotation),
-         ('Part 3 (audit)', part_audit))
+         ('Part 3 (audit)', part_audit), ('Part 4 (renewal on an event)', part_renewal))
 
 
 def main(argv):
@@ -475,8 +623,9 @@ def main(argv):
         leaks = leaked(emu, ''.join(TRANSCRIPT))
         if CONSUMER_DIR.exists():
             shutil.rmtree(CONSUMER_DIR)
-        say('Removed the consumer files under %s, the only files that held a token. The inventory, the rotation '
-            'result and the audit reports (no secret in them) stay in %s.' % (rel(CONSUMER_DIR), rel(DEMO_DIR)))
+        say('Removed the consumer files under %s, the only files that held a token. The inventories, the rotation '
+            'result, the audit reports and the renewal\'s variables (no secret in them) stay in %s.'
+            % (rel(CONSUMER_DIR), rel(DEMO_DIR)))
     if leaks:
         print('!' * 100)
         say('SECRET LEAK: %d of the %d secrets issued by the emulator appeared in the demo output above. This is a '
@@ -489,7 +638,7 @@ def main(argv):
     if failed:
         say('The demo FAILED: %s.' % ', '.join(failed))
         return 1
-    say('The demo succeeded: all three parts ran.')
+    say('The demo succeeded: all four parts ran.')
     return 0
 
 

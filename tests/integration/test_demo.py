@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -11,6 +12,24 @@ import sys
 from pathlib import Path
 
 from _astra_it import REPO, TOKEN_SHAPE
+
+# ansible-rulebook --print-events prints each event as a Python literal between 'Event:' and a line of stars.
+PRINTED_EVENT = re.compile(r'^Event:\n(.*?)\n\*{20,}$', re.S | re.M)
+RENEWAL_FAMILY = 'demo-eda-renewal'
+RENEWAL_BUDGET = 20  # seconds the event-driven renewal part may add to the demo (issue 22)
+
+
+def printed_token_events(output):
+    """The astra_token events ansible-rulebook printed (its Shutdown notices are left out)."""
+    events = []
+    for text in PRINTED_EVENT.findall(output):
+        try:
+            event = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            continue
+        if isinstance(event, dict) and 'astra_token' in event:
+            events.append(event['astra_token'])
+    return events
 
 
 def test_demo_playbook(emu, run_playbook):
@@ -32,7 +51,8 @@ def test_demo_playbook(emu, run_playbook):
 def test_make_demo_script(tmp_path, _collections):
     """tools/run_demo.py, the script `make demo` runs: the tour, the rotation on three consumers and two secret stores
     (AWS Secrets Manager on moto_server, Vault KV v2 on OpenBao) with the old token refused and the new one working,
-    the audit report, and the leak check; it starts its own emulator and store servers."""
+    the audit report, the renewal of a token about to expire by ansible-rulebook on an event of the collection's
+    source, and the leak check; it starts its own emulator and store servers."""
     demo_dir = tmp_path / 'demo'
     env = {k: v for k, v in os.environ.items() if not k.startswith('ASTRA_') and k != 'ANSIBLE_CONFIG'}
     env.update({
@@ -55,8 +75,9 @@ def test_make_demo_script(tmp_path, _collections):
     assert re.search(r'The audit shows the reach of each token: \w+ reaches only the database [0-9a-f-]{36}', flat)
     assert 'the role orders Database Administrator was deleted with it.' in flat
 
-    for part in ('Part 1 of 3: create, list and delete a token', 'Part 2 of 3: rotate the token of an application',
-                 'Part 3 of 3: audit every token', 'Part 1 done', 'Part 2 done', 'Part 3 done'):
+    for part in ('Part 1 of 4: create, list and delete a token', 'Part 2 of 4: rotate the token of an application',
+                 'Part 3 of 4: audit every token', 'Part 4 of 4: renew a token about to expire',
+                 'Part 1 done', 'Part 2 done', 'Part 3 done', 'Part 4 done'):
         assert part in flat, part
 
     # Part 2: every consumer holds one token after the first run, and one other token after the rotation
@@ -84,7 +105,21 @@ def test_make_demo_script(tmp_path, _collections):
     assert re.search(r'^\| %s \| demo: orders-service \| R/W Svc Acct \|' % new_id, output, re.M)
     assert (demo_dir / 'audit' / 'token-audit.md').is_file()
 
+    # Part 4: the source's one event (as ansible-rulebook printed it) names the family expiring in 2 days; the rule's
+    # playbook renewed it: a new client id, held by the consumer file; the old token refused, the new one working
+    events = printed_token_events(output)
+    assert [(e['kind'], e['description']) for e in events] == [('expiring', RENEWAL_FAMILY)], events
+    expiring_id = events[0]['client_id']
+    assert 0 < events[0]['expires_in'] <= 2 * 86400, events
+    assert 'Event: kind expiring, description %s, client id %s' % (RENEWAL_FAMILY, expiring_id) in flat
+    old_id, new_id = re.search(r'Renewed: (\w+) -> (\w+), the consumer file holds the new one', flat).groups()
+    assert old_id == expiring_id and new_id != old_id, (old_id, new_id)
+    assert re.search(r'renewal-consumer: \S+ \(raw *, mode 0600\) holds client id %s' % new_id, flat)
+    assert 'The renewed family\'s old token is refused (HTTP 401) and its new one works (HTTP 200).' in flat
+    added = float(re.search(r'Part 4 done in ([\d.]+) s', flat).group(1))
+    assert added <= RENEWAL_BUDGET, 'the renewal part added %.1f s to the demo (budget %d s)' % (added, RENEWAL_BUDGET)
+
     # the end: leak check, consumer files removed, emulator stopped
     assert 'Leak check: none of the' in flat
     assert not (demo_dir / 'consumers').exists()
-    assert 'The emulator is stopped. The demo succeeded: all three parts ran.' in flat
+    assert 'The emulator is stopped. The demo succeeded: all four parts ran.' in flat
