@@ -5,6 +5,7 @@ and the leak scanner that every run goes through."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -31,6 +32,8 @@ CALLBACK_DIR = HERE / 'callback_plugins'
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / 'ansible-playbook'
 RUN_TIMEOUT = 240
 
+# ansible-rulebook --print-events prints each event as a Python literal between 'Event:' and a line of stars.
+PRINTED_EVENT = re.compile(r'^Event:\n(.*?)\n\*{20,}$', re.S | re.M)
 # Any AstraCS token (clientId + sha256 hex): nothing in a test's output may look like one.
 TOKEN_SHAPE = re.compile(r'AstraCS:[A-Za-z0-9]{8,}:[0-9a-fA-F]{64}')
 
@@ -661,6 +664,20 @@ class BackgroundRun:
         stderr = (self.run_dir / 'stderr.txt').read_text(errors='replace')
         return self.runner._finish(self.run_dir, self.proc.returncode, stdout, stderr, expect_rc,  # pylint: disable=protected-access
                                    allowed_secret_files, expect_leak)
+
+
+def rulebook_token_events(output):
+    """The astra_token fields of the events ansible-rulebook --print-events printed (its Shutdown notices, which are
+    not literals, are left out)."""
+    events = []
+    for text in PRINTED_EVENT.findall(output):
+        try:
+            event = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            continue
+        if isinstance(event, dict) and 'astra_token' in event:
+            events.append(event['astra_token'])
+    return events
 
 
 def write_inventory(path, groups, all_vars=None):

@@ -7,35 +7,18 @@ leak scanner (ansible-rulebook's output, the playbook's log, and everything unde
 
 from __future__ import annotations
 
-import ast
 import os
-import re
 import sys
 from pathlib import Path
 
 import yaml
 
-from _astra_it import write_inventory
+from _astra_it import rulebook_token_events, write_inventory
 from _rotation import CREATE_ROUTE, DELETE_ROUTE, Consumers, family_ids, result_of, token_status
 
 ANSIBLE_RULEBOOK = Path(sys.executable).parent / 'ansible-rulebook'
 RULEBOOK = 'astra.devops.renew_expiring_tokens'
 EVENT_FIELDS = {'kind', 'client_id', 'description', 'roles', 'generated', 'expires', 'expires_in', 'age', 'org_id'}
-# ansible-rulebook --print-events prints each event as a Python literal between 'Event:' and a line of stars.
-PRINTED_EVENT = re.compile(r'^Event:\n(.*?)\n\*{20,}$', re.S | re.M)
-
-
-def printed_events(output):
-    """The token events ansible-rulebook printed (its own Shutdown notices are not literals and are left out)."""
-    events = []
-    for text in PRINTED_EVENT.findall(output):
-        try:
-            event = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            continue
-        if isinstance(event, dict) and 'astra_token' in event:
-            events.append(event)
-    return events
 
 
 def test_an_expiring_event_renews_that_family_and_leaves_the_others(emu, run_playbook, tmp_path):
@@ -61,7 +44,7 @@ def test_an_expiring_event_renews_that_family_and_leaves_the_others(emu, run_pla
         allowed_secret_files=[path for group in consumers.values() for path in group.paths], timeout=180)
 
     # ansible-rulebook ended by itself (rc 0) after one poll: the events it printed have the documented shape.
-    events = [event['astra_token'] for event in printed_events(run.stdout)]
+    events = rulebook_token_events(run.stdout)
     soon = emu.desc('eda-soon')
     assert [(e['kind'], e['description'], e['client_id']) for e in events] == \
         [('expiring', soon, old['soon']['clientId'])], run.describe()
