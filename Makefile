@@ -80,13 +80,13 @@ BENCH_ARGS = --collection "$(TARBALL)" $(if $(BENCH_RUNS),--runs '$(BENCH_RUNS)'
 
 heading = @printf '\n==== %s ====\n' "$(1)"
 
-.PHONY: changelog help venv compat-venv docs-venv units emulator-tests sanity sanity-one lint docs-lint changelog-lint build \
+.PHONY: changelog help venv compat-venv docs-venv units emulator-tests sanity sanity-one lint docs-lint changelog-lint build galaxy-import \
 	integration check chaos compat docs docs-test test demo bench bench-smoke clean
 
 help:
 	@echo "make demo            build and install the collection, then run the demo against the local emulator"
 	@echo "                     (ends with ansible-rulebook renewing a token about to expire; Java 17 is installed if missing)"
-	@echo "make test            units, emulator-tests, sanity, lint, docs-lint, changelog-lint, build, integration, bench-smoke, compat, docs-test"
+	@echo "make test            units, emulator-tests, sanity, lint, docs-lint, changelog-lint, build, galaxy-import, integration, bench-smoke, compat, docs-test"
 	@echo "make check           the fast loop (about 2 minutes once the venvs exist): units, emulator-tests, lint, sanity on the venv's Python"
 	@echo "make venv            create .venv with ansible-core, ansible-lint, antsibull-docs, antsibull-changelog, pytest"
 	@echo "make <step>          run one step of 'make test'"
@@ -171,6 +171,12 @@ build: $(STAMP)
 	"$(VENV)/bin/ansible-galaxy" collection build --force --output-path "$(BUILD_DIR)" .
 	ANSIBLE_COLLECTIONS_PATH="$(INSTALL_ROOT)" "$(VENV)/bin/ansible-galaxy" collection install --force --offline \
 		-p "$(INSTALL_ROOT)" "$(TARBALL)"
+
+# The checks Galaxy and Automation Hub run on an upload (galaxy-importer, with ansible-doc and ansible-lint on PATH),
+# on the built tarball; any warning or error fails. The importer's log: build/galaxy-import/importer.log.
+galaxy-import: build
+	$(call heading,galaxy-import: galaxy-importer on $(notdir $(TARBALL)))
+	"$(VPY)" tools/galaxy_import_check.py "$(TARBALL)"
 
 # ansible-rulebook needs Java 17 (tests/integration/test_event_driven_renewal.py, the demo's part 4): Debian's headless
 # JRE if missing, then the ansible-rulebook and Java versions. Recipe lines: `$(java17)` in the targets that need it.
@@ -274,7 +280,7 @@ docs-test: docs
 # Each step runs in order; make stops at the first one that fails.
 test:
 	@start=$$(date +%s); \
-	for step in units emulator-tests sanity lint docs-lint changelog-lint build integration bench-smoke compat docs-test; do \
+	for step in units emulator-tests sanity lint docs-lint changelog-lint build galaxy-import integration bench-smoke compat docs-test; do \
 		t0=$$(date +%s); \
 		$(MAKE) --no-print-directory $$step || { echo "==== make test: step '$$step' FAILED" >&2; exit 1; }; \
 		echo "==== $$step: OK in $$(( $$(date +%s) - t0 )) s"; \
