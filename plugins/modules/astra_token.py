@@ -176,7 +176,7 @@ EXAMPLES = r'''
     description: reporting-job
     roles:
       - Read Only Service Account
-    expiry: "2027-01-31T00:00:00Z"
+    expiry: "2030-01-31T00:00:00Z"
     recreate: state_change
   no_log: true
   register: reporting_token
