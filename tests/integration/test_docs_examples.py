@@ -23,6 +23,10 @@ tag) must be declared by an HTML comment on the line just before its fence (blan
   database named ``orders`` the test adds to the emulator), ``CALLER_TOKEN`` (the caller's token from the
   environment: ``"$ASTRA_API_TOKEN"`` in a shell block, an env lookup in YAML).
 - ``save-as: NAME``: the block (after substitution) is also written to ``TMP/NAME``, for a later shell block.
+- ``in: checkout`` (shell blocks): the block runs in a copy of the checkout (the working tree's tracked files, in
+  ``TMP/checkout``), as a user who has not installed the collection yet: without ``ANSIBLE_COLLECTIONS_PATH``.
+  Every shell block runs with ``HOME`` in ``TMP/home`` (what it installs stays there) and pip without an index
+  (``PIP_NO_INDEX``: a requirement that is not installed already fails instead of reaching the network).
 - ``skip; why: ...``: the block cannot run here, and the reason says why (``why`` comes last and runs to the end of
   the comment, semicolons included). A playbook or task list that is skipped is
   still syntax-checked and linted.
@@ -49,6 +53,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -180,7 +185,7 @@ class Block:
 
     def __init__(self, source, line, tag, text, declaration=None):
         self.source, self.line, self.tag, self.text = source, line, tag, text
-        self.action, self.why, self.substitute, self.save_as = None, None, {}, None
+        self.action, self.why, self.substitute, self.save_as, self.in_checkout = None, None, {}, None, False
         self.errors = []
         self.data = None
         self.kind = self._kind()
@@ -226,6 +231,8 @@ class Block:
                 self.why = value
             elif key == 'save-as':
                 self.save_as = value
+            elif key == 'in' and value == 'checkout' and self.kind == 'shell':
+                self.in_checkout = True
             elif key == 'substitute':
                 for item in value.split(', '):
                     match = SUBSTITUTION.match(item.strip())
@@ -238,7 +245,8 @@ class Block:
                         self.errors.append('%s: substitute %r: the block does not hold it' % (self.where, old))
                     self.substitute[old] = new
             else:
-                self.errors.append('%s: unknown doc-test key %r (why, substitute, save-as)' % (self.where, key))
+                self.errors.append('%s: unknown doc-test key %r (why, substitute, save-as, in: checkout for a shell '
+                                   'block)' % (self.where, key))
         if self.action == 'skip' and not self.why:
             self.errors.append('%s: a skipped block says why (doc-test: skip; why: ...)' % self.where)
         if self.action == 'skip' and (self.substitute or self.save_as):
@@ -539,11 +547,13 @@ def test_doc_blocks_run_against_the_emulator(source, emu, run_playbook, tmp_path
     emu.seed(count=1, description='reporting-agent', roles=[read_write], age_days=80, expires_in_days=10)
     values = _values(work, database_id, emu.url)
     plays, shells, ran = [], [], []
+    declared_files = set()  # TMP/<path> of the substitutions: the files a block may write a token to (mode 0600)
     if source.endswith('.md'):
         for block in page_blocks(source):
             if block.action != 'run':
                 continue
             text = block.applied(values)
+            declared_files.update(_tmp_paths(block.substitute.values(), work))
             if block.save_as:
                 (work / block.save_as).write_text(text)
             if block.kind == 'shell':
@@ -561,6 +571,7 @@ def test_doc_blocks_run_against_the_emulator(source, emu, run_playbook, tmp_path
             if isinstance(declaration, dict) and 'skip' in declaration:
                 continue
             if isinstance(declaration, dict):
+                declared_files.update(_tmp_paths(declaration['substitute'].values(), work))
                 text = json.dumps(task)
                 for old, new in declaration['substitute'].items():
                     name, _sep, rest = new.partition('/')
@@ -570,15 +581,22 @@ def test_doc_blocks_run_against_the_emulator(source, emu, run_playbook, tmp_path
             ran.append('%s: %s' % (source, task['name']))
         plays = _wrap(tasks, 'Examples of ' + source)
 
-    allowed = lambda: [p for p in work.rglob('*') if p.is_file() and p.suffix not in ('.yml', '.yaml')]  # noqa: E731
+    declared_files.update(_tmp_paths(re.findall(r'TMP/[^"\s]+', json.dumps(block_given(source))), work))
+    allowed = lambda: [p for p in declared_files if p.exists()]  # noqa: E731
     if plays:
         playbook = tmp_path / 'doc-blocks.yml'
         playbook.write_text(yaml.safe_dump(plays, sort_keys=False, width=1000))
-        # the files the blocks write under TMP may hold a token (mode 0600 only: the scanner checks it)
+        # the files the substitutions name under TMP may hold a token (mode 0600 only: the scanner checks it)
         run_playbook(playbook, verbosity=1, extra_args=['--diff'], allowed_secret_files=_Allowed(allowed))
     for block, text in shells:
-        env = {'PATH': '%s:%s' % (BIN, os.environ.get('PATH', ''))}
-        run_playbook.run_tool(['bash', '-euo', 'pipefail', '-c', 'cd %s\n%s' % (_quote(work), text)],
+        env = {'PATH': '%s:%s' % (BIN, os.environ.get('PATH', '')), 'HOME': str(work / 'home'), 'PIP_NO_INDEX': '1',
+               'PIP_DISABLE_PIP_VERSION_CHECK': '1'}
+        (work / 'home').mkdir(exist_ok=True)
+        folder = work
+        if block.in_checkout:
+            folder = _checkout_copy(work / 'checkout')
+            env['ANSIBLE_COLLECTIONS_PATH'] = None
+        run_playbook.run_tool(['bash', '-euo', 'pipefail', '-c', 'cd %s\n%s' % (_quote(folder), text)],
                               extra_env=env, allowed_secret_files=_Allowed(allowed))
     assert ran
     _record('run ' + source, {'ran': ran})
@@ -592,6 +610,27 @@ class _Allowed:
 
     def __iter__(self):
         return iter(self.find())
+
+
+def _tmp_paths(values, work):
+    return {work / value[4:] for value in values if value.startswith('TMP/')}
+
+
+def block_given(source):
+    """The given tasks of a module's examples (none for a page)."""
+    return EXAMPLE_DECLARATIONS.get(Path(source).stem, {}).get('given', []) if source.endswith('.py') else []
+
+
+def _checkout_copy(folder):
+    """A copy of the working tree's tracked files (the checkout a user has), made once per test."""
+    if not folder.exists():
+        listed = subprocess.run(['git', 'ls-files', '-z'], cwd=str(REPO), capture_output=True, check=True).stdout
+        for name in listed.decode().split('\0'):
+            source = REPO / name
+            if name and source.is_file():
+                (folder / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(str(source), str(folder / name))
+    return folder
 
 
 def _quote(path):
