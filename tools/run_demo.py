@@ -27,10 +27,8 @@ only files that hold a secret), stops the emulator, and exits 0 only if every pa
 
 from __future__ import annotations
 
-import ast
 import json
 import os
-import re
 import shutil
 import signal
 import stat
@@ -59,6 +57,7 @@ sys.path.insert(0, str(REPO / 'tests' / 'emulator'))
 from control import Emulator, EmulatorError  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 sys.path.insert(0, str(REPO / 'tests' / 'integration'))
+from _astra_it import rulebook_token_events  # noqa: E402  pylint: disable=wrong-import-position,import-error
 from _stores_it import BaoServer, MotoServer  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 AWS_SECRET = 'demo/orders-service/astra'
@@ -495,8 +494,6 @@ RENEWAL_HOST = 'renewal-consumer'
 RENEWAL_GROUP = 'demo_renewal'
 RULEBOOK = 'astra.devops.renew_expiring_tokens'
 RULEBOOK_TIMEOUT = 120  # seconds; the part takes about 12 (the JVM start, one poll, one rotation)
-# ansible-rulebook --print-events prints each event as a Python literal between 'Event:' and a line of stars.
-PRINTED_EVENT = re.compile(r'^Event:\n(.*?)\n\*{20,}$', re.S | re.M)
 
 RENEWAL_INVENTORY = """\
 # The consumer of the token family "{family}" (tools/run_demo.py, part 4): one group per watched family.
@@ -511,19 +508,6 @@ all:
           token_rotation_consumer_format: raw
           token_rotation_consumer_mode: "0600"
 """
-
-
-def printed_events(output):
-    """The astra_token events ansible-rulebook printed (its own Shutdown notices are not literals)."""
-    events = []
-    for text in PRINTED_EVENT.findall(output):
-        try:
-            event = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            continue
-        if isinstance(event, dict) and 'astra_token' in event:
-            events.append(event['astra_token'])
-    return events
 
 
 def ansible_rulebook():
@@ -572,7 +556,7 @@ def part_renewal(emu, _extra_args):
     if rc != 0:
         raise PartFailed('ansible-rulebook ended with exit code %s; see its output above.' % rc)
 
-    events = printed_events(''.join(TRANSCRIPT[mark:]))
+    events = rulebook_token_events(''.join(TRANSCRIPT[mark:]))
     say()
     for event in events:
         line('Event: kind %s, description %s, client id %s, expires %s'
