@@ -21,7 +21,8 @@ tag) must be declared by an HTML comment on the line just before its fence (blan
   ``NEW``, and ``NEW`` is one of these placeholders, optionally followed by a path: ``TMP`` (the page's work folder;
   files written there may hold a token, with mode 0600 only), ``EMULATOR_URL``, ``DATABASE_ID`` (the id of a
   database named ``orders`` the test adds to the emulator), ``CALLER_TOKEN`` (the caller's token from the
-  environment: ``"$ASTRA_API_TOKEN"`` in a shell block, an env lookup in YAML).
+  environment: ``"$ASTRA_API_TOKEN"`` in a shell block, an env lookup in YAML), ``MEMBER_ORG_ID`` and
+  ``MEMBER_ROLE_ID`` (a member organization of the emulator's enterprise and a role id there).
 - ``save-as: NAME``: the block (after substitution) is also written to ``TMP/NAME``, for a later shell block.
 - ``in: checkout`` (shell blocks): the block runs in a copy of the checkout (the working tree's tracked files, in
   ``TMP/checkout``), as a user who has not installed the collection yet: without ``ANSIBLE_COLLECTIONS_PATH``.
@@ -35,12 +36,15 @@ Every playbook and task list (run or skipped) passes ``ansible-playbook --syntax
 project's profile (one call over a folder of the extracted files; modules of collections that are not installed here,
 awx.awx and kubernetes.core, are stubbed for the syntax check and mocked for lint). A rulebook is linted (ansible-lint
 checks it against its schema). Other YAML (variables, inventories, AWX inputs, samples of results) must parse.
-Blocks in other languages are classified by their tag and not executed: ``ini``, ``json``, ``hcl``, ``python`` and
-``text`` (output samples, DRNs); any other tag fails the test until it is added here.
+Blocks in other languages are classified by their tag and not executed: ``ini``, ``json`` and ``python`` must parse
+(configparser, json, ast), ``hcl`` and ``text`` (output samples, DRNs) are counted; any other tag fails the test
+until it is added here.
 
 Module EXAMPLES have no markdown, so their declarations are in EXAMPLE_DECLARATIONS below, keyed by module and task
 name, with the same meaning; ``given`` lists the tasks the test puts before a module's examples (what the example
-takes for granted: a token to replace, a token in a file). Each module's runnable examples run as one play.
+takes for granted: a token to replace, a token in a file), and ``caller: enterprise`` runs an example with the token
+of the emulator's enterprise (in ASTRA_API_TOKEN) instead of the organization's. Each module's runnable examples run
+as one play.
 
 The counts (blocks found, syntax-checked, linted, run, skipped with each reason) are written to
 tests/output/doc-blocks.json and printed at the end of the run.
@@ -49,6 +53,7 @@ tests/output/doc-blocks.json and printed at the end of the run.
 from __future__ import annotations
 
 import ast
+import configparser
 import contextlib
 import json
 import os
@@ -72,11 +77,12 @@ MODULES = sorted(p.stem for p in (REPO / 'plugins' / 'modules').glob('*.py') if 
 YAML_TAGS = {'yaml', 'yml'}
 SHELL_TAGS = {'', 'sh', 'shell', 'bash', 'console'}
 OTHER_TAGS = {'ini', 'json', 'hcl', 'python', 'text'}
-PLACEHOLDERS = ('EMULATOR_URL', 'TMP', 'DATABASE_ID', 'CALLER_TOKEN')
+PLACEHOLDERS = ('EMULATOR_URL', 'TMP', 'DATABASE_ID', 'CALLER_TOKEN', 'MEMBER_ORG_ID', 'MEMBER_ROLE_ID')
+PARSERS = {'ini': lambda text: configparser.ConfigParser(interpolation=None).read_string(text),
+           'json': json.loads, 'python': ast.parse}
 DECLARATION = re.compile(r'^\s*<!--\s*doc-test:\s*(.*?)\s*-->\s*$')
 FENCE = re.compile(r'^(\s*)(```+|~~~+)\s*([\w+-]*)\s*$')
 SUBSTITUTION = re.compile(r'^(.+)=((?:%s)(?:/\S*)?)$' % '|'.join(PLACEHOLDERS))
-
 
 
 class _Loader(yaml.SafeLoader):  # pylint: disable=too-many-ancestors
@@ -105,8 +111,8 @@ EXAMPLE_DECLARATIONS = {
             'Replace a token now, keeping its lifetime (a 90-day token gets a new 90-day token)': 'run',
             'Say where the new expiry came from (no secret in this message)': 'run',
             'Create a token in a member organization with an enterprise token':
-                {'skip': 'needs an enterprise organization and its member (test_astra_token.py::'
-                         'test_org_id_creates_in_a_member_org runs it against the emulator)'},
+                {'substitute': {'6f0b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d': 'MEMBER_ROLE_ID',
+                                '9f876543-21ab-4cde-8f90-123456789abc': 'MEMBER_ORG_ID'}, 'caller': 'enterprise'},
             'Delete a token by client id': 'run',
             'Delete every token described as old-batch-job': 'run',
         },
@@ -284,6 +290,11 @@ def page_blocks(page):
         if block.kind in ('shell', 'yaml', 'tasks', 'playbook', 'rulebook') and declared is None:
             block.errors.append('%s: a %s block without a declaration: add <!-- doc-test: run --> or '
                                 '<!-- doc-test: skip; why: ... --> on the line before it' % (block.where, block.kind))
+        if block.kind == 'other' and tag.lower() in PARSERS:
+            try:
+                PARSERS[tag.lower()](block.text)
+            except (ValueError, SyntaxError, configparser.Error) as error:
+                block.errors.append('%s: the %s block does not parse: %s' % (block.where, tag, error))
         if block.kind == 'other' and tag.lower() not in OTHER_TAGS:
             block.errors.append('%s: a block tagged %r: tag it as one of %s, or teach test_docs_examples.py the tag'
                                 % (block.where, tag, sorted(OTHER_TAGS | YAML_TAGS | SHELL_TAGS)))
@@ -369,8 +380,9 @@ def _write_summary(reporter):
     runs = {k[4:]: v['ran'] for k, v in SUMMARY.items() if k.startswith('run ')}
     pages = sum(len(v) for k, v in runs.items() if k.endswith('.md'))
     tasks = sum(len(v) for k, v in runs.items() if not k.endswith('.md'))
-    reporter.write_line('  run against the emulator: %d markdown blocks, %d example tasks (%s)' % (
-        pages, tasks, ', '.join('%s %d' % (k, len(v)) for k, v in sorted(runs.items()))))
+    if runs:
+        reporter.write_line('  run against the emulator: %d markdown blocks, %d example tasks (%s)' % (
+            pages, tasks, ', '.join('%s %d' % (k, len(v)) for k, v in sorted(runs.items()))))
     reporter.write_line('  skipped: %d (markdown blocks and example tasks), by reason:' % sum(skipped.values()))
     for why, count in sorted(skipped.items(), key=lambda item: (-item[1], item[0])):
         reporter.write_line('    %2d  %s' % (count, why))
@@ -508,6 +520,7 @@ def test_every_doc_block_is_declared_syntax_checked_and_linted(tmp_path, _collec
         'rulebooks linted': len(rulebooks),
         'other YAML, parsed': len([b for b in pages if b.kind == 'yaml']),
         'not code (by tag)': dict(sorted(Counter(b.tag for b in pages if b.kind == 'other').items())),
+        'not code, parsed': len([b for b in pages if b.kind == 'other' and b.tag in PARSERS]),
         'skipped (markdown blocks and example tasks), by reason': dict(skipped),
     })
 
@@ -528,12 +541,12 @@ def _runnable_sources():
     return sources
 
 
-def _values(tmp, database_id, url):
+def _values(tmp, emu, database_id):
+    common = {'TMP': str(tmp), 'EMULATOR_URL': emu.url, 'DATABASE_ID': database_id,
+              'MEMBER_ORG_ID': emu.state()['org_ids']['second'], 'MEMBER_ROLE_ID': emu.role_id('R/W Svc Acct')}
     return {
-        'yaml': {'TMP': str(tmp), 'EMULATOR_URL': url, 'DATABASE_ID': database_id,
-                 'CALLER_TOKEN': "{{ lookup('ansible.builtin.env', 'ASTRA_API_TOKEN') }}"},
-        'shell': {'TMP': str(tmp), 'EMULATOR_URL': url, 'DATABASE_ID': database_id,
-                  'CALLER_TOKEN': '"$ASTRA_API_TOKEN"'},
+        'yaml': dict(common, CALLER_TOKEN="{{ lookup('ansible.builtin.env', 'ASTRA_API_TOKEN') }}"),
+        'shell': dict(common, CALLER_TOKEN='"$ASTRA_API_TOKEN"'),
     }
 
 
@@ -545,7 +558,8 @@ def test_doc_blocks_run_against_the_emulator(source, emu, run_playbook, tmp_path
     read_write = emu.role_id('R/W Svc Acct')
     emu.seed(count=2, description='old-batch-job', roles=[read_write], age_days=200)
     emu.seed(count=1, description='reporting-agent', roles=[read_write], age_days=80, expires_in_days=10)
-    values = _values(work, database_id, emu.url)
+    values = _values(work, emu, database_id)
+    extra_env = {}
     plays, shells, ran = [], [], []
     declared_files = set()  # TMP/<path> of the substitutions: the files a block may write a token to (mode 0600)
     if source.endswith('.md'):
@@ -577,17 +591,23 @@ def test_doc_blocks_run_against_the_emulator(source, emu, run_playbook, tmp_path
                     name, _sep, rest = new.partition('/')
                     text = text.replace(old, values['yaml'][name] + ('/' + rest if rest else ''))
                 task = json.loads(text)
+                if declaration.get('caller') == 'enterprise':
+                    enterprise = emu.mint(org='enterprise', roles=['Enterprise Administrator'], description='enterprise')
+                    extra_env['DOC_TEST_ENTERPRISE_TOKEN'] = enterprise['token']
+                    task['environment'] = {'ASTRA_API_TOKEN': "{{ lookup('ansible.builtin.env', "
+                                                              "'DOC_TEST_ENTERPRISE_TOKEN') }}"}
             tasks.append(task)
             ran.append('%s: %s' % (source, task['name']))
         plays = _wrap(tasks, 'Examples of ' + source)
 
     declared_files.update(_tmp_paths(re.findall(r'TMP/[^"\s]+', json.dumps(block_given(source))), work))
-    allowed = lambda: [p for p in declared_files if p.exists()]  # noqa: E731
+    allowed = _Allowed(declared_files)
     if plays:
         playbook = tmp_path / 'doc-blocks.yml'
         playbook.write_text(yaml.safe_dump(plays, sort_keys=False, width=1000))
         # the files the substitutions name under TMP may hold a token (mode 0600 only: the scanner checks it)
-        run_playbook(playbook, verbosity=1, extra_args=['--diff'], allowed_secret_files=_Allowed(allowed))
+        run_playbook(playbook, verbosity=1, extra_args=['--diff'], allowed_secret_files=allowed,
+                     extra_env=extra_env)
     for block, text in shells:
         env = {'PATH': '%s:%s' % (BIN, os.environ.get('PATH', '')), 'HOME': str(work / 'home'), 'PIP_NO_INDEX': '1',
                'PIP_DISABLE_PIP_VERSION_CHECK': '1'}
@@ -597,19 +617,19 @@ def test_doc_blocks_run_against_the_emulator(source, emu, run_playbook, tmp_path
             folder = _checkout_copy(work / 'checkout')
             env['ANSIBLE_COLLECTIONS_PATH'] = None
         run_playbook.run_tool(['bash', '-euo', 'pipefail', '-c', 'cd %s\n%s' % (_quote(folder), text)],
-                              extra_env=env, allowed_secret_files=_Allowed(allowed))
+                              extra_env=env, allowed_secret_files=allowed)
     assert ran
     _record('run ' + source, {'ran': ran})
 
 
-class _Allowed:
-    """allowed_secret_files computed when the scanner reads it (after the run made the files)."""
+class _Allowed:  # pylint: disable=too-few-public-methods
+    """allowed_secret_files: the declared files that exist when the scanner reads it (after the run made them)."""
 
-    def __init__(self, find):
-        self.find = find
+    def __init__(self, paths):
+        self.paths = paths
 
     def __iter__(self):
-        return iter(self.find())
+        return iter([path for path in self.paths if path.exists()])
 
 
 def _tmp_paths(values, work):
@@ -635,4 +655,3 @@ def _checkout_copy(folder):
 
 def _quote(path):
     return "'%s'" % str(path).replace("'", "'\\''")
-
