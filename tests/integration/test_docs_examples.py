@@ -253,6 +253,9 @@ class Block:
             else:
                 self.errors.append('%s: unknown doc-test key %r (why, substitute, save-as, in: checkout for a shell '
                                    'block)' % (self.where, key))
+        if self.action == 'run' and self.kind not in ('playbook', 'tasks', 'shell'):
+            self.errors.append('%s: only a playbook, a task list or a shell block can run; this one is %s: declare it '
+                               'skip, with why' % (self.where, self.kind))
         if self.action == 'skip' and not self.why:
             self.errors.append('%s: a skipped block says why (doc-test: skip; why: ...)' % self.where)
         if self.action == 'skip' and (self.substitute or self.save_as):
