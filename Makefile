@@ -194,7 +194,7 @@ integration: build
 	$(call heading,integration: pytest tests/integration against the emulator)
 	$(java17)
 	PATH="$(VENV)/bin:$$PATH" ANSIBLE_COLLECTIONS_PATH="$(INSTALL_ROOT)" ANSIBLE_PYTHON_INTERPRETER="$(VPY)" \
-		"$(VPY)" -m pytest tests/integration -q -p no:cacheprovider -n 2
+		"$(VPY)" -m pytest tests/integration -q -p no:cacheprovider -n 2 --durations=20
 
 # The crash matrix at every task boundary of a rotation (tests/integration/test_crash_matrix.py); 'make integration'
 # runs a fixed sample of it. The result: tests/output/crash-matrix.json.
