@@ -120,6 +120,16 @@ def redact(text, secrets=()):
     secrets = sorted((s for s in secrets if s), key=len, reverse=True)
     text = hide_fragments(scrub(text, secrets), secrets)
     text = _SECRET_FIELD.sub(lambda match: match.group(1) + _hidden_value(match.group(2)), text)
+    return _hide_secret_shapes(text)
+
+
+def scrub_shown(text):
+    """Text the API keeps and shows to whoever can list it (a token's description): a token, a token's hash or a
+    client secret someone pasted into it is hidden, as the collection refuses to write one there."""
+    return _hide_secret_shapes(scrub(text))
+
+
+def _hide_secret_shapes(text):
     return CLIENT_SECRET.sub("********", TOKEN_HASH.sub("********", text))
 
 

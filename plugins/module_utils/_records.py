@@ -10,7 +10,7 @@ import datetime
 import json
 import re
 
-from ansible_collections.astra.devops.plugins.module_utils._errors import AstraInputError, shown
+from ansible_collections.astra.devops.plugins.module_utils._errors import AstraInputError, scrub_shown, shown
 
 UTC = datetime.timezone.utc
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
@@ -225,7 +225,7 @@ class TokenFields:
         raw, roles = self.raw, self.roles
         return {
             "client_id": raw("client_id"),
-            "description": raw("description") or "",
+            "description": scrub_shown(raw("description") or ""),  # shown: never a secret pasted into it
             "roles": roles,
             "role_names": [role_names.get(r, r) for r in roles] if role_names is not None else None,
             "generated_on": self.generated[0],

@@ -48,7 +48,7 @@ def plan(situation, reference=None):
     situation: description, family (the family's tokens, oldest first: client_id, generated_on), held ({host:
     client id, 'missing' or 'unknown'} for the consumers with a file), stores (what astra_rotation_store observed:
     index, kind, location, held, pending), play_hosts, hook (a distribute tasks file is set), roles, min_age,
-    retire_after, limit (the --limit text, or None). A store whose staged, not yet promoted, version (AWSPENDING)
+    renew_before, retire_after, expiry (token_rotation_expiry, or None), limit (the --limit text, or None). A store whose staged, not yet promoted, version (AWSPENDING)
     holds the newest token counts as holding it: promoting it is all that is left to do.
     Returns action (provision, skip, rotate, complete), reason, newest_client_id, newest_age_seconds,
     file_consumers, stores (their labels), held, needy (the consumers and stores that do not hold the newest token),
@@ -87,6 +87,8 @@ def plan(situation, reference=None):
     keep_message = _keep_message(situation, action, others, age, retire_after)
     if situation.get("limit") and action != "skip":
         reason += " This run is limited (--limit %s): it deletes no token." % situation["limit"]
+    if action == "rotate":
+        reason += _renewal_loop(situation, generated, expires)
     return {
         "action": action,
         "problems": _plan_problems(situation, action, held, ids),
@@ -121,6 +123,21 @@ def _renewal(situation, min_age, age, expires, reference):
                 format_timestamp(expires), age_text(expires_in), "" if due else "not ", situation["renew_before"])}
 
 
+def _renewal_loop(situation, generated, expires):
+    """A note when the new token, which carries over the replaced token's lifetime (no token_rotation_expiry), will
+    expire within token_rotation_renew_before as soon as it exists, so that every run rotates again (validate warns
+    about a token_rotation_expiry that short)."""
+    renew_before = _seconds(situation.get("renew_before"), "token_rotation_renew_before")
+    if renew_before is None or situation.get("expiry") or generated is None or expires is None:
+        return ""
+    lifetime = int((expires - generated).total_seconds())
+    if lifetime > renew_before:
+        return ""
+    return (" The new token gets the replaced token's lifetime, %s, which is not longer than token_rotation_renew_before"
+            " (%s): it will be due for renewal at once, and every run will rotate again. Set token_rotation_expiry "
+            "longer than renew_before." % (age_text(lifetime), situation["renew_before"]))
+
+
 def _decide(situation, family, seen):
     """(action, reason): provision, rotate, skip or complete, and the one line that says why. seen: what plan()
     worked out (held, consumers, stores, needy, all_hold_newest, young (the token may stay: no rule asks for a new
@@ -145,7 +162,7 @@ def _decide(situation, family, seen):
                                                 id_text))
     elif len(family) == 1 and young and not needy:
         action = "skip"
-        reason = "Skip: the only token of the family %s, %s, %s and every consumer holds it. Nothing changes." % (
+        reason = "Skip: the only token of the family %s, %s, %s, and every consumer holds it. Nothing changes." % (
             family_text, id_text, _why_it_stays(situation, seen["renew"], age))
     elif len(family) > 1 and all_hold_newest and not hook:
         action = "complete"
@@ -170,11 +187,11 @@ def _decide(situation, family, seen):
 
 
 def _why_it_stays(situation, renew, age):
-    """Why the only token may stay, ending with 'and': renew_before and min_age, whichever are set, say it may."""
-    young = "is %s old, younger than token_rotation_min_age (%s), and" % (age_text(age), situation.get("min_age"))
+    """Why the only token may stay: renew_before and min_age, whichever are set, say it may."""
+    young = "is %s old, younger than token_rotation_min_age (%s)" % (age_text(age), situation.get("min_age"))
     if renew is None:
         return young
-    return "%s, and %s" % (renew["when"], young) if situation.get("min_age") is not None else renew["when"] + ", and"
+    return "%s, and %s" % (renew["when"], young) if situation.get("min_age") is not None else renew["when"]
 
 
 def _why_it_goes(situation, seen, family_text, id_text):

@@ -10,7 +10,7 @@ __metaclass__ = type
 
 import datetime
 
-from ansible_collections.astra.devops.plugins.module_utils._errors import AstraInputError, one_line, scrub, shown
+from ansible_collections.astra.devops.plugins.module_utils._errors import AstraInputError, one_line, scrub, scrub_shown, shown
 from ansible_collections.astra.devops.plugins.module_utils._records import (
     MAX_DURATION, TokenFields, now, parse_duration,
 )
@@ -66,8 +66,8 @@ def _interval(value):
 
 
 def _expiring_within(value):
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        value = "%ds" % value
+    """A duration with its unit, as the role's token_rotation_renew_before takes it: the rulebook gives both the same
+    value, so a bare number (which the role refuses) is refused here too, before any poll."""
     return int(parse_duration(DEFAULT_EXPIRING_WITHIN if value is None else value, "expiring_within").total_seconds())
 
 
@@ -128,7 +128,7 @@ def _event(kind, token, reference):
     return {"astra_token": {
         "kind": kind,
         "client_id": token.client_id,
-        "description": scrub(token.description),
+        "description": scrub_shown(token.description),
         "roles": list(token.roles),
         "generated": generated,
         "expires": expires,

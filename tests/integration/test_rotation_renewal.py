@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from _astra_it import write_inventory
 from _rotation import (CREATE_ROUTE, DELETE_ROUTE, ROTATE_PLAYBOOK, Consumers, failure_messages, family_ids,
                        result_of, rotation_args, seed_family, token_status)
 
@@ -104,3 +105,24 @@ def test_a_limit_that_leaves_a_play_host_out_is_still_refused(emu, run_playbook,
     assert messages and 'token_rotation_allow_limit' in messages[0], failure_messages(run)
     assert emu.writes() == {}, emu.writes()
     assert set(consumers.client_ids().values()) == {old['clientId']}
+
+
+# A consumers' group that matches no host --------------------------------------------------------------------
+
+@pytest.mark.parametrize('group', ['no_such_group', 'renew_empty'])
+def test_a_consumers_group_without_hosts_stops_the_run_instead_of_skipping_it(emu, run_playbook, consumers, group):
+    """A rulebook's astra_renew_families (or rotation_consumers) naming a group that is missing or empty: the run
+    fails with one line naming rotation_consumers, before any API call, instead of a silent 'no hosts matched'."""
+    desc = emu.desc('group-empty')
+    old = seed_family(emu, consumers, desc, age_days=3, expires_in_days=2)
+    inventory = write_inventory(consumers.folder.parent / 'inventory-empty-group.yml',
+                                {'astra_consumers': consumers.hosts, 'renew_empty': {}})
+    emu.reset_counts()
+    run = run_playbook(ROTATE_PLAYBOOK, inventory=inventory, verbosity=1, expect_rc=None, allowed_secret_files=consumers.paths,
+                       extra_args=rotation_args(token_rotation_description=desc, rotation_consumers=group,
+                                                token_rotation_renew_before='7d') + ['--limit', 'all'])
+    assert run.rc != 0
+    messages = [m for m in failure_messages(run) if 'rotation_consumers' in m]
+    assert len(messages) == 1 and "'%s', which matches no host" % group in messages[0], failure_messages(run)
+    assert {route: n for route, n in emu.counts().items() if n} == {}
+    assert family_ids(emu, desc) == [old['clientId']]

@@ -155,3 +155,13 @@ def test_token_info_without_role_names_makes_one_call(emu, run_playbook):
     assert minted['clientId'] in [t['client_id'] for t in run.result('filter by name')['tokens']]
     expected = {'GET /v2/tokens': 1, 'GET /v2/organizations/roles': 1}
     assert {route: n for route, n in emu.counts().items() if n} == expected
+
+
+def test_a_token_pasted_into_a_description_is_not_shown_at_any_verbosity(emu, run_playbook):
+    """A token made elsewhere (the portal, the API) may carry a live token in its description: the listing shows the
+    description with the token hidden, at -vvvv too (the leak scanner reads the whole run)."""
+    pasted = emu.mint(roles=['R/W Svc Acct'])
+    emu.mint(roles=['R/W Svc Acct'], description='ci ' + pasted['token'])
+    run = run_playbook(play([info('list every token')]), verbosity=4)
+    shown = [t['description'] for t in run.result('list every token')['tokens'] if t['description'].startswith('ci ')]
+    assert shown == ['ci AstraCS:********'], shown

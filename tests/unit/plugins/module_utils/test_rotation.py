@@ -281,7 +281,7 @@ HOSTS = ["c1", "c2", "c3"]
     ([tok("A", 40)], {"c1": "A", "c2": "A"}, {}, "rotate", [], ["A"], "Rotate: replacing A (40d 0h old)"),
     ([tok("A", 40)], {"c1": "A"}, {"min_age": "30d"}, "rotate", [], ["A"], "then deleting A."),
     ([tok("A", 3)], {"c1": "A", "c2": "A"}, {"min_age": "30d"}, "skip", [], ["A"],
-     "is 3d 0h old, younger than token_rotation_min_age (30d)"),
+     "is 3d 0h old, younger than token_rotation_min_age (30d), and every consumer holds it. Nothing changes."),
     ([tok("A", 3)], {"c1": "A", "c2": "unknown"}, {"min_age": "30d"}, "skip", [], ["A"], "Nothing changes."),
     ([tok("A", 3)], {"c1": "A", "c2": "missing"}, {"min_age": "30d"}, "rotate", ["c2"], ["A"],
      "although it is younger than token_rotation_min_age, because these consumers do not hold it: c2"),
@@ -566,11 +566,12 @@ def test_a_family_token_held_in_a_second_place_of_a_file_or_store_is_refused():
     (expiring("A", 3, 2), {"renew_before": "7d", "min_age": "30d"}, "rotate", ["within token_rotation_renew_before (7d)"]),
     # not within renew_before, and no min_age: skip
     (expiring("A", 3, 60), {"renew_before": "7d"}, "skip",
-     ["Skip: the only token of the family 'orders', A, expires on ", "in 60d 0h, not within token_rotation_renew_before (7d)",
-      "Nothing changes."]),
+     ["Skip: the only token of the family 'orders', A, expires on ",
+      "in 60d 0h, not within token_rotation_renew_before (7d), and every consumer holds it. Nothing changes."]),
     # not within, and younger than min_age: neither rule triggers
     (expiring("A", 3, 60), {"renew_before": "7d", "min_age": "30d"}, "skip",
-     ["not within token_rotation_renew_before (7d), and is 3d 0h old, younger than token_rotation_min_age (30d)"]),
+     ["not within token_rotation_renew_before (7d), and is 3d 0h old, younger than token_rotation_min_age (30d), and "
+      "every consumer holds it. Nothing changes."]),
     # not within, but older than min_age: min_age triggers
     (expiring("A", 40, 60), {"renew_before": "7d", "min_age": "30d"}, "rotate",
      ["not within token_rotation_renew_before (7d), but is 40d 0h old, not younger than token_rotation_min_age (30d)"]),
@@ -663,3 +664,22 @@ def test_a_renew_before_not_shorter_than_the_new_token_lifetime_is_warned(renew_
     if warned:
         assert "token_rotation_renew_before (%s) is not shorter than the lifetime" % renew_before in warnings[0]
         assert "every run would rotate" in warnings[0]
+
+
+@pytest.mark.parametrize("token, options, loops", [
+    # a 5-day token (3 days old, 2 left) renewed 7 days before expiry: its successor, 5 days long, is due at once
+    (expiring("A", 3, 2), {"renew_before": "7d"}, True),
+    (expiring("A", 3, 2), {"renew_before": "5d"}, True),  # a lifetime equal to renew_before is due at once too
+    # a 90-day token: its successor is not due for 83 days
+    (expiring("A", 88, 2), {"renew_before": "7d"}, False),
+    # token_rotation_expiry sets the new lifetime (validate warns when it is too short): no note here
+    (expiring("A", 3, 2), {"renew_before": "7d", "expiry": "90d"}, False),
+    # no renew_before, or an expired token rotated under min_age alone: no loop to speak of
+    (expiring("A", 3, -1), {"min_age": "30d"}, False),
+])
+def test_a_rotation_whose_new_token_would_be_due_at_once_says_so(token, options, loops):
+    situation = dict({"description": "orders", "family": [token], "held": {"c1": "A", "c2": "A"},
+                      "play_hosts": HOSTS}, **options)
+    decided = _rotation_plan.plan(situation, reference=NOW)
+    assert decided["action"] == "rotate", decided["reason"]
+    assert ("every run will rotate again" in decided["reason"]) is loops, decided["reason"]

@@ -157,6 +157,8 @@ def test_no_event_holds_a_secret_even_a_token_pasted_in_a_description():
     ({"interval": "often"}, "interval must be"),
     ({"interval": True}, "interval must be"),
     ({"expiring_within": "soon"}, "expiring_within must be"),
+    ({"expiring_within": 1209600}, "expiring_within must be"),  # the role's renew_before takes no bare number either
+    ({"expiring_within": "1209600"}, "expiring_within must be"),
     ({"descriptions": [1]}, "descriptions must be"),
     ({"descriptions": ["app", ""]}, "descriptions must be"),
     ({"kinds": ["expiring", "rotated"]}, "kinds must be"),
