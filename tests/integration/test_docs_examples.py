@@ -61,6 +61,7 @@ import re
 import shutil
 import subprocess
 import sys
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -348,22 +349,35 @@ def all_blocks():
 # the summary
 # --------------------------------------------------------------------------------------------------------------
 
+RUN_ID = uuid.uuid4().hex  # this pytest process; xdist workers share their run's testrunuid instead
+
+
+def _record(config, key, value):
+    """Keep one part of the counts, and write every part of this pytest run to OUTPUT. Under xdist the tests of this
+    file run in several workers: each writes its part, then the merge of the run's parts (written atomically)."""
+    run_id = getattr(config, 'workerinput', {}).get('testrunuid', RUN_ID)
+    parts = OUTPUT.parent / 'doc-blocks.parts'
+    parts.mkdir(parents=True, exist_ok=True)
+    (parts / (re.sub(r'[^A-Za-z0-9]+', '-', key) + '.json')).write_text(json.dumps({'run': run_id, key: value}))
+    merged = {}
+    for path in sorted(parts.glob('*.json')):
+        part = json.loads(path.read_text())
+        if part.pop('run', None) == run_id:
+            merged.update(part)
+    scratch = OUTPUT.with_name('.%s.%s' % (OUTPUT.name, os.getpid()))
+    scratch.write_text(json.dumps(merged, indent=2, sort_keys=True) + '\n')
+    os.replace(str(scratch), str(OUTPUT))
+    SUMMARY.clear()
+    SUMMARY.update(merged)
+
+
 SUMMARY = {}
-
-
-def _record(key, value):
-    SUMMARY[key] = value
-    data = json.loads(OUTPUT.read_text()) if OUTPUT.exists() else {}
-    data.update({key: value})
-    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    OUTPUT.write_text(json.dumps(data, indent=2, sort_keys=True) + '\n')
 
 
 @pytest.fixture(scope='module', autouse=True)
 def _print_summary(request):
-    """Print the counts at the end of the module, on the terminal (also with output captured)."""
-    if OUTPUT.exists():
-        OUTPUT.unlink()
+    """Print the counts at the end of the module, on the terminal (also with output captured; not from xdist
+    workers, whose output pytest does not show: read OUTPUT then)."""
     yield
     reporter = request.config.pluginmanager.get_plugin('terminalreporter')
     capture = request.config.pluginmanager.get_plugin('capturemanager')
@@ -376,7 +390,7 @@ def _print_summary(request):
 def _write_summary(reporter):
     reporter.write_line('')
     reporter.write_line('doc blocks (also in %s):' % OUTPUT.relative_to(REPO))
-    static = SUMMARY.get('static', {})
+    static = dict(SUMMARY.get('static', {}))
     skipped = static.pop('skipped (markdown blocks and example tasks), by reason', {})
     for key, value in static.items():
         reporter.write_line('  %s: %s' % (key, value))
@@ -450,7 +464,7 @@ def _run(cmd, cwd, env, timeout=300):
     return subprocess.run(cmd, cwd=str(cwd), env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def test_every_doc_block_is_declared_syntax_checked_and_linted(tmp_path, _collections):
+def test_every_doc_block_is_declared_syntax_checked_and_linted(tmp_path, _collections, request):
     blocks = all_blocks()
     errors = [error for block in blocks for error in block.errors]
     assert not errors, 'doc blocks that are not declared or not well declared:\n  ' + '\n  '.join(errors)
@@ -514,7 +528,7 @@ def test_every_doc_block_is_declared_syntax_checked_and_linted(tmp_path, _collec
 
     pages = [block for block in blocks if not hasattr(block, 'declarations')]
     examples = [block for block in blocks if hasattr(block, 'declarations')]
-    _record('static', {
+    _record(request.config, 'static', {
         'markdown blocks found': len(pages),
         'markdown blocks by tag': dict(sorted(Counter(b.tag or 'untagged' for b in pages).items())),
         'module EXAMPLES': '%d modules, %d tasks' % (len(examples), sum(len(b.data) for b in examples)),
@@ -554,7 +568,7 @@ def _values(tmp, emu, database_id):
 
 
 @pytest.mark.parametrize('source', _runnable_sources())
-def test_doc_blocks_run_against_the_emulator(source, emu, run_playbook, tmp_path):
+def test_doc_blocks_run_against_the_emulator(source, emu, run_playbook, tmp_path, request):
     work = tmp_path / 'work'
     work.mkdir()
     database_id = emu.database('orders')['id']
@@ -622,7 +636,7 @@ def test_doc_blocks_run_against_the_emulator(source, emu, run_playbook, tmp_path
         run_playbook.run_tool(['bash', '-euo', 'pipefail', '-c', 'cd %s\n%s' % (_quote(folder), text)],
                               extra_env=env, allowed_secret_files=allowed)
     assert ran
-    _record('run ' + source, {'ran': ran})
+    _record(request.config, 'run ' + source, {'ran': ran})
 
 
 class _Allowed:  # pylint: disable=too-few-public-methods
