@@ -126,3 +126,17 @@ def test_a_consumers_group_without_hosts_stops_the_run_instead_of_skipping_it(em
     assert len(messages) == 1 and "'%s', which matches no host" % group in messages[0], failure_messages(run)
     assert {route: n for route, n in emu.counts().items() if n} == {}
     assert family_ids(emu, desc) == [old['clientId']]
+
+
+def test_a_token_pasted_into_another_tokens_description_is_not_shown_by_the_rotation(emu, run_playbook, consumers):
+    """The role lists the whole organization and prints the family's metadata: a live token that someone pasted into
+    a description (of the family's token or of another token) stays hidden at -vvvv (the leak scanner reads all)."""
+    desc = emu.desc('pasted')
+    old = seed_family(emu, consumers, desc, age_days=3, expires_in_days=2)
+    bystander = emu.mint(roles=['R/W Svc Acct'])
+    emu.mint(roles=['R/W Svc Acct'], description='ci ' + bystander['token'])
+    run = run_playbook(ROTATE_PLAYBOOK, inventory=consumers.inventory(), verbosity=4, allowed_secret_files=consumers.paths,
+                       extra_args=rotation_args(token_rotation_description=desc, token_rotation_renew_before='7d'))
+    assert result_of(run)['action'] == 'rotated'
+    assert 'ci AstraCS:********' in run.output, 'the role printed no description: this test shows nothing'
+    assert_rotated_away_from(emu, consumers, desc, old)
