@@ -119,7 +119,7 @@ def pytest_sessionstart(session):
     if not hasattr(session.config, 'workerinput'):
         OUTPUT.mkdir(parents=True, exist_ok=True)
         (OUTPUT / 'fault-matrix.jsonl').write_text('')
-        for old in OUTPUT.glob('leak-scans-*.json'):
+        for old in list(OUTPUT.glob('leak-scans-*.json')) + list(OUTPUT.glob('doc-blocks.json')):
             old.unlink()
 
 
@@ -142,6 +142,8 @@ def pytest_terminal_summary(terminalreporter):
             'for every secret and token its emulator had issued (at most %d at one scan, %d in all)' % (
                 sum(t['runs'] for t in tallies), sum(t['files'] for t in tallies), len(tallies),
                 max(t['secrets'] for t in tallies), sum(t['secrets'] for t in tallies)))
+    from test_docs_examples import write_summary  # pylint: disable=import-outside-toplevel
+    write_summary(terminalreporter)
     rows_path = OUTPUT / 'fault-matrix.jsonl'
     rows = [json.loads(line) for line in rows_path.read_text().splitlines() if line.strip()] if rows_path.exists() else []
     if not rows:

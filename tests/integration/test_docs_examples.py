@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import ast
 import configparser
-import contextlib
 import json
 import os
 import re
@@ -367,34 +366,21 @@ def _record(config, key, value):
     scratch = OUTPUT.with_name('.%s.%s' % (OUTPUT.name, os.getpid()))
     scratch.write_text(json.dumps(merged, indent=2, sort_keys=True) + '\n')
     os.replace(str(scratch), str(OUTPUT))
-    SUMMARY.clear()
-    SUMMARY.update(merged)
 
 
-SUMMARY = {}
-
-
-@pytest.fixture(scope='module', autouse=True)
-def _print_summary(request):
-    """Print the counts at the end of the module, on the terminal (also with output captured; not from xdist
-    workers, whose output pytest does not show: read OUTPUT then)."""
-    yield
-    reporter = request.config.pluginmanager.get_plugin('terminalreporter')
-    capture = request.config.pluginmanager.get_plugin('capturemanager')
-    if reporter is None or not SUMMARY:
+def write_summary(reporter):
+    """The counts of this run, at the end of pytest's report (conftest.py's terminal summary, in the main process, so
+    also under xdist, whose workers' output pytest does not show)."""
+    if not OUTPUT.exists():
         return
-    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-        _write_summary(reporter)
-
-
-def _write_summary(reporter):
+    summary = json.loads(OUTPUT.read_text())
     reporter.write_line('')
     reporter.write_line('doc blocks (also in %s):' % OUTPUT.relative_to(REPO))
-    static = dict(SUMMARY.get('static', {}))
+    static = dict(summary.get('static', {}))
     skipped = static.pop('skipped (markdown blocks and example tasks), by reason', {})
     for key, value in static.items():
         reporter.write_line('  %s: %s' % (key, value))
-    runs = {k[4:]: v['ran'] for k, v in SUMMARY.items() if k.startswith('run ')}
+    runs = {k[4:]: v['ran'] for k, v in summary.items() if k.startswith('run ')}
     pages = sum(len(v) for k, v in runs.items() if k.endswith('.md'))
     tasks = sum(len(v) for k, v in runs.items() if not k.endswith('.md'))
     if runs:
