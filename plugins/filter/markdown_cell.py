@@ -7,7 +7,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 name: markdown_cell
-version_added: 1.2.0
+version_added: 1.1.0
 author:
 - astra.devops contributors
 short_description: Text as inert Markdown, for a table cell

@@ -31,7 +31,7 @@ from ansible_collections.astra.devops.plugins.module_utils._errors import (
 )
 from ansible_collections.astra.devops.plugins.module_utils._urls import DEFAULT_PORTS, check_ca_path, normalise_base_url
 
-COLLECTION_VERSION = "1.0.0"
+COLLECTION_VERSION = "1.1.0"
 RETRY_STATUSES = frozenset((408, 429, 500, 502, 503, 504))
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 30.0

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: astra_role
 short_description: Create, update and delete DataStax Astra custom roles
-version_added: 1.2.0
+version_added: 1.1.0
 description:
   - Manages one custom role of the organization of O(api_token), idempotently, identified by O(name) or O(role_id).
   - The policy is O(actions) (or O(actions_from)), O(resources) (or O(databases)) and O(description); the effect is

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: astra_rotation_validate
 short_description: The validate step of the astra.devops.token_rotation role (internal)
-version_added: 1.2.0
+version_added: 1.1.0
 description:
   - Internal to the C(astra.devops.token_rotation) role; not meant for playbooks, and its options may change.
   - Checks the role's variables and the shape of the play before anything is read from the API or written, and fails

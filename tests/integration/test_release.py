@@ -31,7 +31,10 @@ REQUIRED = [
     'roles/token_rotation/meta/argument_specs.yml', 'roles/token_rotation/tasks/main.yml',
     'roles/token_rotation/defaults/main.yml',
     'playbooks/rotate_token.yml', 'playbooks/audit_tokens.yml', 'playbooks/templates/token-audit.md.j2',
-    'docs/rotation.md', 'docs/awx.md', 'docs/awx-credential-type.yml',
+    'docs/rotation.md', 'docs/awx.md', 'docs/awx-credential-type.yml', 'docs/eda.md',
+    'extensions/eda/plugins/event_source/token_events.py', 'extensions/eda/rulebooks/renew_expiring_tokens.yml',
+    'examples/inventory.example.yml', 'examples/inventory.stores.example.yml',
+    'playbooks/templates/reporting-astra.properties.j2',
     'changelogs/changelog.yaml',
 ]
 # local folders at the top of the checkout (also any .venv*), and what may appear at any depth

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """make bench: how fast the collection is, measured with the real ansible-playbook against the local emulator.
 
-    python tools/bench/bench.py --collection build/astra-devops-1.0.0.tar.gz [--smoke] [--runs 5] [--base REF] ...
+    python tools/bench/bench.py --collection build/astra-devops-1.1.0.tar.gz [--smoke] [--runs 5] [--base REF] ...
 
 Run through `make bench` / `make bench-smoke` (they build the collection and set up .venv). Sections (--only):
   modules   a playbook of N identical module tasks against the same N ansible.builtin.uri tasks (10-token org)
