@@ -261,12 +261,15 @@ def documented_options():
     return own, shared
 
 
-def test_options_are_the_shared_connection_options_without_api_token():
+def test_options_are_the_shared_connection_options_and_an_ignored_api_token():
+    """api_token is accepted, for a group's module_defaults, but is its own option: documented as ignored, secret,
+    and without the ASTRA_API_TOKEN fallback of the shared one (the module calls with token only)."""
     own, shared = documented_options()
-    assert "api_token" not in shared and "api_token" not in own
+    assert "api_token" not in shared and "Ignored" in own["api_token"]["description"][0]
     assert set(shared) == set(CONNECTION_ARGUMENT_SPEC)
     assert set(yaml.safe_load(ModuleDocFragment.API_TOKEN)["options"]) == set(AUTH_ARGUMENT_SPEC) - set(shared)
-    assert set(own) == set(ARGUMENT_SPEC) == {"token", "state", "wait"}
+    assert set(own) == set(ARGUMENT_SPEC) == {"token", "state", "wait", "api_token"}
+    assert ARGUMENT_SPEC["api_token"] == {"type": "str", "no_log": True}
     assert ARGUMENT_SPEC["token"]["no_log"] is True and ARGUMENT_SPEC["token"]["required"] is True
     assert yaml.safe_load(DOCUMENTATION)["extends_documentation_fragment"] == ["astra.devops.auth"]
 
@@ -302,7 +305,7 @@ def test_the_module_sets_up_what_astra_module_does(capsys):
     check = with_args({"token": TOKEN, "api_url": url}, lambda: TokenCheckModule(argument_spec=ARGUMENT_SPEC))
     assert sorted(vars(check)) == sorted(vars(base))
     assert check.no_log_values == base.no_log_values and "pa55word-in-url" in check.no_log_values
-    assert "api_token" not in check.params and check.api_retries == [] and check._client is None
+    assert check.params["api_token"] is None and check.api_retries == [] and check._client is None
     capsys.readouterr()
 
 
@@ -321,10 +324,16 @@ def test_module_refuses_a_malformed_token_before_any_call_without_showing_it(cap
     assert value not in json.dumps(out) and "f" * 40 not in json.dumps(out) and "status" not in out
 
 
-def test_module_takes_no_api_token(capsys):
-    out = run_module(capsys, {"token": TOKEN, "api_token": TOKEN})
-    assert out["failed"] is True and "api_token" in out["msg"] and "Unsupported parameters" in out["msg"]
-    assert TOKEN not in json.dumps(out)
+def test_an_api_token_given_is_ignored_and_hidden(capsys):
+    """The group's module_defaults give api_token to every module: this one calls with token only, and keeps the
+    other token out of its output like any secret."""
+    other = "AstraCS:" + "Q" * 24 + ":" + "ab" * 32
+    check = with_args({"token": TOKEN, "api_token": other}, lambda: TokenCheckModule(argument_spec=ARGUMENT_SPEC))
+    assert check.bearer() == TOKEN and other in check.no_log_values
+    out = run_module(capsys, {"token": TOKEN, "api_token": other, "retries": 0,
+                              "api_url": "http://127.0.0.1:%d" % closed_port()})
+    assert out["failed"] is True and out["msg"].startswith("Checking token %s failed" % CLIENT_ID), out["msg"]
+    assert other not in json.dumps(out) and TOKEN not in json.dumps(out)
 
 
 def test_module_fails_on_a_connection_error_naming_the_client_id_only(capsys):
