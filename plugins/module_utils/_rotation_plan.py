@@ -48,8 +48,9 @@ def plan(situation, reference=None):
     situation: description, family (the family's tokens, oldest first: client_id, generated_on), held ({host:
     client id, 'missing' or 'unknown'} for the consumers with a file), stores (what astra_rotation_store observed:
     index, kind, location, held, pending), play_hosts, hook (a distribute tasks file is set), roles, min_age,
-    renew_before, retire_after, expiry (token_rotation_expiry, or None), limit (the --limit text, or None). A store whose staged, not yet promoted, version (AWSPENDING)
-    holds the newest token counts as holding it: promoting it is all that is left to do.
+    renew_before, retire_after, expiry (token_rotation_expiry, or None), limit (the --limit text, or None). A store
+    whose staged, not yet promoted, version (AWSPENDING) holds the newest token counts as holding it: promoting it is
+    all that is left to do.
     Returns action (provision, skip, rotate, complete), reason, newest_client_id, newest_age_seconds,
     file_consumers, stores (their labels), held, needy (the consumers and stores that do not hold the newest token),
     others (the family's other tokens
