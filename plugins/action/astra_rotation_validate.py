@@ -15,7 +15,7 @@ from ansible.inventory.manager import InventoryManager
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.astra.devops.plugins.module_utils._rotation_checks import (
-    effective_limit, play_problems, play_warnings)
+    GROUP_DEFAULTS, effective_limit, group_defaults_problems, play_problems, play_warnings)
 
 ARGUMENT_SPEC = dict(settings=dict(type="dict", required=True))
 # What ansible-core 2.19+ raises when a value resolves to omit.
@@ -47,6 +47,7 @@ class ActionModule(ActionBase):
         settings.update((name[len("token_rotation_"):], default) for name, default in omitted.items()
                         if not _templated(default))
         problems = [OMITTED % (name, self._shown_default(default)) for name, default in sorted(omitted.items())]
+        problems += group_defaults_problems(settings, self._group_defaults())
         problems += play_problems(settings)
         if problems:
             return dict(result, failed=True, msg=" ".join(problems))
@@ -70,6 +71,19 @@ class ActionModule(ActionBase):
             return [host.name for host in manager.get_hosts(pattern=play.hosts)]
         except AnsibleError:
             return None
+
+    def _group_defaults(self):
+        """api_url and api_token as the play's module_defaults for the collection's action group give them, templated
+        (the last one given wins, as for a module); a value that does not template is left to the modules."""
+        found = {}
+        for defaults in self._task.module_defaults or []:
+            for name, value in ((defaults or {}).get(GROUP_DEFAULTS) or {}).items():
+                if name in ("api_url", "api_token"):
+                    try:
+                        found[name] = self._templar.template(value)
+                    except Exception:  # pylint: disable=broad-except
+                        found.pop(name, None)
+        return found
 
     def _omitted(self, task_vars):
         """{variable: its default} of the role variables set to omit (`default(omit)`) that cannot stand for unset:

@@ -161,6 +161,37 @@ def play_problems(settings):
     return problems
 
 
+GROUP_DEFAULTS = "group/astra.devops.astra"
+
+
+def group_defaults_problems(settings, group_defaults):
+    """The play's module_defaults for the collection's action group give api_url or api_token, which the role does not
+    use (it calls with token_rotation_api_url and token_rotation_api_token, from ASTRA_API_URL and ASTRA_API_TOKEN by
+    default): a value other than the role's would send the role's calls, with its token, elsewhere than the play
+    means. group_defaults: those two, as the play gives them (templated; missing when not given). Never shows a
+    token."""
+    problems = []
+    given_url = group_defaults.get("api_url")
+    if given_url is not None:
+        try:
+            differs = normalise_base_url(given_url) != normalise_base_url(settings.get("api_url"))
+        except AstraInputError:
+            differs = True
+        if differs:
+            problems.append(
+                "The play's module_defaults for %s give api_url %s, but the role calls token_rotation_api_url (%s), "
+                "which comes from ASTRA_API_URL or the public API by default, not from module_defaults: set "
+                "token_rotation_api_url (and token_rotation_api_token) for the role. Nothing was changed."
+                % (GROUP_DEFAULTS, shown(given_url), shown(settings.get("api_url") or "unset")))
+    given_token = group_defaults.get("api_token")
+    if given_token is not None and given_token != settings.get("api_token"):
+        problems.append(
+            "The play's module_defaults for %s give an api_token that is not the role's token_rotation_api_token "
+            "(which comes from ASTRA_API_TOKEN by default, not from module_defaults): set token_rotation_api_token "
+            "for the role. Nothing was changed." % GROUP_DEFAULTS)
+    return problems
+
+
 def effective_limit(settings):
     """The --limit of the run (settings' limit), or None when there is none or it selects every host of the play:
     ansible-rulebook's run_playbook passes a rulebook's hosts as --limit (hosts: all gives --limit all), which leaves

@@ -41,8 +41,8 @@ attributes:
 options:
   token:
     description:
-      - The application token to check (C(AstraCS:<client id>:<hash>)). It is the only token the module sends;
-        there is no C(api_token) option, since any valid token may make this call.
+      - The application token to check (C(AstraCS:<client id>:<hash>)). It is the only token the module sends, since
+        any valid token may make this call; O(api_token) is ignored.
       - Whitespace around it (the newline at the end of a token file) is ignored. A value of any other shape fails
         before any call, with a message that does not show it.
       - Take it from a file, Ansible Vault or a registered result rather than a literal in the playbook.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import yaml
 
 from _astra_it import REPO, assert_secret_shape, info, play, show, task, token
+from _rotation import Consumers, failure_messages, family_ids, result_of, seed_family
 
 ROLES = ['R/W Svc Acct']
 GROUP_DEFAULTS = {
@@ -75,3 +76,43 @@ def test_without_module_defaults_the_same_run_has_no_token(emu, run_playbook):
     assert run.status('list the tokens') == 'failed', run.describe()
     assert 'api_token must be set' in run.result('list the tokens')['msg'], run.describe()
     assert not emu.counts() or not any(emu.counts().values()), emu.counts()
+
+
+def role_play(hosts_group, module_defaults, role_vars):
+    """A play on the consumers running the token_rotation role, with the group's module_defaults."""
+    return yaml.safe_dump([{
+        'name': 'rotate under group module_defaults', 'hosts': hosts_group, 'gather_facts': False,
+        'module_defaults': {'group/astra.devops.astra': dict(module_defaults)},
+        'roles': [{'role': 'astra.devops.token_rotation', 'vars': dict(role_vars)}],
+    }], sort_keys=False)
+
+
+def test_the_rotation_role_refuses_group_defaults_it_would_not_use(emu, run_playbook, tmp_path):
+    """The role calls with token_rotation_api_url and token_rotation_api_token (from ASTRA_API_URL and
+    ASTRA_API_TOKEN by default), not with the group's module_defaults: a play whose group defaults point elsewhere
+    stops before any API call, with a line that says what to set, instead of sending the role's token to another
+    API (here the public one, from the unset ASTRA_API_URL)."""
+    consumers = Consumers(tmp_path / 'consumers')
+    desc = emu.desc('group-defaults-role')
+    old = seed_family(emu, consumers, desc, age_days=3)
+    emu.reset_counts()
+    run = run_playbook(role_play('astra_consumers', GROUP_DEFAULTS, {'token_rotation_description': desc}),
+                       inventory=consumers.inventory(), verbosity=1, expect_rc=None, allowed_secret_files=consumers.paths,
+                       extra_env=dict(no_astra_env(emu), ASTRA_API_TOKEN=emu.api_token))
+    assert run.rc != 0
+    messages = [m for m in failure_messages(run) if 'module_defaults for group/astra.devops.astra give api_url' in m]
+    assert len(messages) == 1 and 'set token_rotation_api_url' in messages[0], failure_messages(run)
+    assert emu.api_token not in messages[0]
+    assert emu.counts() == {} or not any(emu.counts().values()), emu.counts()
+    assert family_ids(emu, desc) == [old['clientId']]
+
+
+def test_the_rotation_role_runs_under_group_defaults_that_match_its_own(emu, run_playbook, tmp_path):
+    consumers = Consumers(tmp_path / 'consumers')
+    desc = emu.desc('group-defaults-same')
+    old = seed_family(emu, consumers, desc, age_days=3)
+    run = run_playbook(role_play('astra_consumers', GROUP_DEFAULTS, {'token_rotation_description': desc}),
+                       inventory=consumers.inventory(), verbosity=1, allowed_secret_files=consumers.paths,
+                       extra_env=dict(no_astra_env(emu), ASTRA_API_TOKEN=emu.api_token, ASTRA_API_URL=emu.url))
+    assert result_of(run)['action'] == 'rotated'
+    assert family_ids(emu, desc) != [old['clientId']] and len(family_ids(emu, desc)) == 1

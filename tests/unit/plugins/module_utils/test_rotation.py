@@ -683,3 +683,26 @@ def test_a_rotation_whose_new_token_would_be_due_at_once_says_so(token, options,
     decided = _rotation_plan.plan(situation, reference=NOW)
     assert decided["action"] == "rotate", decided["reason"]
     assert ("every run will rotate again" in decided["reason"]) is loops, decided["reason"]
+
+
+ROLE_TOKEN = "AstraCS:" + "R" * 24 + ":" + "0" * 64
+OTHER_TOKEN = "AstraCS:" + "P" * 24 + ":" + "1" * 64
+
+
+@pytest.mark.parametrize("group, problems", [
+    ({}, []),
+    # the same root in another spelling, and the same token: the role would call where the play means
+    ({"api_url": "HTTPS://api.example.com:443/v2/", "api_token": ROLE_TOKEN}, []),
+    ({"api_url": "https://other.example.com"}, ["give api_url https://other.example.com, but the role calls "
+                                                "token_rotation_api_url (https://api.example.com)"]),
+    ({"api_url": "ftp://nowhere"}, ["give api_url ftp://nowhere"]),
+    ({"api_token": OTHER_TOKEN}, ["give an api_token that is not the role's token_rotation_api_token"]),
+    ({"api_url": "https://other.example.com", "api_token": OTHER_TOKEN}, ["give api_url", "give an api_token"]),
+])
+def test_group_defaults_the_role_would_not_use_are_refused(group, problems):
+    found = _rotation_checks.group_defaults_problems({"api_url": "https://api.example.com", "api_token": ROLE_TOKEN},
+                                                     group)
+    assert len(found) == len(problems), found
+    for problem, phrase in zip(found, problems):
+        assert phrase in problem and "Nothing was changed." in problem, problem
+        assert ROLE_TOKEN not in problem and OTHER_TOKEN not in problem
