@@ -75,11 +75,12 @@ def plan(situation, reference=None):
     expired = expires is not None and expires <= reference
     min_age = _seconds(situation.get("min_age"), "token_rotation_min_age")
     retire_after = _seconds(situation.get("retire_after"), "token_rotation_retire_after")
+    renew_before = _seconds(situation.get("renew_before"), "token_rotation_renew_before")
     consumers = files + stores
     needy = [host for host in consumers if held[host] not in (newest.get("client_id"), "unknown")]
     all_hold_newest = bool(consumers) and set(held.values()) == {newest.get("client_id")}
     young = min_age is not None and age is not None and age < min_age
-    renew = _renewal(situation, min_age, age, expires, reference)
+    renew = _renewal(situation, renew_before, min_age, age, expires, reference)
 
     action, reason = _decide(situation, family, dict(
         held=held, consumers=consumers, stores=stores, needy=needy, all_hold_newest=all_hold_newest,
@@ -89,7 +90,7 @@ def plan(situation, reference=None):
     if situation.get("limit") and action != "skip":
         reason += " This run is limited (--limit %s): it deletes no token." % situation["limit"]
     if action == "rotate":
-        reason += _renewal_loop(situation, generated, expires)
+        reason += _renewal_loop(situation, renew_before, generated, expires)
     return {
         "action": action,
         "problems": _plan_problems(situation, action, held, ids),
@@ -109,11 +110,10 @@ def plan(situation, reference=None):
     }
 
 
-def _renewal(situation, min_age, age, expires, reference):
+def _renewal(situation, renew_before, min_age, age, expires, reference):
     """How token_rotation_renew_before judges the newest token, or None when it does not apply (unset, or a token
     that never expires: left to min_age). due: it expires within renew_before; stay: neither renew_before nor min_age
     (the token is at least min_age old) asks for a new token. when: the expiry as the lines say it."""
-    renew_before = _seconds(situation.get("renew_before"), "token_rotation_renew_before")
     if renew_before is None or expires is None:
         return None
     expires_in = int((expires - reference).total_seconds())
@@ -124,11 +124,10 @@ def _renewal(situation, min_age, age, expires, reference):
                 format_timestamp(expires), age_text(expires_in), "" if due else "not ", situation["renew_before"])}
 
 
-def _renewal_loop(situation, generated, expires):
+def _renewal_loop(situation, renew_before, generated, expires):
     """A note when the new token, which carries over the replaced token's lifetime (no token_rotation_expiry), will
     expire within token_rotation_renew_before as soon as it exists, so that every run rotates again (validate warns
     about a token_rotation_expiry that short)."""
-    renew_before = _seconds(situation.get("renew_before"), "token_rotation_renew_before")
     if renew_before is None or situation.get("expiry") or generated is None or expires is None:
         return ""
     lifetime = int((expires - generated).total_seconds())

@@ -31,7 +31,7 @@ MAX_FAILURES = 5
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
 
-__all__ = ("KINDS", "options", "decide", "with_role_names", "backoff", "after_failure", "now")
+__all__ = ("KINDS", "options", "decide", "with_role_names", "with_org_id", "backoff", "after_failure", "now")
 
 
 def _bool(args, name, default):
@@ -148,15 +148,15 @@ def _condition(token, horizon, reference):
     return "expiring" if expires_at <= horizon else None
 
 
-def decide(tokens, previous, announced, opts, role_names, reference):
+def decide(tokens, previous, announced, opts, reference):
     """The events of one poll: (events, announced, seen).
 
     tokens: this listing, as the API gives it (TokenApi.items()) or normalised (TokenApi.list()): each is read
     through TokenFields, so that a token is only filtered and its expiry read unless it has an event (normalising
     every token of a large org was most of a poll); previous: the `seen` of the previous poll, a dict of client id to
     token (None on the first poll, which gives no created or deleted event); announced: the
-    (kind, client id) pairs of once-per-run kinds already put on the queue this run; opts: options(); role_names:
-    role name by role id, or None to give role ids; reference: now. Only the tokens of opts['descriptions'] (all when
+    (kind, client id) pairs of once-per-run kinds already put on the queue this run; opts: options(); reference:
+    now. Events give role ids (with_role_names names them). Only the tokens of opts['descriptions'] (all when
     None) and the kinds of opts['kinds'] count. Nothing given is changed."""
     wanted = opts["kinds"]
     descriptions = frozenset(opts["descriptions"]) if opts["descriptions"] is not None else None
@@ -181,7 +181,7 @@ def decide(tokens, previous, announced, opts, role_names, reference):
     if previous is not None and "deleted" in wanted:
         events.extend(_event("deleted", TokenFields(item), reference) for client_id, item in previous.items()
                       if client_id not in seen)
-    return with_role_names(events, role_names), frozenset(announced), seen
+    return events, frozenset(announced), seen
 
 
 def with_role_names(events, role_names):

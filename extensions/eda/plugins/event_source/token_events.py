@@ -93,7 +93,7 @@ def _poll(client, state, opts, warned):
     """One poll, blocking (run in a thread): one token listing, one role listing only when an event names roles, and
     the organization id once per run when an event needs it."""
     tokens = TokenApi(client).items()  # decide reads them as they are: only tokens with events are normalised
-    events, announced, seen = decisions.decide(tokens, state["seen"], state["announced"], opts, None, decisions.now())
+    events, announced, seen = decisions.decide(tokens, state["seen"], state["announced"], opts, decisions.now())
     if any(event["astra_token"]["roles"] for event in events):
         events = decisions.with_role_names(events, _role_names(client, warned))
     if any(event["astra_token"]["org_id"] is None for event in events):

@@ -43,7 +43,9 @@ def opts(**given):
 
 
 def decide(tokens, previous=None, announced=frozenset(), role_names=None, **given):
-    return te.decide(tokens, previous, announced, opts(**given), role_names, NOW)
+    """te.decide, then the role names as the source adds them (with_role_names)."""
+    events, announced, seen = te.decide(tokens, previous, announced, opts(**given), NOW)
+    return te.with_role_names(events, role_names), announced, seen
 
 
 def kinds_of(events):
@@ -293,7 +295,7 @@ def test_a_bad_argument_ends_the_source_before_any_call(world):
 
 def test_the_listing_the_source_reads_is_the_api_layers(world):
     tokens = TokenApi(world).list()
-    events, _a, _s = te.decide(tokens, None, frozenset(), opts(descriptions=["soon"]), None, te.now())
+    events, _a, _s = te.decide(tokens, None, frozenset(), opts(descriptions=["soon"]), te.now())
     assert [e["astra_token"]["kind"] for e in events] == ["expiring"]
 
 
@@ -303,14 +305,14 @@ def test_the_listing_as_the_api_gives_it_decides_as_its_normalised_records(world
     world.new_token("lapsed", expiry="2020-01-01T00:00:00.123Z")
     gone = world.new_token("gone", roles=("R/W Svc Acct", "Organization Administrator"), expires_in_days=3)
     reference = te.now()
-    first = te.decide(TokenApi(world).list(), None, frozenset(), opts(**given), None, reference)
-    from_items = te.decide(TokenApi(world).items(), None, frozenset(), opts(**given), None, reference)
+    first = te.decide(TokenApi(world).list(), None, frozenset(), opts(**given), reference)
+    from_items = te.decide(TokenApi(world).items(), None, frozenset(), opts(**given), reference)
     assert first[:2] == from_items[:2] and set(first[2]) == set(from_items[2])  # seen: what was given, by client id
     assert first[0]  # the table's rows have events to compare
     TokenApi(world).delete(gone["clientId"])
     world.new_token("newcomer")
-    second = te.decide(TokenApi(world).list(), first[2], first[1], opts(**given), None, reference)
-    assert second[:2] == te.decide(TokenApi(world).items(), first[2], first[1], opts(**given), None, reference)[:2]
+    second = te.decide(TokenApi(world).list(), first[2], first[1], opts(**given), reference)
+    assert second[:2] == te.decide(TokenApi(world).items(), first[2], first[1], opts(**given), reference)[:2]
 
 
 class Stop(Exception):
