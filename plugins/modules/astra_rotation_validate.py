@@ -22,6 +22,9 @@ description:
     C(limit) in O(settings) that still selects every one of them (C(--limit all), which ansible-rulebook's
     C(run_playbook) passes for a rulebook whose C(hosts) is V(all), or a limit naming every host) is no limit; any other
     limit is refused unless C(allow_limit) is true.
+  - It reads the play's C(module_defaults) for C(group/astra.devops.astra) too, and refuses an C(api_url) or
+    C(api_token) there that is not the role's own (C(api_url) and C(api_token) in O(settings)), since the role's calls
+    use only its own.
   - What may go wrong although nothing is refused (a C(min_age) or C(renew_before) in O(settings) that is not shorter
     than the lifetime its C(expiry) gives) is returned as warnings.
   - Runs on the controller only (an action plugin); nothing runs on the hosts.
